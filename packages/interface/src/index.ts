@@ -1,0 +1,7 @@
+export type { ConfigProblem } from './errors.ts'
+export { ConfigError, formatConfigProblem, ListenError, MeshcastError } from './errors.ts'
+export type { Logger } from './logger.ts'
+export { silentLogger } from './logger.ts'
+export type { NodeType, Role } from './roles.ts'
+export { NODE_TYPES } from './roles.ts'
+export type { Startable } from './startable.ts'

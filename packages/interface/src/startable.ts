@@ -1,0 +1,5 @@
+/** One lifecycle (style habit 2): both calls are safe to repeat. */
+export interface Startable {
+  start(): Promise<void>
+  stop(): Promise<void>
+}
