@@ -35,7 +35,10 @@ export class ConfigError extends MeshcastError {
   readonly problems: readonly ConfigProblem[]
   constructor(problems: ConfigProblem[], options?: ErrorOptions) {
     const lines = problems.map((p) => `  - ${formatConfigProblem(p)}`)
-    const head = problems.length === 1 ? 'invalid configuration:' : `invalid configuration (${problems.length} problems):`
+    const head =
+      problems.length === 1
+        ? 'invalid configuration:'
+        : `invalid configuration (${problems.length} problems):`
     super(`${head}\n${lines.join('\n')}`, options)
     this.name = 'ConfigError'
     this.problems = Object.freeze([...problems])

@@ -1,4 +1,29 @@
+import { Command, CommanderError } from 'commander'
+import { checkCommand } from './commands/check.ts'
+import { demoCommand } from './commands/demo.ts'
+import { startCommand } from './commands/start.ts'
+import { VERSION } from './version.ts'
+
+/** Parses argv (as process.argv) and runs the command; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  console.log('hello', process.version, argv.slice(2))
-  return 0
+  let code = 0
+  const setExit = (c: number) => {
+    code = c
+  }
+  const program = new Command('meshcast')
+    .description('origin/edge clustering for live streaming, over a libp2p mesh')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride()
+  for (const cmd of [startCommand(setExit), checkCommand(setExit), demoCommand(setExit)]) {
+    program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'))
+  }
+  try {
+    await program.parseAsync(argv)
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode
+    throw err
+  }
+  return code
 }

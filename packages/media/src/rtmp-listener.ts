@@ -1,0 +1,33 @@
+import net from 'node:net'
+import { formatAddress, type HostPort, ListenError } from '@meshcast/interface'
+
+/**
+ * Listens for RTMP clients. meshcast owns the socket rather than
+ * node-media-server so that a bind failure is an error we can report (NMS
+ * calls process.exit) and so TCP_NODELAY is set: without it the RTMP
+ * handshake stalls on Nagle's algorithm for ~40 ms per round trip.
+ */
+export async function listenTcp(
+  listener: string,
+  address: HostPort,
+  onSocket: (socket: net.Socket) => void,
+): Promise<net.Server> {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.setNoDelay(true)
+    onSocket(socket)
+  })
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new ListenError(listener, formatAddress(address), err))
+    server.once('error', onError)
+    server.listen(address.port, address.host, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  return server
+}
+
+export async function closeServer(server: net.Server): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}

@@ -1,0 +1,52 @@
+import type { Logger } from '@meshcast/interface'
+import winston from 'winston'
+
+export const LOG_FORMATS = ['pretty', 'json'] as const
+export type LogFormat = (typeof LOG_FORMATS)[number]
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export interface LoggingOptions {
+  level: LogLevel
+  format: LogFormat
+  /** colour the level in pretty output; default: when stderr is a terminal */
+  colors?: boolean
+}
+
+/** `component=media path=/live/a` for the pretty format. */
+function fieldsText(info: winston.Logform.TransformableInfo): string {
+  const skip = new Set(['level', 'message', 'timestamp', 'component'])
+  const parts: string[] = []
+  for (const [key, value] of Object.entries(info)) {
+    if (skip.has(key) || value === undefined) continue
+    const text = typeof value === 'string' ? value : JSON.stringify(value)
+    parts.push(`${key}=${/[\s"]/.test(text) ? JSON.stringify(text) : text}`)
+  }
+  return parts.length === 0 ? '' : ` ${parts.join(' ')}`
+}
+
+const pretty = winston.format.printf((info) => {
+  const component = typeof info.component === 'string' ? ` [${info.component}]` : ''
+  return `${info.timestamp} ${info.level}${component} ${info.message}${fieldsText(info)}`
+})
+
+/**
+ * One winston logger for the process. Everything goes to stderr so that a
+ * command's own output (`meshcast check`) stays clean on stdout.
+ */
+export function createLogger(options: LoggingOptions): Logger {
+  const colors = options.colors ?? process.stderr.isTTY === true
+  const format =
+    options.format === 'json'
+      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+      : winston.format.combine(
+          winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
+          ...(colors ? [winston.format.colorize({ level: true })] : []),
+          pretty,
+        )
+  return winston.createLogger({
+    level: options.level,
+    format,
+    transports: [new winston.transports.Console({ stderrLevels: [...LOG_LEVELS] })],
+  })
+}

@@ -1,0 +1,56 @@
+import type { Logger, Startable } from '@meshcast/interface'
+
+/** How long a stop may take before the process gives up and exits 1. */
+export const STOP_TIMEOUT_MS = 10_000
+
+export interface RunOptions {
+  /** stop when stdin ends: a supervisor (the test launcher) that dies takes its nodes with it */
+  stopOnStdinClose?: boolean
+}
+
+/**
+ * Runs until SIGINT or SIGTERM (or stdin closing, when asked), then stops
+ * cleanly. Resolves with the exit code: 0 after a clean stop, 1 if stopping
+ * failed or timed out. A second signal while stopping exits at once.
+ */
+export async function runUntilSignal(
+  service: Startable,
+  logger: Logger,
+  opts: RunOptions = {},
+): Promise<number> {
+  const { promise: reason, resolve } = Promise.withResolvers<string>()
+  const onSignal = (signal: NodeJS.Signals) => resolve(signal)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  if (opts.stopOnStdinClose === true) {
+    process.stdin.on('end', () => resolve('stdin closed'))
+    process.stdin.on('error', () => resolve('stdin closed'))
+    process.stdin.resume()
+  }
+  const why = await reason
+  logger.info('stopping', { reason: why })
+  process.removeListener('SIGINT', onSignal)
+  process.removeListener('SIGTERM', onSignal)
+  const again = () => {
+    logger.warn('second signal while stopping: exiting now')
+    process.exit(1)
+  }
+  process.once('SIGINT', again)
+  process.once('SIGTERM', again)
+  const timeout = setTimeout(() => {
+    logger.error('stop timed out', { ms: STOP_TIMEOUT_MS })
+    process.exit(1)
+  }, STOP_TIMEOUT_MS)
+  timeout.unref()
+  try {
+    await service.stop()
+    logger.info('stopped')
+    return 0
+  } catch (err) {
+    logger.error('stop failed', { err: String(err) })
+    return 1
+  } finally {
+    clearTimeout(timeout)
+    if (opts.stopOnStdinClose === true) process.stdin.pause()
+  }
+}

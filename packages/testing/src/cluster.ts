@@ -1,0 +1,92 @@
+import { rmSync } from 'node:fs'
+import type { ClusterXmlOptions } from './conf-writer.ts'
+import { writeConfDir } from './conf-writer.ts'
+import { loopbackSubnet, uniquePassword } from './loopback.ts'
+import { NodeProcess } from './node-process.ts'
+
+/** How many log lines of each node a failure report shows. */
+export const REPORT_TAIL_LINES = 200
+
+export interface StartNodeOptions {
+  name?: string
+  /** cluster.xml properties; `password` defaults to the cluster's own */
+  cluster?: ClusterXmlOptions
+  /** red5.properties keys */
+  properties?: Record<string, string | number>
+  httpPort?: number
+  rtmpPort?: number
+  args?: string[]
+  cwd?: string
+  /** wait for `ready` (default true) */
+  ready?: boolean
+}
+
+/**
+ * The nodes of one test: each on its own loopback address with the default
+ * ports, all sharing a password no other test uses.
+ */
+export class TestCluster {
+  readonly password = uniquePassword()
+  readonly nodes: NodeProcess[] = []
+  readonly #address = loopbackSubnet()
+  readonly #confDirs: string[] = []
+
+  /** The address the next node (or node `index`) gets. */
+  address(index = this.nodes.length): string {
+    return this.#address(index)
+  }
+
+  async start(opts: StartNodeOptions = {}): Promise<NodeProcess> {
+    const index = this.nodes.length
+    const conf = writeConfDir(
+      { password: this.password, publicIp: this.address(index), ...opts.cluster },
+      opts.properties,
+    )
+    this.#confDirs.push(conf)
+    const node = new NodeProcess({
+      name: opts.name ?? `node-${index}`,
+      conf,
+      host: this.address(index),
+      ...(opts.httpPort === undefined ? {} : { httpPort: opts.httpPort }),
+      ...(opts.rtmpPort === undefined ? {} : { rtmpPort: opts.rtmpPort }),
+      ...(opts.args === undefined ? {} : { args: opts.args }),
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    })
+    this.nodes.push(node)
+    if (opts.ready !== false) await node.ready()
+    return node
+  }
+
+  /** The last lines of every node's output, for a failed test. */
+  report(): string {
+    return this.nodes
+      .map((n) => {
+        const lines = n.log().split('\n').slice(-REPORT_TAIL_LINES).join('\n')
+        return `----- ${n.name} (${n.host}) exit=${JSON.stringify(n.exit)} -----\n${lines}`
+      })
+      .join('\n')
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()))
+    for (const dir of this.#confDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Wraps a test body: gives it a fresh cluster, prints every node's log when
+ * the body fails, and always stops the nodes.
+ */
+export function withCluster<T>(body: (cluster: TestCluster, t: T) => Promise<void>): (t: T) => Promise<void> {
+  return async (t: T) => {
+    const cluster = new TestCluster()
+    try {
+      await body(cluster, t)
+    } catch (err) {
+      process.stderr.write(`\n${cluster.report()}\n`)
+      throw err
+    } finally {
+      await cluster.stopAll()
+    }
+  }
+}

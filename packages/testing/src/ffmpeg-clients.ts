@@ -1,0 +1,104 @@
+import type { ChildProcess } from 'node:child_process'
+import { spawnFfmpeg, type TestPatternOptions, testPatternArgs } from '@meshcast/node/ffmpeg'
+
+/** A frame a player decoded: its presentation time and when it arrived. */
+export interface FrameInfo {
+  n: number
+  /** presentation time in seconds */
+  pts: number
+  /** Date.now() when ffmpeg reported it */
+  at: number
+}
+
+export interface PlayResult {
+  frames: FrameInfo[]
+  code: number | null
+  signal: NodeJS.Signals | null
+  stderr: string
+  startedAt: number
+}
+
+export interface PlayOptions {
+  /** stop after this many video frames */
+  frames?: number
+  /** kill the player after this long (ms); default 15 s */
+  timeout?: number
+}
+
+export const DEFAULT_PLAY_TIMEOUT_MS = 15_000
+
+/** An ffmpeg publishing a test pattern (H.264 + AAC, 1 s keyframe interval). */
+export class Publisher {
+  readonly url: string
+  readonly child: ChildProcess
+  readonly exited: Promise<number | null>
+  #stderr = ''
+
+  constructor(url: string, child: ChildProcess) {
+    this.url = url
+    this.child = child
+    child.stderr?.setEncoding('utf8').on('data', (t: string) => {
+      this.#stderr += t
+    })
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+  }
+
+  get stderr(): string {
+    return this.#stderr
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM')
+    await this.exited
+  }
+}
+
+export async function publish(url: string, opts: TestPatternOptions = {}): Promise<Publisher> {
+  return new Publisher(url, await spawnFfmpeg(testPatternArgs(url, opts)))
+}
+
+// showinfo prints one line a decoded video frame: "... n:   3 pts:   3072 pts_time:0.12 ..."
+const SHOWINFO = /\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)/
+
+/**
+ * Plays an RTMP URL with ffmpeg, decoding every video frame, and reports the
+ * frames with their arrival times. Resolves when ffmpeg exits (frame count
+ * reached, stream ended, or timeout).
+ */
+export async function play(url: string, opts: PlayOptions = {}): Promise<PlayResult> {
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'info',
+    '-i',
+    url,
+    '-map',
+    '0:v:0',
+    '-vf',
+    'showinfo',
+  ]
+  if (opts.frames !== undefined) args.push('-frames:v', String(opts.frames))
+  args.push('-f', 'null', '-')
+  const startedAt = Date.now()
+  const child = await spawnFfmpeg(args)
+  const frames: FrameInfo[] = []
+  let stderr = ''
+  let partial = ''
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    const at = Date.now()
+    stderr += text
+    const lines = (partial + text).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      const m = SHOWINFO.exec(line)
+      if (m !== null) frames.push({ n: Number(m[1]), pts: Number(m[2]), at })
+    }
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? DEFAULT_PLAY_TIMEOUT_MS)
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolve) => child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  clearTimeout(timer)
+  return { frames, code, signal, stderr, startedAt }
+}

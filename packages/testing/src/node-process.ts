@@ -1,0 +1,154 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { NodeStatus } from '@meshcast/node'
+import { waitFor } from './wait-for.ts'
+
+/** The daemon's entry point, run with this very Node binary (>= 22). */
+export const MESHCAST_BIN = join(
+  dirname(fileURLToPath(import.meta.resolve('@meshcast/node'))),
+  '..',
+  'bin',
+  'meshcast.ts',
+)
+
+export const DEFAULT_READY_TIMEOUT_MS = 20_000
+export const DEFAULT_STOP_TIMEOUT_MS = 10_000
+
+/** Every child the launcher started and has not seen exit; killed when the test process exits. */
+const live = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL')
+})
+
+export interface NodeProcessOptions {
+  /** short name for logs, e.g. `origin-1` */
+  name: string
+  conf: string
+  host: string
+  /** ports the node listens on, when not the defaults (5080, 1935) */
+  httpPort?: number
+  rtmpPort?: number
+  /** extra CLI flags after `start` */
+  args?: string[]
+  env?: Record<string, string>
+  /** working directory of the process; default: this one's */
+  cwd?: string
+}
+
+export interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+/** One `meshcast start` process, its output kept for the test's failure report. */
+export class NodeProcess {
+  readonly name: string
+  readonly host: string
+  readonly httpPort: number
+  readonly rtmpPort: number
+  readonly child: ChildProcess
+  readonly exited: Promise<Exit>
+  readonly #lines: string[] = []
+  #exit: Exit | null = null
+
+  constructor(opts: NodeProcessOptions) {
+    this.name = opts.name
+    this.host = opts.host
+    this.httpPort = opts.httpPort ?? 5080
+    this.rtmpPort = opts.rtmpPort ?? 1935
+    const args = [MESHCAST_BIN, 'start', '--conf', opts.conf, '--host', opts.host]
+    args.push('--http-port', String(this.httpPort), '--rtmp-port', String(this.rtmpPort))
+    args.push('--log-format', 'json', '--log-level', 'debug', '--stop-on-stdin-close', ...(opts.args ?? []))
+    // stdin stays open as a lifeline: if this test process dies, the node sees EOF and stops.
+    this.child = spawn(process.execPath, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+    })
+    live.add(this.child)
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      stream?.setEncoding('utf8').on('data', (text: string) => this.#collect(text))
+    }
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        live.delete(this.child)
+        this.#exit = { code, signal }
+        resolve(this.#exit)
+      })
+    })
+  }
+
+  get httpUrl(): string {
+    return `http://${this.host}:${this.httpPort}`
+  }
+
+  get rtmpUrl(): string {
+    return `rtmp://${this.host}:${this.rtmpPort}`
+  }
+
+  get exit(): Exit | null {
+    return this.#exit
+  }
+
+  /** Everything the node printed so far. */
+  log(): string {
+    return this.#lines.join('\n')
+  }
+
+  /** Lines parsed as JSON log records (the launcher asks for --log-format json). */
+  records(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = []
+    for (const line of this.#lines) {
+      try {
+        out.push(JSON.parse(line) as Record<string, unknown>)
+      } catch {
+        // not a log record (e.g. a stack trace line)
+      }
+    }
+    return out
+  }
+
+  async status(): Promise<NodeStatus> {
+    const res = await fetch(`${this.httpUrl}/api/status`)
+    if (!res.ok) throw new Error(`${this.name}: /api/status answered ${res.status}`)
+    return (await res.json()) as NodeStatus
+  }
+
+  /** Resolves once /api/status says ready; rejects at once if the process exits first. */
+  async ready(timeout = DEFAULT_READY_TIMEOUT_MS): Promise<NodeStatus> {
+    return await waitFor(
+      async () => {
+        if (this.#exit !== null) throw new ExitedError(this.name, this.#exit)
+        const status = await this.status()
+        return status.ready ? status : undefined
+      },
+      { timeout, what: `${this.name} to be ready`, interval: 50, fatal: (e) => e instanceof ExitedError },
+    )
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.#exit === null) this.child.kill(signal)
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited in time. Resolves with how it exited. */
+  async stop(timeout = DEFAULT_STOP_TIMEOUT_MS): Promise<Exit> {
+    if (this.#exit !== null) return this.#exit
+    this.child.kill('SIGTERM')
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeout)
+    const exit = await this.exited
+    clearTimeout(timer)
+    return exit
+  }
+
+  #collect(text: string): void {
+    for (const line of text.split('\n')) if (line !== '') this.#lines.push(line)
+  }
+}
+
+export class ExitedError extends Error {
+  constructor(name: string, exit: Exit) {
+    super(`${name} exited before it was ready (code ${exit.code}, signal ${exit.signal})`)
+    this.name = 'ExitedError'
+  }
+}

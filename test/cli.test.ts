@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import {
+  listeningPorts,
+  loopbackSubnet,
+  MESHCAST_BIN,
+  play,
+  runCli,
+  waitFor,
+  withCluster,
+  writeConfDir,
+} from '@meshcast/testing'
+
+const ROOT = join(import.meta.dirname, '..')
+
+describe('meshcast --help', () => {
+  test('lists the commands', async () => {
+    const r = await runCli(['--help'])
+    assert.equal(r.code, 0)
+    for (const cmd of ['start', 'check', 'demo']) assert.match(r.stdout, new RegExp(`\\b${cmd}\\b`))
+  })
+
+  for (const cmd of ['start', 'check', 'demo']) {
+    test(`${cmd} --help lists its flags and their defaults`, async () => {
+      const r = await runCli([cmd, '--help'])
+      assert.equal(r.code, 0)
+      assert.match(r.stdout, /--conf <dir>.*\(default: "conf"\)/s)
+      for (const flag of ['--host', '--http-port', '--rtmp-port', '--mesh-port'])
+        assert.ok(r.stdout.includes(flag))
+      if (cmd !== 'check') assert.match(r.stdout, /--log-level <level>.*\(choices: .*default: "info"\)/s)
+    })
+  }
+
+  test('an unknown command or flag says so and exits non-zero', async () => {
+    const r = await runCli(['launch'])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /unknown command 'launch'/)
+    const f = await runCli(['start', '--htp-port', '1'])
+    assert.notEqual(f.code, 0)
+    assert.match(f.stderr, /unknown option '--htp-port'/)
+  })
+})
+
+describe('meshcast check', () => {
+  test("prints the effective config of Red5 Pro's origin example", async () => {
+    const r = await runCli(['check', '--conf', join(ROOT, 'conf/examples/origin')])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /role: origin/)
+    assert.match(r.stdout, /publicIp: 203\.0\.113\.10/)
+    assert.match(r.stdout, /password: \*{8}/)
+    assert.ok(!r.stdout.includes('your-cluster-password'), 'the password is masked')
+  })
+
+  test("prints the effective config of Red5 Pro's edge example", async () => {
+    const r = await runCli(['check', '--conf', join(ROOT, 'conf/examples/edge'), '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const view = JSON.parse(r.stdout) as { role: string; cluster: { origins: unknown[]; password: string } }
+    assert.equal(view.role, 'edge')
+    assert.deepEqual(view.cluster.origins, ['203.0.113.10:1935'])
+    assert.equal(view.cluster.password, '********')
+  })
+
+  test('applies command-line overrides', async () => {
+    const r = await runCli([
+      'check',
+      '--conf',
+      join(ROOT, 'conf'),
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      '8080',
+      '--json',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    const view = JSON.parse(r.stdout) as { http: string; rtmp: string; mesh: string }
+    assert.equal(view.http, '127.0.0.1:8080')
+    assert.equal(view.rtmp, '127.0.0.1:1935')
+    assert.equal(view.mesh, '127.0.0.1:7800')
+  })
+
+  test('exits 1 with the file, line, property and value of a bad password', async () => {
+    const conf = writeConfDir({ password: 'Secret' })
+    const r = await runCli(['check', '--conf', conf])
+    assert.equal(r.code, 1)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, /cluster\.xml:\d+: property "password" \(value "Secret"\) .*capital/)
+  })
+
+  test('exits 1 for a bad port given on the command line', async () => {
+    const r = await runCli(['check', '--conf', join(ROOT, 'conf'), '--rtmp-port', '70000'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /--rtmp-port.*70000/)
+  })
+
+  test('exits 1 for a missing conf folder', async () => {
+    const r = await runCli(['check', '--conf', '/nonexistent/meshcast-conf'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /\/nonexistent\/meshcast-conf/)
+  })
+})
+
+describe('meshcast start', () => {
+  test('with a bad config exits 1 before opening any port', async () => {
+    const host = loopbackSubnet()(0)
+    const conf = writeConfDir({ nodeType: 'sideways' })
+    const r = await runCli(['start', '--conf', conf, '--host', host])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /nodeType.*sideways.*auto, off, origin, edge, relay/s)
+    assert.ok(!r.stderr.includes('listening'), 'no listener was opened')
+    assert.deepEqual(await listeningPorts(host, [1935, 5080, 7800]), [])
+  })
+
+  test(
+    'logs JSON lines with --log-format json, node-media-server included',
+    withCluster(async (cluster) => {
+      const node = await cluster.start({ cluster: { nodeType: 'off' } })
+      const lines = node.log().split('\n')
+      const records = node.records()
+      assert.equal(records.length, lines.length, 'every line is a JSON record')
+      assert.ok(records.some((r) => r.message === 'ready' && r.level === 'info'))
+      assert.ok(
+        records.some(
+          (r) => r.component === 'nms' && r.level === 'debug' && /Node-Media-Server/.test(String(r.message)),
+        ),
+        'node-media-server lines pass through the same logger',
+      )
+    }),
+  )
+
+  test('logs readable lines by default and honours --log-level', async () => {
+    const host = loopbackSubnet()(0)
+    const conf = writeConfDir({ nodeType: 'off' })
+    const child = spawn(
+      process.execPath,
+      [MESHCAST_BIN, 'start', '--conf', conf, '--host', host, '--log-level', 'warn'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let out = ''
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      out += t
+    })
+    try {
+      await waitFor(async () => (await listeningPorts(host, [5080])).length === 1, { what: 'the HTTP port' })
+      assert.equal(out, '', 'nothing at warn level on a clean start')
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('exit', r))
+    }
+    const debug = spawn(process.execPath, [MESHCAST_BIN, 'start', '--conf', conf, '--host', host], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let text = ''
+    debug.stderr.setEncoding('utf8').on('data', (t: string) => {
+      text += t
+    })
+    try {
+      await waitFor(() => text.includes(' ready'), { what: 'the ready line' })
+      assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} info \[media\]|^\d\d:\d\d:\d\d\.\d{3} info starting/m)
+      assert.match(text, /\d\d:\d\d:\d\d\.\d{3} info ready role=standalone/)
+    } finally {
+      debug.kill('SIGTERM')
+      await new Promise((r) => debug.once('exit', r))
+    }
+  })
+})
+
+describe('meshcast demo', () => {
+  test('serves a live test pattern, prints where to watch, and Ctrl-C stops every process', async () => {
+    const host = loopbackSubnet()(0)
+    const child = spawn(
+      process.execPath,
+      [MESHCAST_BIN, 'demo', '--conf', join(ROOT, 'conf'), '--host', host],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (t: string) => {
+      out += t
+    })
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      out += t
+    })
+    const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])))
+    try {
+      const watch = await waitFor(() => /watch: +ffplay (rtmp:\/\/\S+)/.exec(out)?.[1], {
+        what: 'the demo banner',
+        timeout: 20_000,
+      })
+      assert.equal(watch, `rtmp://${host}:1935/live/demo`)
+      assert.match(out, new RegExp(`status: +http://${host.replaceAll('.', '\\.')}:5080/api/status`))
+      const children = () =>
+        readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+      const publisherPids = children()
+      assert.equal(publisherPids.length, 1, 'one test publisher runs')
+      const result = await play(watch, { frames: 25 })
+      assert.ok(result.frames.length >= 25, result.stderr)
+      child.kill('SIGINT')
+      assert.deepEqual(await exited, [0, null])
+      for (const pid of publisherPids) {
+        assert.throws(() => process.kill(Number(pid), 0), /ESRCH/, 'the publisher is gone')
+      }
+    } catch (err) {
+      process.stderr.write(out)
+      throw err
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+})
