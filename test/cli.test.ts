@@ -27,10 +27,10 @@ describe('meshcast --help', () => {
     test(`${cmd} --help lists its flags and their defaults`, async () => {
       const r = await runCli([cmd, '--help'])
       assert.equal(r.code, 0)
-      assert.match(r.stdout, /--conf <dir>.*\(default: "conf"\)/s)
+      assert.match(r.stdout, /--conf <dir>.*\(default:\s+"conf"\)/s)
       for (const flag of ['--host', '--http-port', '--rtmp-port', '--mesh-port'])
         assert.ok(r.stdout.includes(flag))
-      if (cmd !== 'check') assert.match(r.stdout, /--log-level <level>.*\(choices: .*default: "info"\)/s)
+      if (cmd !== 'check') assert.match(r.stdout, /--log-level <level>.*\(choices:.*default:\s+"info"\)/s)
     })
   }
 
@@ -75,10 +75,10 @@ describe('meshcast check', () => {
       '--json',
     ])
     assert.equal(r.code, 0, r.stderr)
-    const view = JSON.parse(r.stdout) as { http: string; rtmp: string; mesh: string }
-    assert.equal(view.http, '127.0.0.1:8080')
-    assert.equal(view.rtmp, '127.0.0.1:1935')
-    assert.equal(view.mesh, '127.0.0.1:7800')
+    const view = JSON.parse(r.stdout) as Record<string, unknown>
+    assert.deepEqual(view.http, { host: '127.0.0.1', port: 8080 })
+    assert.deepEqual(view.rtmp, { host: '127.0.0.1', port: 1935 })
+    assert.deepEqual(view.mesh, { host: '127.0.0.1', port: 7800 })
   })
 
   test('exits 1 with the file, line, property and value of a bad password', async () => {
@@ -160,8 +160,11 @@ describe('meshcast start', () => {
     })
     try {
       await waitFor(() => text.includes(' ready'), { what: 'the ready line' })
-      assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} info \[media\]|^\d\d:\d\d:\d\d\.\d{3} info starting/m)
-      assert.match(text, /\d\d:\d\d:\d\d\.\d{3} info ready role=standalone/)
+      assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} info starting node=[0-9a-f]{12} role=standalone version=/m)
+      assert.match(
+        text,
+        /^\d\d:\d\d:\d\d\.\d{3} info ready node=[0-9a-f]{12} role=standalone rtmp=\S+ http=\S+$/m,
+      )
     } finally {
       debug.kill('SIGTERM')
       await new Promise((r) => debug.once('exit', r))

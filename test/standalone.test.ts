@@ -97,6 +97,7 @@ describe('a standalone node (nodeType off)', () => {
           const socket = net.connect({ host: node.host, port: 1935 }, () => {
             socket.end(Buffer.from(Array.from({ length: 4096 }, (_, j) => (j * 7919 + i) % 256)))
           })
+          socket.resume() // read what the server answers, so its end reaches us
           socket.on('close', () => resolve())
           socket.on('error', () => resolve())
         })

@@ -57,6 +57,8 @@ export class MediaServer implements Startable {
   #nms: NodeMediaServer | null = null
   #server: net.Server | null = null
   #unhook: (() => void)[] = []
+  /** players seen starting: NMS reports a "donePlay" for every non-publisher that closes, played or not */
+  readonly #playing = new Set<string>()
 
   constructor(init: MediaInit, components: MediaComponents) {
     this.#init = init
@@ -124,6 +126,7 @@ export class MediaServer implements Startable {
   #hookEvents(): void {
     for (const [nmsName, ours] of EVENTS) {
       const handler = (s: NmsSession) => {
+        if (!this.#tracks(ours, s.id)) return
         const session = toStreamSession(s)
         this.#log.info(ours, { path: session.path, session: session.id, remote: session.remote })
         this.events.emit(ours, session)
@@ -131,6 +134,13 @@ export class MediaServer implements Startable {
       Context.eventEmitter.on(nmsName, handler)
       this.#unhook.push(() => Context.eventEmitter.off(nmsName, handler))
     }
+  }
+
+  /** Whether an event is worth reporting; keeps play/stop in pairs. */
+  #tracks(event: keyof MediaEvents, id: string): boolean {
+    if (event === 'play') this.#playing.add(id)
+    if (event === 'stop') return this.#playing.delete(id)
+    return true
   }
 
   #unhookEvents(): void {

@@ -73,19 +73,34 @@ export class TestCluster {
   }
 }
 
+/** The part of node:test's TestContext that `withCluster` uses. */
+interface CancellableContext {
+  signal?: AbortSignal
+}
+
 /**
  * Wraps a test body: gives it a fresh cluster, prints every node's log when
- * the body fails, and always stops the nodes.
+ * the body fails or the test is cancelled (node:test abandons a timed-out
+ * body, so the abort signal is the only way to learn of it), and always
+ * stops the nodes.
  */
-export function withCluster<T>(body: (cluster: TestCluster, t: T) => Promise<void>): (t: T) => Promise<void> {
+export function withCluster<T extends CancellableContext>(
+  body: (cluster: TestCluster, t: T) => Promise<void>,
+): (t: T) => Promise<void> {
   return async (t: T) => {
     const cluster = new TestCluster()
+    const onAbort = () => {
+      process.stderr.write(`\ntest cancelled; node logs:\n${cluster.report()}\n`)
+      void cluster.stopAll()
+    }
+    t.signal?.addEventListener('abort', onAbort, { once: true })
     try {
       await body(cluster, t)
     } catch (err) {
       process.stderr.write(`\n${cluster.report()}\n`)
       throw err
     } finally {
+      t.signal?.removeEventListener('abort', onAbort)
       await cluster.stopAll()
     }
   }

@@ -1,0 +1,35 @@
+export { CLUSTER_PROPERTIES } from './cluster-settings.ts'
+export {
+  CLUSTER_BEAN_NAME,
+  CLUSTER_XML,
+  DEFAULT_HOST,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_KICK_ON_UNPUBLISH,
+  DEFAULT_MESH_PORT,
+  DEFAULT_NODE_TYPE,
+  DEFAULT_PASSWORD,
+  DEFAULT_PRIVATE_INSTANCE,
+  DEFAULT_PUBLIC_IP,
+  DEFAULT_RETRY_DURATION,
+  DEFAULT_RTMP_PORT,
+  DEFAULT_STREAM_ON_DEMAND,
+  DEFAULTS,
+  PASSWORD_MASK,
+  RED5_PROPERTIES,
+} from './defaults.ts'
+export { effectiveConfig } from './effective-config.ts'
+export { InvalidValueError } from './invalid-value-error.ts'
+export { loadConfig } from './load-config.ts'
+export { COMMAND_LINE } from './overrides.ts'
+export { isWildcardHost, parseHost, parseOriginAddress } from './parse-address.ts'
+export { parseClusterXml } from './parse-cluster-xml.ts'
+export { parseRed5Properties, RED5_PROPERTY_KEYS } from './parse-red5-properties.ts'
+export { resolveRole } from './resolve-role.ts'
+export type {
+  ClusterSettings,
+  ConfigOverrides,
+  ListenAddress,
+  Listeners,
+  NodeConfig,
+  OriginAddress,
+} from './types.ts'

@@ -1,0 +1,40 @@
+import { type ClusterReading, checkClusterProperties } from './cluster-settings.ts'
+import { ProblemList } from './problem-list.ts'
+import { readClusterBean } from './read-bean.ts'
+import { findSelfOrigins, selfAddress } from './self-origin.ts'
+import type { ClusterSettings } from './types.ts'
+
+/** Reads and checks cluster.xml text; problems are returned, except that unreadable XML throws a ConfigError. */
+export function readClusterXml(text: string, file: string): ClusterReading {
+  const bean = readClusterBean(text.replace(/^\uFEFF/, ''), file)
+  const checked = checkClusterProperties(bean.properties, file)
+  return {
+    ...checked,
+    warnings: [...bean.warnings, ...checked.warnings],
+    problems: [...bean.problems, ...checked.problems],
+  }
+}
+
+/** The publicIp:publicPort address of the settings, unless publicIp is a wildcard. */
+export function publicSelf(settings: ClusterSettings) {
+  return selfAddress(settings.publicIp, settings.publicPort, 'publicIp:publicPort')
+}
+
+/**
+ * Parses the text of a cluster.xml: the `clusterConfig` bean, alone or in
+ * `<beans>`. Throws one ConfigError listing every problem; `file` names the
+ * file in problems and warnings.
+ */
+export function parseClusterXml(
+  text: string,
+  file: string,
+): { settings: ClusterSettings; warnings: string[] } {
+  const reading = readClusterXml(text, file)
+  const problems = new ProblemList()
+  problems.addAll(reading.problems)
+  problems.addAll(
+    findSelfOrigins(reading.settings.origins, reading.originLines, publicSelf(reading.settings), file),
+  )
+  problems.throwIfAny()
+  return { settings: reading.settings, warnings: reading.warnings }
+}

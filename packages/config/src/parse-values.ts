@@ -1,0 +1,70 @@
+import { NODE_TYPES, type NodeType } from '@meshcast/interface'
+import { InvalidValueError } from './invalid-value-error.ts'
+
+/** Lowest TCP port a listener or origin can use (0 would mean "any port"). */
+export const MIN_PORT = 1
+/** Highest TCP port. */
+export const MAX_PORT = 65535
+
+/** A TCP port: a whole number from 1 to 65535. */
+export function parsePort(text: string): number {
+  const trimmed = text.trim()
+  const port = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN
+  if (!(port >= MIN_PORT && port <= MAX_PORT)) {
+    throw new InvalidValueError(`is not a valid port: use a whole number from ${MIN_PORT} to ${MAX_PORT}`)
+  }
+  return port
+}
+
+/** `true` or `false`, any case, as Spring reads booleans. */
+export function parseBoolean(text: string): boolean {
+  const lower = text.trim().toLowerCase()
+  if (lower === 'true') return true
+  if (lower === 'false') return false
+  throw new InvalidValueError('is not a boolean: use true or false')
+}
+
+/** Seconds, greater than 0; decimals allowed. */
+export function parseRetryDuration(text: string): number {
+  const trimmed = text.trim()
+  const seconds = /^(\d+(\.\d*)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : Number.NaN
+  if (!(seconds > 0 && Number.isFinite(seconds))) {
+    throw new InvalidValueError(
+      'is not a valid retry duration: use a number of seconds greater than 0, e.g. 30 or 2.5',
+    )
+  }
+  return seconds
+}
+
+function isNodeType(text: string): text is NodeType {
+  return (NODE_TYPES as readonly string[]).includes(text)
+}
+
+/** One of NODE_TYPES, any case. */
+export function parseNodeType(text: string): NodeType {
+  const lower = text.trim().toLowerCase()
+  if (isNodeType(lower)) return lower
+  throw new InvalidValueError(`is not a node type: use one of ${NODE_TYPES.join(', ')}`)
+}
+
+/**
+ * The shared cluster password, surrounding whitespace removed. Capitals are
+ * refused because Red5 Pro refuses them, and because every node must derive
+ * the same cluster key from the same text.
+ */
+export function parsePassword(text: string): string {
+  const password = text.trim()
+  if (password === '') {
+    throw new InvalidValueError(
+      'is empty: set the shared cluster password (lowercase), the same on every node',
+    )
+  }
+  if (password !== password.toLowerCase()) {
+    throw new InvalidValueError(
+      'has capital letters: Red5 Pro rejects them (edges fail to authenticate), and meshcast ' +
+        'derives the cluster key from the password, so it must be the same lowercase text on every node; ' +
+        `use "${password.toLowerCase()}" everywhere`,
+    )
+  }
+  return password
+}

@@ -1,0 +1,62 @@
+import type { NodeType, Role } from '@meshcast/interface'
+
+/** One `origins` entry of cluster.xml. */
+export interface OriginAddress {
+  /** IPv4 address, IPv6 address (without brackets) or DNS name */
+  host: string
+  /** RTMP port; 1935 when the entry names none */
+  port: number
+  /** the entry as written, surrounding whitespace removed */
+  text: string
+}
+
+/** The `clusterConfig` bean of cluster.xml, defaults filled in. */
+export interface ClusterSettings {
+  origins: readonly OriginAddress[]
+  password: string
+  publicIp: string
+  publicPort: number
+  privateInstance: boolean
+  /** seconds */
+  retryDuration: number
+  nodeType: NodeType
+  kickOnUnpublish: boolean
+  streamOnDemand: boolean
+}
+
+/** A host and port to listen on (host without brackets). */
+export interface ListenAddress {
+  host: string
+  port: number
+}
+
+/** The three listeners of red5.properties. */
+export interface Listeners {
+  http: ListenAddress
+  rtmp: ListenAddress
+  mesh: ListenAddress
+}
+
+/** Everything a node needs, checked and deep-frozen by `loadConfig`. */
+export interface NodeConfig {
+  /** absolute path of the conf folder */
+  confDir: string
+  /** absolute paths; `properties` is null when red5.properties is absent */
+  files: { cluster: string; properties: string | null }
+  cluster: ClusterSettings
+  role: Role
+  http: ListenAddress
+  rtmp: ListenAddress
+  mesh: ListenAddress
+  /** things worth telling the user that do not stop the node */
+  warnings: readonly string[]
+}
+
+/** Command-line values, as typed; checked like the files. */
+export interface ConfigOverrides {
+  /** host for all three listeners (http, rtmp, mesh) */
+  host?: string
+  httpPort?: string
+  rtmpPort?: string
+  meshPort?: string
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { CLUSTER_XML, effectiveConfig, loadConfig, PASSWORD_MASK } from '../src/index.ts'
+import { beanXml, makeConfDir, prop } from './helpers.ts'
+
+describe('effectiveConfig', () => {
+  it('gives a plain JSON view with the password masked and origins as host:port', (t) => {
+    const xml = beanXml(prop('password', 'very-secret'), prop('origins', '203.0.113.10, [2001:db8::1]:1936'))
+    const dir = makeConfDir(t, { [CLUSTER_XML]: xml })
+    const config = loadConfig(dir)
+    const view = effectiveConfig(config)
+    const json = JSON.stringify(view)
+    assert.doesNotMatch(json, /very-secret/)
+    assert.deepEqual(JSON.parse(json), view)
+    assert.deepEqual(view, {
+      confDir: dir,
+      files: { cluster: config.files.cluster, properties: null },
+      role: 'edge',
+      cluster: {
+        origins: ['203.0.113.10:1935', '[2001:db8::1]:1936'],
+        password: PASSWORD_MASK,
+        publicIp: '0.0.0.0',
+        publicPort: 1935,
+        privateInstance: false,
+        retryDuration: 30,
+        nodeType: 'auto',
+        kickOnUnpublish: false,
+        streamOnDemand: false,
+      },
+      http: { host: '0.0.0.0', port: 5080 },
+      rtmp: { host: '0.0.0.0', port: 1935 },
+      mesh: { host: '0.0.0.0', port: 7800 },
+      warnings: [],
+    })
+  })
+
+  it('masks the password as ********', () => {
+    assert.equal(PASSWORD_MASK, '********')
+  })
+})
