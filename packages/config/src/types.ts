@@ -1,4 +1,4 @@
-import type { NodeType, Role } from '@meshcast/interface'
+import type { HostPort, NodeType, Role } from '@meshcast/interface'
 
 /** One `origins` entry of cluster.xml. */
 export interface OriginAddress {
@@ -25,10 +25,7 @@ export interface ClusterSettings {
 }
 
 /** A host and port to listen on (host without brackets). */
-export interface ListenAddress {
-  host: string
-  port: number
-}
+export type ListenAddress = HostPort
 
 /** The three listeners of red5.properties. */
 export interface Listeners {

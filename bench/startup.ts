@@ -1,0 +1,57 @@
+// Benchmark: how long a node takes from spawn to `ready`, and how much memory
+// an idle node holds. Prints a table and writes bench/results/startup.json.
+// Usage: npx -y pnpm@10 bench:startup [runs]
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { TestCluster } from '@meshcast/testing'
+
+const RUNS = Number(process.argv[2] ?? 10)
+/** let the node settle (JIT, GC) before reading its memory */
+const IDLE_SETTLE_MS = 3000
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1])
+  return kb / 1024
+}
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+}
+
+const startMs: number[] = []
+const rss: number[] = []
+for (let i = 0; i < RUNS; i++) {
+  const cluster = new TestCluster()
+  try {
+    const t0 = performance.now()
+    const node = await cluster.start({ cluster: { nodeType: 'off' }, args: ['--log-level', 'info'] })
+    startMs.push(performance.now() - t0)
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS))
+    rss.push(rssMiB(node.child.pid as number))
+  } finally {
+    await cluster.stopAll()
+  }
+  process.stdout.write(`\rrun ${i + 1}/${RUNS}`)
+}
+process.stdout.write('\n')
+
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  runs: RUNS,
+  spawnToReadyMs: { p50: quantile(startMs, 0.5), p90: quantile(startMs, 0.9), max: Math.max(...startMs) },
+  idleRssMiB: { p50: quantile(rss, 0.5), max: Math.max(...rss) },
+}
+console.table({
+  'spawn → ready (ms)': {
+    p50: result.spawnToReadyMs.p50.toFixed(0),
+    p90: result.spawnToReadyMs.p90.toFixed(0),
+    max: result.spawnToReadyMs.max.toFixed(0),
+  },
+  'idle RSS (MiB)': { p50: result.idleRssMiB.p50.toFixed(1), p90: '', max: result.idleRssMiB.max.toFixed(1) },
+})
+const out = join(import.meta.dirname, 'results', 'startup.json')
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`)
+console.log(`written ${out}`)
