@@ -68,11 +68,17 @@ export async function spawnFfmpeg(args: string[]): Promise<ChildProcess> {
   return child
 }
 
+/** What ffmpeg says when it is told to stop: expected at shutdown, not worth a warning. */
+const SHUTDOWN_CHATTER = /Immediate exit requested|Failed to update header|Error writing trailer|Exiting normally/
+
 /** A running test-pattern publisher whose stderr goes to the logger. */
 export async function startTestPublisher(url: string, logger: Logger): Promise<ChildProcess> {
   const child = await spawnFfmpeg(testPatternArgs(url))
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    for (const line of text.split('\n')) if (line.trim() !== '') logger.warn(line.trim())
+    for (const raw of text.split('\n')) {
+      const line = raw.trim()
+      if (line !== '') logger[SHUTDOWN_CHATTER.test(line) ? 'debug' : 'warn'](line)
+    }
   })
   child.once('exit', (code, signal) => logger.info('test publisher exited', { code, signal }))
   return child
