@@ -69,7 +69,8 @@ export async function spawnFfmpeg(args: string[]): Promise<ChildProcess> {
 }
 
 /** What ffmpeg says when it is told to stop: expected at shutdown, not worth a warning. */
-const SHUTDOWN_CHATTER = /Immediate exit requested|Failed to update header|Error writing trailer|Exiting normally/
+const SHUTDOWN_CHATTER =
+  /Immediate exit requested|Failed to update header|Error writing trailer|Exiting normally/
 
 /** A running test-pattern publisher whose stderr goes to the logger. */
 export async function startTestPublisher(url: string, logger: Logger): Promise<ChildProcess> {
