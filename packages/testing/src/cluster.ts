@@ -57,6 +57,13 @@ export class TestCluster {
     return node
   }
 
+  /** Starts `count` nodes at once (each on its own address) and waits until all are ready. */
+  async startMany(count: number, opts: Omit<StartNodeOptions, 'name'> = {}): Promise<NodeProcess[]> {
+    const starting: Promise<NodeProcess>[] = []
+    for (let i = 0; i < count; i++) starting.push(this.start(opts))
+    return await Promise.all(starting)
+  }
+
   /** The last lines of every node's output, for a failed test. */
   report(): string {
     return this.nodes
