@@ -101,6 +101,7 @@ export class MediaServer implements Startable {
     this.#nms = null
     await closed
     this.#unhookEvents()
+    this.#playing.clear()
     running = null
   }
 
