@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process'
-import { ConfigError, ListenError, type Logger } from '@meshcast/interface'
+import type { Logger } from '@meshcast/interface'
 import { Command } from 'commander'
-import { Daemon } from '../daemon.ts'
+import type { Daemon } from '../daemon.ts'
 import { startTestPublisher } from '../ffmpeg.ts'
 import { createLogger } from '../logging.ts'
 import { runUntilSignal } from '../run-until-signal.ts'
-import { addConfOptions, addLogOptions, type ConfOptions, configFrom, type LogOptions } from './options.ts'
+import { addConfOptions, addLogOptions, type ConfOptions, type LogOptions } from './options.ts'
+import { startNode } from './start-node.ts'
 
 /** The demo binds loopback only: it is for looking at, not for serving a network. */
 export const DEMO_HOST = '127.0.0.1'
@@ -26,14 +27,9 @@ export function demoCommand(setExit: (code: number) => void): Command {
   addLogOptions(cmd)
   return cmd.action(async (opts: DemoOptions) => {
     const logger = createLogger({ level: opts.logLevel, format: opts.logFormat })
-    let daemon: Daemon
-    try {
-      progress('meshcast demo: starting a node on', opts.host ?? DEMO_HOST)
-      daemon = new Daemon(configFrom({ ...opts, host: opts.host ?? DEMO_HOST }), logger)
-      await daemon.start()
-    } catch (err) {
-      if (!(err instanceof ConfigError || err instanceof ListenError)) throw err
-      logger.error(err.message)
+    progress('meshcast demo: starting a node on', opts.host ?? DEMO_HOST)
+    const daemon = await startNode({ ...opts, host: opts.host ?? DEMO_HOST }, logger)
+    if (daemon === null) {
       setExit(1)
       return
     }

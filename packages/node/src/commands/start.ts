@@ -1,9 +1,8 @@
-import { ConfigError, ListenError } from '@meshcast/interface'
 import { Command } from 'commander'
-import { Daemon } from '../daemon.ts'
 import { createLogger } from '../logging.ts'
 import { runUntilSignal } from '../run-until-signal.ts'
-import { addConfOptions, addLogOptions, type ConfOptions, configFrom, type LogOptions } from './options.ts'
+import { addConfOptions, addLogOptions, type ConfOptions, type LogOptions } from './options.ts'
+import { startNode } from './start-node.ts'
 
 type StartOptions = ConfOptions & LogOptions & { stopOnStdinClose?: boolean }
 
@@ -16,15 +15,8 @@ export function startCommand(setExit: (code: number) => void): Command {
   addLogOptions(cmd)
   return cmd.action(async (opts: StartOptions) => {
     const logger = createLogger({ level: opts.logLevel, format: opts.logFormat })
-    let daemon: Daemon
-    try {
-      const config = configFrom(opts)
-      for (const warning of config.warnings) logger.warn(warning, { component: 'config' })
-      daemon = new Daemon(config, logger)
-      await daemon.start()
-    } catch (err) {
-      if (!(err instanceof ConfigError || err instanceof ListenError)) throw err
-      logger.error(err.message)
+    const daemon = await startNode(opts, logger)
+    if (daemon === null) {
       setExit(1)
       return
     }
