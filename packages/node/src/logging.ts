@@ -13,12 +13,14 @@ export interface LoggingOptions {
   colors?: boolean
 }
 
+/** Keys the pretty format prints in fixed places, not as `key=value`. */
+const PLACED_KEYS = new Set(['level', 'message', 'timestamp', 'component'])
+
 /** `component=media path=/live/a` for the pretty format. */
 function fieldsText(info: winston.Logform.TransformableInfo): string {
-  const skip = new Set(['level', 'message', 'timestamp', 'component'])
   const parts: string[] = []
   for (const [key, value] of Object.entries(info)) {
-    if (skip.has(key) || value === undefined) continue
+    if (PLACED_KEYS.has(key) || value === undefined) continue
     const text = typeof value === 'string' ? value : JSON.stringify(value)
     parts.push(`${key}=${/[\s"]/.test(text) ? JSON.stringify(text) : text}`)
   }

@@ -50,6 +50,8 @@ export class NodeProcess {
   readonly child: ChildProcess
   readonly exited: Promise<Exit>
   readonly #lines: string[] = []
+  /** the lines that are JSON log records, parsed once as they arrive */
+  readonly #records: Record<string, unknown>[] = []
   #exit: Exit | null = null
 
   constructor(opts: NodeProcessOptions) {
@@ -68,7 +70,14 @@ export class NodeProcess {
     })
     live.add(this.child)
     for (const stream of [this.child.stdout, this.child.stderr]) {
-      stream?.setEncoding('utf8').on('data', (text: string) => this.#collect(text))
+      // a chunk may end mid-line: keep the tail until its newline arrives
+      let partial = ''
+      stream?.setEncoding('utf8').on('data', (text: string) => {
+        const lines = (partial + text).split('\n')
+        partial = lines.pop() ?? ''
+        for (const line of lines) this.#collect(line)
+      })
+      stream?.once('end', () => this.#collect(partial))
     }
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
@@ -98,15 +107,7 @@ export class NodeProcess {
 
   /** Lines parsed as JSON log records (the launcher asks for --log-format json). */
   records(): Record<string, unknown>[] {
-    const out: Record<string, unknown>[] = []
-    for (const line of this.#lines) {
-      try {
-        out.push(JSON.parse(line) as Record<string, unknown>)
-      } catch {
-        // not a log record (e.g. a stack trace line)
-      }
-    }
-    return out
+    return [...this.#records]
   }
 
   async status(): Promise<NodeStatus> {
@@ -141,8 +142,14 @@ export class NodeProcess {
     return exit
   }
 
-  #collect(text: string): void {
-    for (const line of text.split('\n')) if (line !== '') this.#lines.push(line)
+  #collect(line: string): void {
+    if (line === '') return
+    this.#lines.push(line)
+    try {
+      this.#records.push(JSON.parse(line) as Record<string, unknown>)
+    } catch {
+      // not a log record (e.g. a stack trace line)
+    }
   }
 }
 
