@@ -1,5 +1,16 @@
 export type { HostPort } from './address.ts'
 export { formatAddress } from './address.ts'
+export type {
+  BusMessage,
+  BusTarget,
+  InvokeHandlers,
+  InvokeReply,
+  Member,
+  MemberLoad,
+  MeshCounters,
+  View,
+  ViewChange,
+} from './cluster.ts'
 export type { ConfigProblem } from './errors.ts'
 export { ConfigError, formatConfigProblem, ListenError, MeshcastError } from './errors.ts'
 export type { Listener } from './events.ts'

@@ -39,6 +39,18 @@ export class RetransmitBuffer<T> {
     return seq
   }
 
+  /** Drops everything up to `seq` (every receiver has it): frees memory early. */
+  trimTo(seq: number): void {
+    const to = Math.min(seq, this.#next - 1)
+    for (let s = this.#low; s <= to; s++) this.#slots[s % this.capacity] = undefined
+    if (to >= this.#low) this.#low = to + 1
+  }
+
+  /** How many messages are held. */
+  get size(): number {
+    return this.#next - this.#low
+  }
+
   /** The message numbered `seq`, or undefined when never sent or already dropped. */
   get(seq: number): T | undefined {
     if (seq < this.#low || seq >= this.#next) return undefined

@@ -1,0 +1,84 @@
+import type { Role } from './roles.ts'
+
+/** Load figures a member gossips with its heartbeat. */
+export interface MemberLoad {
+  /** subscribers the node serves now */
+  subscribers: number
+  /** streams published on or pulled by the node now */
+  streams: number
+}
+
+/** What each member tells the cluster about itself in every heartbeat. */
+export interface Member {
+  /** the node id: its libp2p peer id */
+  id: string
+  role: Role
+  /** RTMP address clients are sent to (cluster.xml publicIp / publicPort) */
+  publicIp: string
+  publicPort: number
+  /** HTTP address (red5.properties http.host / http.port) */
+  http: string
+  /** mesh address other members dial (`host:port`) */
+  mesh: string
+  privateInstance: boolean
+  /** ms since the epoch when the node started; fixes its place in the join order */
+  startedAt: number
+  load: MemberLoad
+  /** small values other packages attach to the heartbeat (e.g. stream adverts), by key */
+  data: Readonly<Record<string, unknown>>
+}
+
+/** The live members in join order; the first is the coordinator. */
+export interface View {
+  /** `<coordinator id tail>:<counter>`; a new one for every change */
+  id: string
+  counter: number
+  coordinator: string
+  members: readonly Member[]
+}
+
+/** A `view` event: the new view and who joined and left since the previous one. */
+export interface ViewChange {
+  view: View
+  joined: readonly Member[]
+  left: readonly Member[]
+  /** true when the change merged two partitions */
+  merged: boolean
+}
+
+/** Who a bus message or an invocation is for. */
+export type BusTarget =
+  | { to: 'all' }
+  | { to: 'origins' }
+  | { to: 'edges' }
+  | { to: 'node'; id: string }
+  | { to: 'allBut'; ids: readonly string[] }
+
+/** A message delivered by the bus. */
+export interface BusMessage {
+  /** the sending member's id */
+  from: string
+  /** the application channel it was sent on */
+  channel: string
+  data: unknown
+}
+
+/** One target's answer to an invocation. */
+export type InvokeReply =
+  | { node: string; ok: true; value: unknown }
+  | { node: string; ok: false; error: { name: string; message: string } }
+
+/** RPC handlers registered under one name: `invoke('name.method', args)` calls `handlers.method(args, from)`. */
+export type InvokeHandlers = Readonly<Record<string, (args: unknown, from: string) => unknown>>
+
+/** Counters the mesh keeps, for `/api/status` and metrics. */
+export interface MeshCounters {
+  viewChanges: number
+  suspicions: number
+  busSent: number
+  busDelivered: number
+  retransmitted: number
+  retransmitRequests: number
+  gapsLost: number
+  dropped: Readonly<Record<string, number>>
+}

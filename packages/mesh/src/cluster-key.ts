@@ -1,0 +1,35 @@
+import { createHash, scryptSync } from 'node:crypto'
+
+/** Everything a node derives from its cluster password. */
+export interface ClusterKey {
+  /** the libp2p private-network key file (`/key/swarm/psk/1.0.0/`), as bytes */
+  psk: Uint8Array
+  /** short tag scoping topic names, protocol ids and the mDNS service name */
+  tag: string
+}
+
+/** Fixed salt: the password alone names the cluster, so every member must derive the same key. */
+const SALT = 'meshcast-pnet-v1'
+
+/**
+ * Derives the private-network key and the cluster tag from the password.
+ * scrypt (~30 ms, once at start) so a captured handshake does not make the
+ * password cheap to guess.
+ */
+export function clusterKey(password: string): ClusterKey {
+  const key = scryptSync(password, SALT, 32, { N: 16384, r: 8, p: 1 })
+  const psk = new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${key.toString('hex')}`)
+  // The tag is public (mDNS names, topic names): a hash of the key, never of the bare password.
+  const tag = createHash('sha256').update(key).update('tag').digest('hex').slice(0, 12)
+  return { psk, tag }
+}
+
+/** Names every cluster-scoped libp2p resource uses. */
+export function clusterNames(tag: string) {
+  return {
+    heartbeatTopic: `/meshcast/${tag}/hb/1`,
+    busTopic: `/meshcast/${tag}/bus/1`,
+    directProtocol: `/meshcast/${tag}/direct/1.0.0`,
+    mdnsService: `_mc-${tag}._udp.local`,
+  } as const
+}

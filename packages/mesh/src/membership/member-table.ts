@@ -1,0 +1,157 @@
+import type { Member } from '@meshcast/interface'
+
+/** Why a member is suspected: its connection closed, or its heartbeats stopped. */
+export type SuspectReason = 'closed' | 'silent'
+
+export interface MemberEntry {
+  member: Member
+  /** last heartbeat number heard */
+  n: number
+  /** local clock (ms) when first heard */
+  firstHeard: number
+  /** local clock (ms) of the last heartbeat */
+  lastHeard: number
+  suspect: { reason: SuspectReason; since: number } | null
+}
+
+export interface TableTimings {
+  /** silence (ms) after which a member is suspected */
+  suspectAfter: number
+  /** ms a member suspected for a closed connection stays before removal */
+  closedGrace: number
+  /** ms a member suspected for silence stays before removal */
+  silentGrace: number
+}
+
+export type Heard = 'new' | 'updated' | 'replay' | 'left'
+
+/** What a `tick` changed. */
+export interface TickResult {
+  suspected: MemberEntry[]
+  removed: MemberEntry[]
+}
+
+/** How many ids of cleanly left members are remembered, so their late heartbeats do not bring them back. */
+const LEFT_MEMORY = 4096
+
+/** Orders members the way views list them: start time, then id. */
+export function joinOrder(a: Member, b: Member): number {
+  return a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/**
+ * The members this node believes alive, with failure suspicion. Pure: the
+ * caller passes the clock and acts on what changed.
+ */
+export class MemberTable {
+  readonly selfId: string
+  readonly #timings: TableTimings
+  readonly #entries = new Map<string, MemberEntry>()
+  /** heartbeat numbers outlive removal: only a newer heartbeat brings a removed member back */
+  readonly #lastN = new Map<string, number>()
+  readonly #left = new Set<string>()
+
+  constructor(self: Member, timings: TableTimings, now: number) {
+    this.selfId = self.id
+    this.#timings = timings
+    this.#entries.set(self.id, { member: self, n: 0, firstHeard: now, lastHeard: now, suspect: null })
+  }
+
+  get size(): number {
+    return this.#entries.size
+  }
+
+  get(id: string): MemberEntry | undefined {
+    return this.#entries.get(id)
+  }
+
+  has(id: string): boolean {
+    return this.#entries.has(id)
+  }
+
+  hasLeft(id: string): boolean {
+    return this.#left.has(id)
+  }
+
+  entries(): MemberEntry[] {
+    return [...this.#entries.values()]
+  }
+
+  /** Alive members (suspects included until removed), in join order. */
+  ordered(): Member[] {
+    return [...this.#entries.values()].map((e) => e.member).sort(joinOrder)
+  }
+
+  updateSelf(self: Member): void {
+    const entry = this.#entries.get(this.selfId)
+    if (entry !== undefined) entry.member = self
+  }
+
+  /** A heartbeat arrived. */
+  heard(member: Member, n: number, now: number): Heard {
+    if (member.id === this.selfId) return 'replay'
+    if (this.#left.has(member.id)) return 'left'
+    const last = this.#lastN.get(member.id) ?? 0
+    if (n <= last) return 'replay'
+    this.#lastN.set(member.id, n)
+    const entry = this.#entries.get(member.id)
+    if (entry === undefined) {
+      this.#entries.set(member.id, { member, n, firstHeard: now, lastHeard: now, suspect: null })
+      return 'new'
+    }
+    entry.member = member
+    entry.n = n
+    entry.lastHeard = now
+    // A closed connection is only cleared by a new connection: a heartbeat
+    // relayed by a third member may have been sent before the sender died.
+    if (entry.suspect?.reason === 'silent') entry.suspect = null
+    return 'updated'
+  }
+
+  /** The connection to `id` closed: suspect at once. True when newly suspected. */
+  closed(id: string, now: number): boolean {
+    const entry = this.#entries.get(id)
+    if (entry === undefined || id === this.selfId || entry.suspect?.reason === 'closed') return false
+    const fresh = entry.suspect === null
+    entry.suspect = { reason: 'closed', since: now }
+    return fresh
+  }
+
+  /** A connection to `id` is open again, or it answered a probe: no longer suspect. */
+  alive(id: string, now: number): boolean {
+    const entry = this.#entries.get(id)
+    if (entry?.suspect == null) return false
+    entry.suspect = null
+    entry.lastHeard = now
+    return true
+  }
+
+  /** `id` stopped cleanly. True when it was a member. */
+  leave(id: string): boolean {
+    this.#left.add(id)
+    if (this.#left.size > LEFT_MEMORY) this.#left.delete(this.#left.values().next().value as string)
+    return id !== this.selfId && this.#entries.delete(id)
+  }
+
+  /** Suspects the silent, removes suspects whose grace is over. */
+  tick(now: number): TickResult {
+    const result: TickResult = { suspected: [], removed: [] }
+    const t = this.#timings
+    for (const [id, entry] of this.#entries) {
+      if (id === this.selfId) continue
+      if (entry.suspect === null) {
+        if (now - entry.lastHeard > t.suspectAfter) {
+          entry.suspect = { reason: 'silent', since: now }
+          result.suspected.push(entry)
+        }
+        continue
+      }
+      const grace = entry.suspect.reason === 'closed' ? t.closedGrace : t.silentGrace
+      if (now - entry.suspect.since >= grace) {
+        this.#entries.delete(id)
+        result.removed.push(entry)
+      }
+    }
+    return result
+  }
+}

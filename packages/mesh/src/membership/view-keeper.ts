@@ -1,0 +1,113 @@
+import type { Member, View, ViewChange } from '@meshcast/interface'
+import type { WireView } from '../wire/frames.ts'
+
+function viewId(coordinator: string, counter: number): string {
+  return `${coordinator.slice(-6)}:${counter}`
+}
+
+function sameIds(a: readonly Member[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.id === b[i])
+}
+
+/**
+ * Installs views the JGroups way: the coordinator (first of the alive
+ * members in join order) decides; everyone else adopts what it announces.
+ * Partitions heal by themselves: once both sides hear each other, the
+ * oldest member is everybody's coordinator and its view holds them all.
+ */
+export class ViewKeeper {
+  readonly #selfId: string
+  #view: View
+  /** highest view counter seen anywhere, so a new view's counter is always higher */
+  #maxCounter: number
+  /** a coordinator's view naming members not heard yet; adopted once they are */
+  #pending: { from: string; view: WireView } | null = null
+
+  constructor(self: Member) {
+    this.#selfId = self.id
+    this.#view = { id: viewId(self.id, 1), counter: 1, coordinator: self.id, members: [self] }
+    this.#maxCounter = 1
+  }
+
+  get view(): View {
+    return this.#view
+  }
+
+  get isCoordinator(): boolean {
+    return this.#view.coordinator === this.#selfId
+  }
+
+  /** The view as the coordinator gossips it; null on other members. */
+  wire(): WireView | undefined {
+    if (!this.isCoordinator) return undefined
+    return { counter: this.#view.counter, members: this.#view.members.map((m) => m.id) }
+  }
+
+  /**
+   * The alive set changed (or a tick): when this node leads it and it
+   * differs from the current view, installs a new view.
+   */
+  reconcile(alive: readonly Member[], lookup: (id: string) => Member | undefined): ViewChange | null {
+    const leader = alive[0]
+    if (leader?.id === this.#selfId) {
+      if (
+        this.isCoordinator &&
+        sameIds(
+          alive,
+          this.#view.members.map((m) => m.id),
+        )
+      ) {
+        return this.#refresh(lookup)
+      }
+      return this.#install(
+        { counter: this.#maxCounter + 1, members: alive.map((m) => m.id) },
+        this.#selfId,
+        lookup,
+      )
+    }
+    if (this.#pending !== null) return this.adopt(this.#pending.from, this.#pending.view, alive, lookup)
+    return null
+  }
+
+  /** A heartbeat from `from` carried its view. Installs it when `from` is this node's coordinator. */
+  adopt(
+    from: string,
+    view: WireView,
+    alive: readonly Member[],
+    lookup: (id: string) => Member | undefined,
+  ): ViewChange | null {
+    this.#maxCounter = Math.max(this.#maxCounter, view.counter)
+    if (alive[0]?.id !== from || from === this.#selfId) return null
+    if (!view.members.includes(this.#selfId)) return null // it has not heard us yet
+    if (this.#view.coordinator === from && this.#view.counter === view.counter) {
+      this.#pending = null
+      return null
+    }
+    if (view.members.some((id) => lookup(id) === undefined)) {
+      this.#pending = { from, view }
+      return null
+    }
+    this.#pending = null
+    return this.#install(view, from, lookup)
+  }
+
+  /** Member records change (load, data) without a new view: keep the current view's copies fresh. */
+  #refresh(lookup: (id: string) => Member | undefined): null {
+    const members = this.#view.members.map((m) => lookup(m.id) ?? m)
+    this.#view = { ...this.#view, members }
+    return null
+  }
+
+  #install(view: WireView, coordinator: string, lookup: (id: string) => Member | undefined): ViewChange {
+    const before = this.#view
+    const members = view.members.map((id) => lookup(id)).filter((m): m is Member => m !== undefined)
+    this.#maxCounter = Math.max(this.#maxCounter, view.counter)
+    this.#view = { id: viewId(coordinator, view.counter), counter: view.counter, coordinator, members }
+    const had = new Set(before.members.map((m) => m.id))
+    const has = new Set(view.members)
+    const joined = members.filter((m) => !had.has(m.id))
+    const left = before.members.filter((m) => !has.has(m.id))
+    const merged = before.members.length > 1 && before.coordinator !== coordinator && joined.length > 0
+    return { view: this.#view, joined, left, merged }
+  }
+}

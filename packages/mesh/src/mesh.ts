@@ -1,0 +1,764 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import {
+  type BusTarget,
+  type InvokeHandlers,
+  type InvokeReply,
+  ListenError,
+  type Logger,
+  type Member,
+  type MemberLoad,
+  type MeshCounters,
+  SafeEmitter,
+  type Startable,
+  type View,
+  type ViewChange,
+} from '@meshcast/interface'
+import { Bus, type InvokeOptions, type MessageHandler, type SendOptions } from './bus/bus.ts'
+import type { SeqRange } from './bus/receive-window.ts'
+import { BusReceiver } from './bus/receiver.ts'
+import { BusSender } from './bus/sender.ts'
+import { toWire } from './bus/targets.ts'
+import { clusterKey, clusterNames } from './cluster-key.ts'
+import { DropLog } from './drop-log.ts'
+import { MeshNotRunningError } from './errors.ts'
+import { MemberTable, type SuspectReason } from './membership/member-table.ts'
+import { ViewKeeper } from './membership/view-keeper.ts'
+import { type MeshInit, type MeshSettings, settings } from './options.ts'
+import { type StateHandlers, StateRegistry } from './state-registry.ts'
+import { hostPort } from './transport/addresses.ts'
+import { Connector } from './transport/connector.ts'
+import { DirectChannel } from './transport/direct.ts'
+import { type MeshIdentity, newIdentity } from './transport/identity.ts'
+import { createMeshLibp2p, type MeshLibp2p } from './transport/libp2p-node.ts'
+import { decodeTopicFrame, encodeFrame, encodeRetransmitFrame } from './wire/codec.ts'
+import type { BusFrame, DirectFrame, HeartbeatFrame, StateFrame, TopicFrame } from './wire/frames.ts'
+
+export type MeshState = 'idle' | 'joining' | 'joined' | 'leaving' | 'stopped'
+
+export interface MeshEvents {
+  /** a new view; the first one after `start` means this node has joined */
+  view: ViewChange
+  /** messages from `from` that can no longer be delivered (they were sent while we were cut off) */
+  gap: { from: string; lost: SeqRange }
+  suspect: { id: string; reason: SuspectReason }
+}
+
+export interface MeshComponents {
+  logger: Logger
+}
+
+/** A member as `/api/members` shows it. */
+export interface MemberInfo extends Member {
+  coordinator: boolean
+  self: boolean
+  /** ms since the epoch when this node first heard of it */
+  joinedAt: number
+  /** ms since the epoch of its last heartbeat (now, for this node) */
+  lastHeard: number
+  suspect: SuspectReason | null
+  connected: boolean
+}
+
+/** Largest frame on any path: a full batch plus its envelope. */
+function frameLimit(s: MeshSettings): number {
+  return Math.max(s.maxBatchBytes, s.maxMessageBytes) + 64 * 1024
+}
+
+/**
+ * A node's place in the cluster: membership views with failure detection,
+ * and the bus with per-sender FIFO, no loss and no duplicates while sender
+ * and receiver are both up. Built on libp2p; knows nothing of streams.
+ */
+export class Mesh implements Startable {
+  readonly id: string
+  readonly events: SafeEmitter<MeshEvents>
+  readonly #s: MeshSettings
+  readonly #log: Logger
+  readonly #identity: MeshIdentity
+  readonly #names: ReturnType<typeof clusterNames>
+  readonly #psk: Uint8Array
+  readonly #drops: DropLog
+  readonly #state: StateRegistry
+  readonly #startedAt = Date.now()
+  readonly #sender: BusSender
+  readonly #receiver: BusReceiver
+  readonly #bus: Bus
+  readonly #table: MemberTable
+  readonly #keeper: ViewKeeper
+  /** per member: the last heartbeat's bus fields, replayed once state transfer settles */
+  readonly #lastBusInfo = new Map<string, { seq: number; joinedAt: number | undefined }>()
+  readonly #counters = { viewChanges: 0, suspicions: 0, retransmitted: 0, retransmitRequests: 0, gapsLost: 0 }
+  #libp2p: MeshLibp2p | null = null
+  #direct: DirectChannel | null = null
+  #connector: Connector | null = null
+  #timers: ReturnType<typeof setInterval>[] = []
+  #soonTimer: ReturnType<typeof setTimeout> | null = null
+  #hbNumber = 0
+  #ticks = 0
+  #load: MemberLoad = { subscribers: 0, streams: 0 }
+  #data: Record<string, unknown> = {}
+  #phase: MeshState = 'idle'
+  /** bus windows open only once the state this node starts from is known */
+  #settled = false
+  #stateTransfer: Promise<void> | null = null
+  #wake: (() => void) | null = null
+
+  constructor(init: MeshInit, components: MeshComponents) {
+    this.#s = settings(init)
+    this.#identity = init.identity ?? newIdentity()
+    this.id = this.#identity.id
+    this.#log = components.logger.child({ component: 'mesh' })
+    this.events = new SafeEmitter((err, event) =>
+      this.#log.error('mesh event listener threw', { event: String(event), error: (err as Error).message }),
+    )
+    const key = clusterKey(this.#s.password)
+    this.#psk = key.psk
+    this.#names = clusterNames(key.tag)
+    this.#drops = new DropLog(this.#log)
+    this.#state = new StateRegistry(this.#log)
+    const now = Date.now()
+    this.#table = new MemberTable(
+      this.#selfRecord(),
+      {
+        suspectAfter: this.#s.suspectAfter,
+        closedGrace: this.#s.closedGrace,
+        silentGrace: this.#s.silentGrace,
+      },
+      now,
+    )
+    this.#keeper = new ViewKeeper(this.#selfRecord())
+    this.#sender = new BusSender(
+      { maxInFlight: this.#s.maxInFlight, maxBatchBytes: this.#s.maxBatchBytes },
+      { selfId: this.id, logger: this.#log, publish: (frame) => this.#publish(this.#names.busTopic, frame) },
+    )
+    this.#receiver = new BusReceiver(
+      { ackEvery: Math.max(1, Math.floor(this.#s.maxInFlight / 4)), maxNak: 5000 },
+      {
+        deliver: (from, envelope) => this.#bus.deliver(from, envelope),
+        lost: (from, range) => this.#lost(from, range),
+        ack: (from, seq) => this.#sendDirect(from, { v: 1, k: 'ack', from: this.id, seq }),
+      },
+    )
+    this.#bus = new Bus({
+      selfId: this.id,
+      role: this.#s.self.role,
+      logger: this.#log.child({ component: 'mesh:bus' }),
+      sender: this.#sender,
+      drops: this.#drops,
+      members: () => this.#keeper.view.members,
+      maxMessageBytes: this.#s.maxMessageBytes,
+      invokeTimeout: this.#s.invokeTimeout,
+    })
+  }
+
+  // ---- public API -------------------------------------------------------
+
+  get state(): MeshState {
+    return this.#phase
+  }
+
+  get view(): View {
+    return this.#keeper.view
+  }
+
+  get isCoordinator(): boolean {
+    return this.#keeper.isCoordinator
+  }
+
+  /** The mesh's listen address as `host:port`. */
+  get address(): string {
+    return hostPort(this.#s.host, this.#s.port)
+  }
+
+  /** Sends `data` on `channel` to `target`; resolves once it is on the wire. */
+  send(target: BusTarget, channel: string, data: unknown, opts?: SendOptions): Promise<void> {
+    this.#mustRun('send')
+    return this.#bus.send(toWire(target), channel, data, opts)
+  }
+
+  /** Calls `handler.method` on every member `target` names; one reply (or error) per member. */
+  invoke(target: BusTarget, method: string, args?: unknown, opts?: InvokeOptions): Promise<InvokeReply[]> {
+    this.#mustRun('invoke')
+    return this.#bus.invoke(toWire(target), method, args, opts)
+  }
+
+  onMessage(channel: string, handler: MessageHandler): () => void {
+    return this.#bus.onMessage(channel, handler)
+  }
+
+  register(name: string, handlers: InvokeHandlers): () => void {
+    return this.#bus.register(name, handlers)
+  }
+
+  /** State transfer for one application: register before `start` to take part in the join. */
+  registerState(name: string, handlers: StateHandlers): () => void {
+    return this.#state.register(name, handlers)
+  }
+
+  /** Attaches a small value to this node's heartbeats (other members see it in `member.data`). */
+  setData(key: string, value: unknown): void {
+    if (value === undefined) delete this.#data[key]
+    else this.#data[key] = value
+    this.#table.updateSelf(this.#selfRecord())
+  }
+
+  setLoad(load: MemberLoad): void {
+    this.#load = { ...load }
+    this.#table.updateSelf(this.#selfRecord())
+  }
+
+  /** Current members of the view, with what this node knows of each. */
+  members(): MemberInfo[] {
+    const view = this.#keeper.view
+    return view.members.map((m) => {
+      const entry = this.#table.get(m.id)
+      const self = m.id === this.id
+      return {
+        ...(entry?.member ?? m),
+        coordinator: m.id === view.coordinator,
+        self,
+        joinedAt: entry?.firstHeard ?? 0,
+        lastHeard: self ? Date.now() : (entry?.lastHeard ?? 0),
+        suspect: entry?.suspect?.reason ?? null,
+        connected: self || (this.#connector?.isConnected(m.id) ?? false),
+      }
+    })
+  }
+
+  counters(): MeshCounters {
+    return {
+      ...this.#counters,
+      busSent: this.#sender.sentMessages,
+      busDelivered: this.#bus.delivered,
+      dropped: { ...this.#drops.counts, ...this.#receiver.discarded },
+    }
+  }
+
+  status() {
+    const view = this.#keeper.view
+    return {
+      state: this.#phase,
+      id: this.id,
+      address: this.address,
+      viewId: view.id,
+      coordinator: view.coordinator,
+      members: view.members.length,
+      connections: this.#libp2p?.getConnections().length ?? 0,
+      mdns: this.#s.mdns,
+      counters: this.counters(),
+    }
+  }
+
+  // ---- lifecycle --------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.#phase !== 'idle') return
+    this.#phase = 'joining'
+    try {
+      await this.#startTransport()
+    } catch (err) {
+      await this.#stopTransport()
+      this.#phase = 'stopped'
+      throw err
+    }
+    this.#timers.push(setInterval(() => this.#heartbeat(), this.#s.heartbeatInterval))
+    this.#timers.push(setInterval(() => this.#tick(), this.#s.nakInterval))
+    this.#heartbeat()
+    await this.#join()
+  }
+
+  /** Leaves cleanly: delivers what is queued, tells the others, then closes. */
+  async stop(): Promise<void> {
+    if (this.#phase === 'stopped' || this.#phase === 'leaving') return
+    if (this.#phase === 'idle') {
+      this.#phase = 'stopped'
+      return
+    }
+    this.#phase = 'leaving'
+    this.#wake?.()
+    await this.#drain()
+    await this.#sayGoodbye()
+    for (const t of this.#timers) clearInterval(t)
+    this.#timers = []
+    if (this.#soonTimer !== null) clearTimeout(this.#soonTimer)
+    this.#sender.stop()
+    this.#bus.stop()
+    await this.#stopTransport()
+    this.#phase = 'stopped'
+    this.#log.info('left the cluster')
+  }
+
+  // ---- transport --------------------------------------------------------
+
+  async #startTransport(): Promise<void> {
+    const s = this.#s
+    const libp2p = await createMeshLibp2p({
+      privateKey: this.#identity.privateKey,
+      host: s.host,
+      port: s.port,
+      psk: this.#psk,
+      mdnsService: s.mdns ? this.#names.mdnsService : null,
+      mdnsInterval: s.mdnsInterval,
+      dialTimeout: s.dialTimeout,
+      maxFrameBytes: frameLimit(s),
+    })
+    this.#libp2p = libp2p
+    this.#direct = new DirectChannel(
+      {
+        protocol: this.#names.directProtocol,
+        maxFrameBytes: Math.max(frameLimit(s), s.maxStateBytes),
+        timeout: s.requestTimeout,
+      },
+      {
+        libp2p,
+        logger: this.#log,
+        handler: (frame) => this.#onDirect(frame),
+        dropped: (reason, detail, peer) => this.#drops.drop(reason, detail, { peer, path: 'direct' }),
+      },
+    )
+    this.#connector = new Connector(
+      { selfId: this.id, seeds: s.seeds, retryInterval: s.retryInterval },
+      { libp2p, logger: this.#log },
+    )
+    const pubsub = libp2p.services.pubsub
+    pubsub.addEventListener('message', (evt) => this.#onTopic(evt.detail.topic, evt.detail.data))
+    pubsub.addEventListener('subscription-change', () => this.#heartbeatSoon())
+    libp2p.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
+    libp2p.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
+    try {
+      await libp2p.start()
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      if (
+        e.code === 'EADDRINUSE' ||
+        e.code === 'EADDRNOTAVAIL' ||
+        e.code === 'EACCES' ||
+        /listen/i.test(e.message)
+      )
+        throw new ListenError('mesh', this.address, e)
+      throw err
+    }
+    pubsub.subscribe(this.#names.heartbeatTopic)
+    pubsub.subscribe(this.#names.busTopic)
+    await this.#direct.start()
+    this.#connector.start()
+    this.#log.info('mesh listening', {
+      address: this.address,
+      id: this.id,
+      mdns: s.mdns,
+      seeds: s.seeds.map((x) => hostPort(x.host, x.port)),
+    })
+  }
+
+  async #stopTransport(): Promise<void> {
+    this.#connector?.stop()
+    await this.#direct?.stop().catch(() => {})
+    const libp2p = this.#libp2p
+    this.#libp2p = null
+    try {
+      await libp2p?.stop()
+    } catch (err) {
+      this.#log.warn('libp2p stop failed', { error: (err as Error).message })
+    }
+  }
+
+  async #publish(topic: string, frame: Uint8Array): Promise<void> {
+    const libp2p = this.#libp2p
+    if (libp2p === null) return
+    await libp2p.services.pubsub.publish(topic, frame)
+  }
+
+  #sendDirect(peer: string, frame: DirectFrame): void {
+    const direct = this.#direct
+    if (direct === null) return
+    direct
+      .send(peer, encodeFrame(frame), false)
+      .catch((err: Error) =>
+        this.#log.debug('direct send failed', { peer, kind: frame.k, error: err.message }),
+      )
+  }
+
+  // ---- joining ------------------------------------------------------------
+
+  /**
+   * Waits to hear of an existing cluster (up to joinTimeout). When another
+   * node leads, fetches the applications' state from it before telling
+   * anyone this node has joined; otherwise this node leads its own view.
+   */
+  async #join(): Promise<void> {
+    const deadline = Date.now() + this.#s.joinTimeout
+    while (this.#phase === 'joining') {
+      const view = this.#keeper.view
+      if (view.coordinator !== this.id) {
+        if (await this.#fetchState(view.coordinator)) break
+        continue
+      }
+      const others = this.#table.size > 1
+      if (Date.now() >= deadline || (others && this.#table.ordered()[0]?.id === this.id)) break
+      await this.#nap(Math.min(50, Math.max(1, deadline - Date.now())))
+    }
+    if (this.#phase !== 'joining') return
+    this.#settle({})
+    this.#phase = 'joined'
+    const view = this.#keeper.view
+    this.#log.info('joined the cluster', {
+      view: view.id,
+      members: view.members.length,
+      coordinator: view.coordinator,
+    })
+    this.events.emit('view', { view, joined: view.members, left: [], merged: false })
+  }
+
+  /** Asks `coordinator` for the state; false when it failed (the caller tries again). */
+  async #fetchState(coordinator: string): Promise<boolean> {
+    const direct = this.#direct
+    if (direct === null) return false
+    try {
+      const reply = await direct.send(coordinator, encodeFrame({ v: 1, k: 'state?', from: this.id }), true)
+      if (reply.k !== 'state') throw new Error(`expected a state frame, got "${reply.k}"`)
+      this.#settle(reply.digest, reply)
+      this.#log.info('received state', { from: coordinator, names: Object.keys(reply.state) })
+      return true
+    } catch (err) {
+      this.#log.warn('state transfer failed; trying again', {
+        from: coordinator,
+        error: (err as Error).message,
+      })
+      await this.#nap(200)
+      return false
+    }
+  }
+
+  /** Opens the bus windows where the state leaves off, then hands the state to the applications. */
+  #settle(digest: Record<string, number>, frame?: StateFrame): void {
+    if (this.#settled) return
+    for (const [sender, seq] of Object.entries(digest))
+      if (sender !== this.id) this.#receiver.open(sender, seq + 1)
+    if (frame !== undefined) this.#state.apply(frame.state)
+    this.#settled = true
+    for (const [sender, info] of this.#lastBusInfo) this.#receiver.heartbeat(sender, info.seq, info.joinedAt)
+  }
+
+  /** A node that was alone and is now led by another: it joins that cluster, state and all. */
+  #rejoin(coordinator: string): void {
+    if (this.#stateTransfer !== null) return
+    this.#settled = false
+    this.#stateTransfer = (async () => {
+      while (this.#phase === 'joined' && !this.#settled) {
+        const current = this.#keeper.view.coordinator
+        if (current === this.id) {
+          this.#settle({})
+          break
+        }
+        await this.#fetchState(current === coordinator ? coordinator : current)
+      }
+    })().finally(() => {
+      this.#stateTransfer = null
+    })
+  }
+
+  // ---- membership ---------------------------------------------------------
+
+  #selfRecord(): Member {
+    return {
+      id: this.id,
+      role: this.#s.self.role,
+      publicIp: this.#s.self.publicIp,
+      publicPort: this.#s.self.publicPort,
+      http: this.#s.self.http,
+      mesh: hostPort(this.#s.announceHost, this.#s.port),
+      privateInstance: this.#s.self.privateInstance,
+      startedAt: this.#startedAt,
+      load: this.#load,
+      data: this.#data,
+    }
+  }
+
+  #heartbeat(): void {
+    if (this.#libp2p === null || this.#phase === 'stopped') return
+    const frame: HeartbeatFrame = {
+      v: 1,
+      k: 'hb',
+      n: ++this.#hbNumber,
+      member: this.#selfRecord(),
+      seq: this.#sender.highest,
+      acks: this.#receiver.digest(),
+      joined: this.#sender.joinedMap(),
+    }
+    const view = this.#keeper.wire()
+    if (view !== undefined) frame.view = view
+    this.#publish(this.#names.heartbeatTopic, encodeFrame(frame)).catch((err: Error) =>
+      this.#log.debug('heartbeat publish failed', { error: err.message }),
+    )
+  }
+
+  /** An extra heartbeat shortly (a view changed, a peer subscribed), at most one pending. */
+  #heartbeatSoon(): void {
+    if (this.#soonTimer !== null) return
+    this.#soonTimer = setTimeout(() => {
+      this.#soonTimer = null
+      this.#heartbeat()
+    }, 20)
+  }
+
+  #onHeartbeat(frame: HeartbeatFrame): void {
+    const m = frame.member
+    const heard = this.#table.heard(m, frame.n, Date.now())
+    if (heard === 'replay' || heard === 'left') {
+      if (heard === 'replay' && m.id !== this.id)
+        this.#drops.drop('replayed', `heartbeat ${frame.n} from ${m.id}`)
+      return
+    }
+    if (heard === 'new') {
+      this.#log.info('member heard', { peer: m.id, role: m.role, mesh: m.mesh })
+      this.#sender.addMember(m.id)
+      this.#connector?.learn(m.id, m.mesh)
+    }
+    this.#connector?.ensure(m.id, m.mesh, false)
+    const ack = frame.acks[this.id]
+    if (ack !== undefined) this.#sender.ack(m.id, ack)
+    const info = { seq: frame.seq, joinedAt: frame.joined[this.id] }
+    this.#lastBusInfo.set(m.id, info)
+    if (this.#settled) this.#receiver.heartbeat(m.id, info.seq, info.joinedAt)
+    if (heard === 'new') this.#reconcile()
+    if (frame.view !== undefined) {
+      const change = this.#keeper.adopt(
+        m.id,
+        frame.view,
+        this.#table.ordered(),
+        (id) => this.#table.get(id)?.member,
+      )
+      if (change !== null) this.#viewChanged(change)
+    }
+  }
+
+  #reconcile(): void {
+    const change = this.#keeper.reconcile(this.#table.ordered(), (id) => this.#table.get(id)?.member)
+    if (change !== null) this.#viewChanged(change)
+  }
+
+  #viewChanged(change: ViewChange): void {
+    this.#counters.viewChanges++
+    const { view, joined, left, merged } = change
+    if (left.length > 0) this.#bus.membersLeft(left.map((m) => m.id))
+    if (this.#keeper.isCoordinator) this.#heartbeatSoon()
+    this.#wake?.()
+    if (this.#phase !== 'joined') return // the first view event is the join itself
+    this.#log.info('new view', {
+      view: view.id,
+      members: view.members.length,
+      coordinator: view.coordinator,
+      joined: joined.map((m) => m.id),
+      left: left.map((m) => m.id),
+      merged,
+    })
+    const wasAlone = joined.length === view.members.length - 1 && left.length === 0 && !merged
+    if (wasAlone && view.coordinator !== this.id && joined.some((m) => m.id === view.coordinator))
+      this.#rejoin(view.coordinator)
+    this.events.emit('view', change)
+  }
+
+  #removed(id: string, why: string): void {
+    this.#sender.removeMember(id)
+    this.#lastBusInfo.delete(id)
+    this.#log.info('member removed', { peer: id, why })
+    this.#reconcile()
+  }
+
+  #onLeave(id: string): void {
+    if (!this.#table.leave(id)) return
+    this.#receiver.close(id)
+    this.#removed(id, 'left')
+  }
+
+  #onConnect(id: string): void {
+    if (this.#table.alive(id, Date.now()))
+      this.#log.info('suspicion cleared: connection re-established', { peer: id })
+    this.#heartbeatSoon()
+  }
+
+  #onDisconnect(id: string): void {
+    if (this.#phase === 'leaving' || this.#phase === 'stopped') return
+    if (!this.#table.closed(id, Date.now())) return
+    this.#suspected(id, 'closed')
+    // A broken link to a live node comes back at once; a dead node refuses the dial.
+    void this.#connector?.redial(id)
+  }
+
+  #suspected(id: string, reason: SuspectReason): void {
+    this.#counters.suspicions++
+    this.#log.info('member suspected', { peer: id, reason })
+    this.events.emit('suspect', { id, reason })
+  }
+
+  /** Asks a silent member directly whether it is alive (JGroups' VERIFY_SUSPECT). */
+  #probe(id: string): void {
+    const libp2p = this.#libp2p
+    if (libp2p === null) return
+    libp2p.services.ping
+      .ping(peerIdFromString(id), { signal: AbortSignal.timeout(this.#s.silentGrace) })
+      .then(() => {
+        if (this.#table.alive(id, Date.now()))
+          this.#log.info('suspicion cleared: member answered a probe', { peer: id })
+      })
+      .catch(() => {})
+  }
+
+  #tick(): void {
+    const now = Date.now()
+    const { suspected, removed } = this.#table.tick(now)
+    for (const entry of suspected) {
+      this.#suspected(entry.member.id, 'silent')
+      this.#probe(entry.member.id)
+    }
+    for (const entry of removed)
+      this.#removed(entry.member.id, `suspected (${entry.suspect?.reason}) and not cleared`)
+    this.#reconcile()
+    if (this.#settled) this.#requestRetransmissions()
+    // Light traffic never reaches ackEvery: ack what is delivered every other tick.
+    if (++this.#ticks % 2 === 0) this.#receiver.flushAcks()
+  }
+
+  // ---- bus plumbing -------------------------------------------------------
+
+  #onTopic(topic: string, data: Uint8Array): void {
+    const decoded = decodeTopicFrame(data, frameLimit(this.#s))
+    if (!decoded.ok) {
+      this.#drops.drop(decoded.reason, decoded.detail, { path: 'gossip', topic })
+      return
+    }
+    const frame: TopicFrame = decoded.frame
+    const expected = frame.k === 'bus' ? this.#names.busTopic : this.#names.heartbeatTopic
+    if (topic !== expected) {
+      this.#drops.drop('invalid', `a "${frame.k}" frame on the wrong topic`, { path: 'gossip', topic })
+      return
+    }
+    if (frame.k === 'hb') this.#onHeartbeat(frame)
+    else if (frame.k === 'leave') this.#onLeave(frame.from)
+    else this.#onBus(frame)
+  }
+
+  #onBus(frame: BusFrame): void {
+    if (frame.from === this.id) return
+    if (!this.#table.has(frame.from)) {
+      this.#drops.drop(
+        'foreign',
+        `bus frame from non-member ${frame.from}`,
+        { count: frame.msgs.length },
+        frame.msgs.length,
+      )
+      return
+    }
+    this.#receiver.receive(frame.from, frame.msgs)
+  }
+
+  #requestRetransmissions(): void {
+    const direct = this.#direct
+    if (direct === null) return
+    for (const { sender, ranges } of this.#receiver.naksDue()) {
+      this.#counters.retransmitRequests++
+      const frame = encodeFrame({ v: 1, k: 'nak', from: this.id, ranges: ranges.map((r) => [r.from, r.to]) })
+      direct.send(sender, frame, true).then(
+        (reply) => {
+          if (reply.k !== 'rtx') throw new Error(`expected a retransmission, got "${reply.k}"`)
+          this.#receiver.retransmitted(sender, reply.low, reply.msgs)
+        },
+        (err: Error) => {
+          this.#receiver.nakFailed(sender)
+          this.#log.debug('retransmission request failed', { peer: sender, error: err.message })
+        },
+      )
+    }
+  }
+
+  #lost(from: string, range: SeqRange): void {
+    this.#counters.gapsLost += range.to - range.from + 1
+    this.#log.warn('bus messages lost: the sender no longer holds them', {
+      peer: from,
+      from: range.from,
+      to: range.to,
+    })
+    this.events.emit('gap', { from, lost: range })
+  }
+
+  #onDirect(frame: DirectFrame): Uint8Array | null {
+    switch (frame.k) {
+      case 'nak':
+        return this.#retransmit(frame.ranges)
+      case 'ack':
+        this.#sender.ack(frame.from, frame.seq)
+        return null
+      case 'leave':
+        this.#onLeave(frame.from)
+        return null
+      case 'state?':
+        return this.#provideState(frame.from)
+      default:
+        this.#drops.drop('invalid', `unexpected direct frame "${frame.k}"`, { peer: frame.from })
+        return null
+    }
+  }
+
+  #retransmit(ranges: [number, number][]): Uint8Array {
+    const out: string[] = []
+    let bytes = 0
+    const budget = this.#s.maxBatchBytes
+    for (const [from, to] of ranges) {
+      for (const json of this.#sender.held(from, to)) {
+        if (bytes + json.length > budget && out.length > 0) break
+        out.push(json)
+        bytes += json.length
+      }
+      if (bytes > budget) break
+    }
+    this.#counters.retransmitted += out.length
+    return encodeRetransmitFrame(this.id, this.#sender.lowestHeld, out)
+  }
+
+  #provideState(from: string): Uint8Array {
+    // Synchronous: the state and the digest describe the same moment.
+    const state = this.#state.collect()
+    const digest = { ...this.#receiver.digest(), [this.id]: this.#sender.highest }
+    this.#log.info('sending state', { to: from, names: Object.keys(state) })
+    return encodeFrame({ v: 1, k: 'state', from: this.id, state, digest })
+  }
+
+  // ---- leaving ------------------------------------------------------------
+
+  /** Waits (up to leaveTimeout) until every member has what this node sent. */
+  async #drain(): Promise<void> {
+    const until = Date.now() + this.#s.leaveTimeout
+    while (Date.now() < until && (this.#sender.queued > 0 || this.#sender.lowestHeld <= this.#sender.highest))
+      await this.#nap(20)
+  }
+
+  async #sayGoodbye(): Promise<void> {
+    const frame: DirectFrame = { v: 1, k: 'leave', from: this.id }
+    await this.#publish(this.#names.heartbeatTopic, encodeFrame(frame)).catch(() => {})
+    const direct = this.#direct
+    if (direct === null) return
+    const others = this.#table.entries().filter((e) => e.member.id !== this.id)
+    const sends = Promise.allSettled(others.map((e) => direct.send(e.member.id, encodeFrame(frame), false)))
+    await Promise.race([sends, this.#nap(500)])
+  }
+
+  // ---- helpers ------------------------------------------------------------
+
+  #mustRun(what: string): void {
+    if (this.#phase !== 'joined' && this.#phase !== 'joining') throw new MeshNotRunningError(what)
+  }
+
+  #nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#wake = null
+        resolve()
+      }, ms)
+      this.#wake = () => {
+        clearTimeout(t)
+        this.#wake = null
+        resolve()
+      }
+    })
+  }
+}

@@ -1,0 +1,109 @@
+import type { Role } from '@meshcast/interface'
+import type { Seed } from './transport/connector.ts'
+import type { MeshIdentity } from './transport/identity.ts'
+
+/** ms between heartbeats. */
+export const DEFAULT_HEARTBEAT_INTERVAL = 500
+/** ms of silence before a member is suspected (three missed heartbeats). */
+export const DEFAULT_SUSPECT_AFTER = 1500
+/** ms a member whose connection closed stays suspected (while we redial) before removal. */
+export const DEFAULT_CLOSED_GRACE = 300
+/** ms a silent member stays suspected (while we probe it) before removal. */
+export const DEFAULT_SILENT_GRACE = 1000
+/** ms a starting node waits to hear of an existing cluster before it leads its own. */
+export const DEFAULT_JOIN_TIMEOUT = 1000
+/** Largest application message, as JSON (bytes). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
+/** Largest gossip batch (bytes): many small messages ride one frame. */
+export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024
+/** Messages a sender may have out that some member has not delivered yet. */
+export const DEFAULT_MAX_IN_FLIGHT = 8192
+/** ms between checks for gaps to ask retransmission of. */
+export const DEFAULT_NAK_INTERVAL = 100
+/** ms an invocation waits for each target's reply. */
+export const DEFAULT_INVOKE_TIMEOUT = 5000
+/** ms a direct exchange (retransmission, state) may take. */
+export const DEFAULT_REQUEST_TIMEOUT = 5000
+/** ms a leaving node waits for its last messages to be delivered before it says goodbye. */
+export const DEFAULT_LEAVE_TIMEOUT = 2000
+/** Largest state transfer (bytes). */
+export const DEFAULT_MAX_STATE_BYTES = 16 * 1024 * 1024
+/** ms a dial may take: short, since a dial into another cluster can hang until it. */
+export const DEFAULT_DIAL_TIMEOUT = 2000
+/** ms between mDNS queries. */
+export const DEFAULT_MDNS_INTERVAL = 2000
+
+/** What this node says about itself, besides what the mesh fills in. */
+export interface SelfDescription {
+  role: Role
+  publicIp: string
+  publicPort: number
+  /** `host:port` of its HTTP listener */
+  http: string
+  privateInstance: boolean
+}
+
+export interface MeshInit {
+  /** the cluster password: it is the cluster (private-network key, topic and mDNS names) */
+  password: string
+  /** mesh listen address */
+  host: string
+  port: number
+  /** the address other members dial (defaults to host, or publicIp when host is a wildcard) */
+  announceHost?: string
+  self: SelfDescription
+  identity?: MeshIdentity
+  /** find members with mDNS (default true) */
+  mdns?: boolean
+  /** addresses to dial until reached (origins at the mesh port, explicit peers) */
+  seeds?: readonly Seed[]
+  /** ms between attempts at an unreached seed (cluster.xml retryDuration) */
+  retryInterval?: number
+  heartbeatInterval?: number
+  suspectAfter?: number
+  closedGrace?: number
+  silentGrace?: number
+  joinTimeout?: number
+  maxMessageBytes?: number
+  maxBatchBytes?: number
+  maxInFlight?: number
+  nakInterval?: number
+  invokeTimeout?: number
+  requestTimeout?: number
+  leaveTimeout?: number
+  maxStateBytes?: number
+  dialTimeout?: number
+  mdnsInterval?: number
+}
+
+/** Every option with its default filled in. */
+export type MeshSettings = Required<Omit<MeshInit, 'identity' | 'announceHost'>> & { announceHost: string }
+
+export function settings(init: MeshInit): MeshSettings {
+  const wildcard = init.host === '0.0.0.0' || init.host === '::'
+  return {
+    password: init.password,
+    host: init.host,
+    port: init.port,
+    announceHost: init.announceHost ?? (wildcard ? init.self.publicIp : init.host),
+    self: init.self,
+    mdns: init.mdns ?? true,
+    seeds: init.seeds ?? [],
+    retryInterval: init.retryInterval ?? 30_000,
+    heartbeatInterval: init.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
+    suspectAfter: init.suspectAfter ?? DEFAULT_SUSPECT_AFTER,
+    closedGrace: init.closedGrace ?? DEFAULT_CLOSED_GRACE,
+    silentGrace: init.silentGrace ?? DEFAULT_SILENT_GRACE,
+    joinTimeout: init.joinTimeout ?? DEFAULT_JOIN_TIMEOUT,
+    maxMessageBytes: init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxBatchBytes: init.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+    maxInFlight: init.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    nakInterval: init.nakInterval ?? DEFAULT_NAK_INTERVAL,
+    invokeTimeout: init.invokeTimeout ?? DEFAULT_INVOKE_TIMEOUT,
+    requestTimeout: init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+    leaveTimeout: init.leaveTimeout ?? DEFAULT_LEAVE_TIMEOUT,
+    maxStateBytes: init.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES,
+    dialTimeout: init.dialTimeout ?? DEFAULT_DIAL_TIMEOUT,
+    mdnsInterval: init.mdnsInterval ?? DEFAULT_MDNS_INTERVAL,
+  }
+}

@@ -1,0 +1,28 @@
+import { isIP } from 'node:net'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+
+/** The multiaddr of a TCP `host:port` (IPv4, IPv6 or DNS name). */
+export function tcpAddr(host: string, port: number, peerId?: string): Multiaddr {
+  const kind = isIP(host)
+  const proto = kind === 4 ? 'ip4' : kind === 6 ? 'ip6' : 'dns'
+  return multiaddr(`/${proto}/${host}/tcp/${port}${peerId === undefined ? '' : `/p2p/${peerId}`}`)
+}
+
+/** `host:port` text, brackets around IPv6. */
+export function hostPort(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+/** Parses `host:port` / `[v6]:port` as written by `hostPort`; null when it is not. */
+export function parseHostPort(text: string): { host: string; port: number } | null {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:]+):(\d{1,5})$/.exec(text)
+  if (m === null) return null
+  const port = Number(m[2])
+  if (port < 1 || port > 65535) return null
+  return { host: m[1] as string, port }
+}
+
+/** True for the wildcard addresses, which cannot be a dial's source address. */
+export function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::'
+}

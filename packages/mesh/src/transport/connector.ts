@@ -1,0 +1,165 @@
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from '@meshcast/interface'
+import { hostPort, parseHostPort, tcpAddr } from './addresses.ts'
+import type { MeshLibp2p } from './libp2p-node.ts'
+
+export interface Seed {
+  host: string
+  port: number
+}
+
+export interface ConnectorInit {
+  selfId: string
+  /** addresses dialled until reached: the origins at the mesh port, and explicit peers */
+  seeds: readonly Seed[]
+  /** ms between attempts at an unreached seed */
+  retryInterval: number
+}
+
+export interface ConnectorComponents {
+  libp2p: MeshLibp2p
+  logger: Logger
+}
+
+/** What last went wrong dialling a seed, so a repeated failure is not logged again. */
+type Failure = 'not-our-cluster' | 'unreachable' | 'other'
+
+/** An error from the private-network/noise handshake that is not a peer-id mismatch. */
+function isForeignCluster(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; errors?: unknown[] }
+  if (Array.isArray(e.errors)) return e.errors.some(isForeignCluster)
+  return e.name === 'EncryptionFailedError' && !/identity key/.test(e.message ?? '')
+}
+
+/**
+ * Keeps this node connected: dials the configured seeds (retrying every
+ * `retryInterval`), peers mDNS finds, and members heard of through gossip.
+ * Of two nodes that find each other, only the lower id dials, so a pair
+ * does not end up with two connections.
+ */
+export class Connector {
+  readonly #init: ConnectorInit
+  readonly #c: ConnectorComponents
+  readonly #dialing = new Set<string>()
+  readonly #failures = new Map<string, Failure>()
+  /** the peer each seed turned out to be */
+  readonly #seedPeers = new Map<string, string>()
+  #timer: ReturnType<typeof setInterval> | null = null
+
+  constructor(init: ConnectorInit, components: ConnectorComponents) {
+    this.#init = init
+    this.#c = components
+  }
+
+  start(): void {
+    this.#c.libp2p.addEventListener('peer:discovery', (evt) => this.#discovered(evt.detail.id))
+    void this.dialSeeds()
+    if (this.#init.seeds.length > 0)
+      this.#timer = setInterval(() => void this.dialSeeds(), this.#init.retryInterval)
+  }
+
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+  }
+
+  isConnected(id: string): boolean {
+    try {
+      return this.#c.libp2p.getConnections(peerIdFromString(id)).length > 0
+    } catch {
+      return false
+    }
+  }
+
+  /** Dials seeds not connected now. */
+  async dialSeeds(): Promise<void> {
+    await Promise.all(this.#init.seeds.map((seed) => this.#dialSeed(seed)))
+  }
+
+  /** Makes sure there is a connection to a member heard of by gossip (its `mesh` address). */
+  ensure(id: string, mesh: string, force: boolean): void {
+    if (id === this.#init.selfId || this.#dialing.has(id) || this.isConnected(id)) return
+    if (!force && this.#init.selfId > id) return // the other side dials
+    const addr = parseHostPort(mesh)
+    if (addr === null) return
+    this.#dialing.add(id)
+    this.#c.libp2p
+      .dial(tcpAddr(addr.host, addr.port, id))
+      .catch((err: Error) => this.#c.logger.debug('dial to member failed', { peer: id, error: err.message }))
+      .finally(() => this.#dialing.delete(id))
+  }
+
+  /** Records a member's mesh address (heard by gossip), so direct streams can reach it before any connection. */
+  learn(id: string, mesh: string): void {
+    const addr = parseHostPort(mesh)
+    if (addr === null) return
+    this.#c.libp2p.peerStore
+      .merge(peerIdFromString(id), { multiaddrs: [tcpAddr(addr.host, addr.port)] })
+      .catch((err: Error) =>
+        this.#c.logger.debug('peer store update failed', { peer: id, error: err.message }),
+      )
+  }
+
+  /** Redials a member whose connection just closed, to tell a broken link from a dead node. */
+  redial(id: string): Promise<boolean> {
+    return this.#c.libp2p.dial(peerIdFromString(id)).then(
+      () => true,
+      () => false,
+    )
+  }
+
+  #discovered(peer: PeerId): void {
+    const id = peer.toString()
+    if (id === this.#init.selfId || this.#init.selfId > id || this.#dialing.has(id) || this.isConnected(id))
+      return
+    this.#dialing.add(id)
+    this.#c.libp2p
+      .dial(peer)
+      .catch((err: Error) =>
+        this.#c.logger.debug('dial to discovered peer failed', { peer: id, error: err.message }),
+      )
+      .finally(() => this.#dialing.delete(id))
+  }
+
+  async #dialSeed(seed: Seed): Promise<void> {
+    const key = hostPort(seed.host, seed.port)
+    const known = this.#seedPeers.get(key)
+    if ((known !== undefined && this.isConnected(known)) || this.#dialing.has(key)) return
+    this.#dialing.add(key)
+    try {
+      const connection = await this.#c.libp2p.dial(tcpAddr(seed.host, seed.port))
+      const peer = connection.remotePeer.toString()
+      this.#seedPeers.set(key, peer)
+      if (this.#failures.delete(key)) this.#c.logger.info('reached seed', { seed: key, peer })
+      else this.#c.logger.debug('connected to seed', { seed: key, peer })
+    } catch (err) {
+      this.#failed(key, err)
+    } finally {
+      this.#dialing.delete(key)
+    }
+  }
+
+  #failed(key: string, err: unknown): void {
+    const kind: Failure = isForeignCluster(err)
+      ? 'not-our-cluster'
+      : /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|timeout|aborted/i.test(
+            String((err as Error)?.message),
+          )
+        ? 'unreachable'
+        : 'other'
+    const before = this.#failures.get(key)
+    this.#failures.set(key, kind)
+    if (before === kind) return // said once; retried quietly every retryInterval
+    const retry = `retrying every ${Math.round(this.#init.retryInterval / 1000)} s`
+    if (kind === 'not-our-cluster')
+      this.#c.logger.warn(`mesh peer at ${key} is not of this cluster (its password differs); ${retry}`, {
+        seed: key,
+      })
+    else
+      this.#c.logger.warn(`cannot reach mesh peer at ${key}; ${retry}`, {
+        seed: key,
+        error: (err as Error)?.message,
+      })
+  }
+}
