@@ -30,6 +30,8 @@ describe('meshcast --help', () => {
       assert.match(r.stdout, /--conf <dir>.*\(default:\s+"conf"\)/s)
       for (const flag of ['--host', '--http-port', '--rtmp-port', '--mesh-port'])
         assert.ok(r.stdout.includes(flag))
+      assert.match(r.stdout, /--no-mdns\s.*mesh\.mdns,\s+default\s+on/s)
+      assert.match(r.stdout, /--peer <host\[:port\]>\s.*repeat.*mesh\.peers,\s+default\s+none/s)
       if (cmd !== 'check') assert.match(r.stdout, /--log-level <level>.*\(choices:.*default:\s+"info"\)/s)
     })
   }
@@ -79,6 +81,34 @@ describe('meshcast check', () => {
     assert.deepEqual(view.http, { host: '127.0.0.1', port: 8080 })
     assert.deepEqual(view.rtmp, { host: '127.0.0.1', port: 1935 })
     assert.deepEqual(view.mesh, { host: '127.0.0.1', port: 7800 })
+  })
+
+  test('shows the discovery settings, and applies --no-mdns and --peer', async () => {
+    const text = await runCli(['check', '--conf', join(ROOT, 'conf')])
+    assert.equal(text.code, 0, text.stderr)
+    assert.match(text.stdout, /^discovery:\n {2}mdns: true\n {2}peers: \[\]$/m)
+    const r = await runCli([
+      'check',
+      '--conf',
+      join(ROOT, 'conf'),
+      '--json',
+      '--no-mdns',
+      '--peer',
+      '127.0.0.9:7801',
+      '--peer',
+      'localhost',
+      '--mesh-port',
+      '7900',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    const view = JSON.parse(r.stdout) as Record<string, unknown>
+    assert.deepEqual(view.discovery, { mdns: false, peers: ['127.0.0.9:7801', 'localhost:7900'] })
+  })
+
+  test('exits 1 for a bad --peer, naming it', async () => {
+    const r = await runCli(['check', '--conf', join(ROOT, 'conf'), '--peer', '127.0.0.9:0'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /command line: property "--peer" \(value "127\.0\.0\.9:0"\) has an invalid port/)
   })
 
   test('exits 1 with the file, line, property and value of a bad password', async () => {
@@ -160,10 +190,10 @@ describe('meshcast start', () => {
     })
     try {
       await waitFor(() => text.includes(' ready'), { what: 'the ready line' })
-      assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} info starting node=[0-9a-f]{12} role=standalone version=/m)
+      assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} info starting node=12D3KooW[1-9A-HJ-NP-Za-km-z]{44} role=standalone version=/m)
       assert.match(
         text,
-        /^\d\d:\d\d:\d\d\.\d{3} info ready node=[0-9a-f]{12} role=standalone rtmp=\S+ http=\S+$/m,
+        /^\d\d:\d\d:\d\d\.\d{3} info ready node=12D3KooW[1-9A-HJ-NP-Za-km-z]{44} role=standalone rtmp=\S+ http=\S+$/m,
       )
     } finally {
       debug.kill('SIGTERM')

@@ -1,6 +1,6 @@
 import type { NodeType } from '@meshcast/interface'
 import { deepFreeze } from './deep-freeze.ts'
-import type { ClusterSettings, Listeners } from './types.ts'
+import type { ClusterSettings, DiscoverySettings, Listeners } from './types.ts'
 
 /** The cluster file of a Red5 Pro node, inside the conf folder. */
 export const CLUSTER_XML = 'cluster.xml'
@@ -32,12 +32,16 @@ export const DEFAULT_HOST = '0.0.0.0'
 export const DEFAULT_HTTP_PORT = 5080
 /** The libp2p mesh port (mesh.port); every node of a cluster uses the same. */
 export const DEFAULT_MESH_PORT = 7800
+/** Announce and listen on mDNS (mesh.mdns), so LAN nodes find each other with no addresses configured. */
+export const DEFAULT_MDNS = true
 
 /** What `effectiveConfig` shows in place of the password. */
 export const PASSWORD_MASK = '********'
 
 /** Every default in the shape of the loaded settings. */
-export const DEFAULTS: Readonly<{ cluster: Readonly<ClusterSettings> } & Readonly<Listeners>> = deepFreeze({
+export const DEFAULTS: Readonly<
+  { cluster: Readonly<ClusterSettings>; discovery: Readonly<DiscoverySettings> } & Readonly<Listeners>
+> = deepFreeze({
   cluster: {
     origins: [],
     password: DEFAULT_PASSWORD,
@@ -52,4 +56,5 @@ export const DEFAULTS: Readonly<{ cluster: Readonly<ClusterSettings> } & Readonl
   http: { host: DEFAULT_HOST, port: DEFAULT_HTTP_PORT },
   rtmp: { host: DEFAULT_HOST, port: DEFAULT_RTMP_PORT },
   mesh: { host: DEFAULT_HOST, port: DEFAULT_MESH_PORT },
+  discovery: { mdns: DEFAULT_MDNS, peers: [] },
 })

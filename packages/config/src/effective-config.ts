@@ -2,9 +2,9 @@ import { formatAddress } from '@meshcast/interface'
 import { PASSWORD_MASK } from './defaults.ts'
 import type { NodeConfig } from './types.ts'
 
-/** A plain, JSON-able view of a loaded config for `meshcast check`; the password is masked. */
+/** A plain, JSON-able view of a loaded config for `meshcast check`: origins and peers as `host:port`, the password masked. */
 export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
-  const { cluster } = config
+  const { cluster, discovery } = config
   return {
     confDir: config.confDir,
     files: { ...config.files },
@@ -17,6 +17,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     http: { ...config.http },
     rtmp: { ...config.rtmp },
     mesh: { ...config.mesh },
+    discovery: { mdns: discovery.mdns, peers: discovery.peers.map((peer) => formatAddress(peer)) },
     warnings: [...config.warnings],
   }
 }

@@ -5,6 +5,7 @@ export {
   DEFAULT_HOST,
   DEFAULT_HTTP_PORT,
   DEFAULT_KICK_ON_UNPUBLISH,
+  DEFAULT_MDNS,
   DEFAULT_MESH_PORT,
   DEFAULT_NODE_TYPE,
   DEFAULT_PASSWORD,
@@ -28,6 +29,7 @@ export { resolveRole } from './resolve-role.ts'
 export type {
   ClusterSettings,
   ConfigOverrides,
+  DiscoverySettings,
   ListenAddress,
   Listeners,
   NodeConfig,

@@ -3,7 +3,8 @@ import { ConfigError } from '@meshcast/interface'
 import { readConfFiles } from './conf-files.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import { DEFAULTS } from './defaults.ts'
-import { applyOverrides } from './overrides.ts'
+import { defaultDiscovery, resolvePeers } from './discovery.ts'
+import { applyDiscoveryOverrides, applyOverrides } from './overrides.ts'
 import { publicSelf, readClusterXml } from './parse-cluster-xml.ts'
 import { readRed5Properties } from './parse-red5-properties.ts'
 import { ProblemList } from './problem-list.ts'
@@ -28,6 +29,9 @@ export function loadConfig(confDir: string, overrides: ConfigOverrides = {}): No
   problems.addAll(cluster?.problems ?? [])
   problems.addAll(properties?.problems ?? [])
   const listeners = applyOverrides(properties ?? DEFAULTS, overrides, problems)
+  const discovery = applyDiscoveryOverrides(properties?.discovery ?? defaultDiscovery(), overrides, problems)
+  // port-less peers take the mesh port after overrides: --mesh-port counts
+  const peers = resolvePeers(discovery.peers, listeners.mesh.port)
   if (cluster !== undefined) {
     const selves = [
       ...publicSelf(cluster.settings),
@@ -43,6 +47,7 @@ export function loadConfig(confDir: string, overrides: ConfigOverrides = {}): No
     cluster: cluster.settings,
     role: resolveRole(cluster.settings.nodeType, cluster.settings.origins),
     ...listeners,
-    warnings: [...cluster.warnings, ...(properties?.warnings ?? [])],
+    discovery: { mdns: discovery.mdns, peers: peers.peers },
+    warnings: [...cluster.warnings, ...(properties?.warnings ?? []), ...peers.warnings],
   })
 }

@@ -1,4 +1,6 @@
-import { parseHost } from './parse-address.ts'
+import type { DiscoveryReading } from './discovery.ts'
+import { InvalidValueError } from './invalid-value-error.ts'
+import { type PeerAddress, parseHost, parsePeerAddress } from './parse-address.ts'
 import { copyListeners } from './parse-red5-properties.ts'
 import { parsePort } from './parse-values.ts'
 import type { ProblemList } from './problem-list.ts'
@@ -36,4 +38,36 @@ export function applyOverrides(
     result[listener].port = problems.check(place, () => parsePort(text), result[listener].port)
   }
   return result
+}
+
+/** The flag that adds a peer; repeatable. */
+const PEER_FLAG = '--peer'
+
+/** One `--peer` value: one address, read like a `mesh.peers` entry. */
+function parsePeerFlag(text: string): PeerAddress {
+  if (text.includes(',')) {
+    throw new InvalidValueError(`holds several addresses: give each one its own ${PEER_FLAG}`)
+  }
+  return parsePeerAddress(text)
+}
+
+/**
+ * Applies `mdns` and `peers` over the discovery settings read from
+ * red5.properties. Given peers replace the file's list entirely; a bad one
+ * becomes a problem and is left out.
+ */
+export function applyDiscoveryOverrides(
+  discovery: DiscoveryReading,
+  overrides: ConfigOverrides,
+  problems: ProblemList,
+): DiscoveryReading {
+  const mdns = overrides.mdns ?? discovery.mdns
+  if (overrides.peers === undefined) return { mdns, peers: discovery.peers }
+  const entries: PeerAddress[] = []
+  for (const text of overrides.peers) {
+    const place = { file: COMMAND_LINE, property: PEER_FLAG, value: text }
+    const entry = problems.check(place, () => parsePeerFlag(text), undefined)
+    if (entry !== undefined) entries.push(entry)
+  }
+  return { mdns, peers: { entries, where: COMMAND_LINE, label: PEER_FLAG } }
 }

@@ -14,6 +14,18 @@ const ADDRESS_HINT =
 const ORIGIN_HINT =
   'use host or host:port, e.g. 203.0.113.10, 203.0.113.10:1936, [2001:db8::1], [2001:db8::1]:1936 ' +
   'or origin.example.com'
+const PEER_HINT =
+  'use host or host:port, e.g. 203.0.113.20, 203.0.113.20:7801, 2001:db8::2, [2001:db8::2]:7801 ' +
+  'or node2.example.com'
+
+/** A `mesh.peers` entry or `--peer` value as written; `port` undefined when it names none. */
+export interface PeerAddress {
+  /** IPv4 address, IPv6 address (without brackets) or DNS name */
+  host: string
+  port: number | undefined
+  /** the entry as written, surrounding whitespace removed */
+  text: string
+}
 
 /** An RFC 1123 host name. */
 export function isDnsName(text: string): boolean {
@@ -52,48 +64,83 @@ export function canonicalHost(host: string): string {
   }
 }
 
-/** Splits `host`, `host:port`, `[ipv6]` or `[ipv6]:port`; port undefined when absent. */
-function splitHostPort(text: string): { host: string; port: string | undefined } {
+/** How one kind of address list (origins, peers) is described and read. */
+interface AddressKind {
+  /** what an entry is called in messages: `origin`, `peer` */
+  noun: string
+  /** what would be valid */
+  hint: string
+  /** whether a bare IPv6 address is read as a host without port (else brackets are required) */
+  bareIPv6: boolean
+}
+
+const ORIGIN: AddressKind = { noun: 'origin', hint: ORIGIN_HINT, bareIPv6: false }
+const PEER: AddressKind = { noun: 'peer', hint: PEER_HINT, bareIPv6: true }
+
+/** Splits `host`, `host:port`, `[ipv6]` or `[ipv6]:port` (and a bare IPv6 address where allowed); port undefined when absent. */
+function splitHostPort(text: string, kind: AddressKind): { host: string; port: string | undefined } {
   const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(text)
   if (bracketed) {
     const host = bracketed[1] ?? ''
-    if (!isIPv6(host)) throw new InvalidValueError(`is not a valid IPv6 address in brackets: ${ORIGIN_HINT}`)
+    if (!isIPv6(host)) throw new InvalidValueError(`is not a valid IPv6 address in brackets: ${kind.hint}`)
     return { host, port: bracketed[2] }
   }
   if (isIPv6(text)) {
+    if (kind.bareIPv6) return { host: text, port: undefined }
     // a trailing ":1936" would read as part of the address, hence the brackets
     throw new InvalidValueError(
       `is an IPv6 address without brackets, which are required: write [${text}] or [${text}]:port`,
     )
   }
   const parts = text.split(':')
-  if (parts.length > 2) throw new InvalidValueError(`is not a valid origin address: ${ORIGIN_HINT}`)
+  if (parts.length > 2) throw new InvalidValueError(`is not a valid ${kind.noun} address: ${kind.hint}`)
   return { host: parts[0] ?? '', port: parts[1] }
+}
+
+/** Host and port text of one entry, the host checked: a real address of one node, not a wildcard. */
+function parseEntry(text: string, kind: AddressKind): { host: string; port: string | undefined } {
+  const { host, port } = splitHostPort(text, kind)
+  if (!isIPv6(host) && !isIPv4(host) && !isDnsName(host)) {
+    throw new InvalidValueError(`is not a valid ${kind.noun} address: ${kind.hint}`)
+  }
+  if (isWildcardHost(host)) {
+    throw new InvalidValueError(
+      `is a wildcard address (${host} means every interface), not a node: write the ${kind.noun}'s real address`,
+    )
+  }
+  return { host, port }
 }
 
 /** One `origins` entry: `host` or `host:port`, port defaulting to 1935. */
 export function parseOriginAddress(text: string): OriginAddress {
   const trimmed = text.trim()
   if (trimmed === '') throw new InvalidValueError(`is an empty origins entry: ${ORIGIN_HINT}`)
-  const { host, port } = splitHostPort(trimmed)
-  if (!isIPv6(host) && !isIPv4(host) && !isDnsName(host)) {
-    throw new InvalidValueError(`is not a valid origin address: ${ORIGIN_HINT}`)
-  }
-  if (isWildcardHost(host)) {
-    throw new InvalidValueError(
-      `is a wildcard address (${host} means every interface), not a node: write the origin's real address`,
-    )
-  }
-  return { host, port: port === undefined ? DEFAULT_RTMP_PORT : parseOriginPort(port), text: trimmed }
+  const { host, port } = parseEntry(trimmed, ORIGIN)
+  const orNone = `or no port for ${DEFAULT_RTMP_PORT}`
+  return { host, port: port === undefined ? DEFAULT_RTMP_PORT : parseEntryPort(port, orNone), text: trimmed }
 }
 
-function parseOriginPort(text: string): number {
+/**
+ * One `mesh.peers` entry or `--peer` value: `host`, `host:port`, `[ipv6]`,
+ * `[ipv6]:port` or a bare IPv6 address (all host, no port). The port is
+ * undefined when absent: the node's mesh port applies, known only once
+ * overrides are in.
+ */
+export function parsePeerAddress(text: string): PeerAddress {
+  const trimmed = text.trim()
+  if (trimmed === '') throw new InvalidValueError(`is an empty peer address: ${PEER_HINT}`)
+  const { host, port } = parseEntry(trimmed, PEER)
+  const orNone = "or no port for the node's mesh port (mesh.port)"
+  return { host, port: port === undefined ? undefined : parseEntryPort(port, orNone), text: trimmed }
+}
+
+function parseEntryPort(text: string, orNone: string): number {
   try {
     return parsePort(text)
   } catch (err) {
     if (!(err instanceof InvalidValueError)) throw err
     throw new InvalidValueError(
-      `has an invalid port "${text}": use a whole number from ${MIN_PORT} to ${MAX_PORT}, or no port for ${DEFAULT_RTMP_PORT}`,
+      `has an invalid port "${text}": use a whole number from ${MIN_PORT} to ${MAX_PORT}, ${orNone}`,
     )
   }
 }

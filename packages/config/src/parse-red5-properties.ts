@@ -2,15 +2,22 @@ import type { ConfigProblem } from '@meshcast/interface'
 import { Pair, parseLines } from 'dot-properties'
 import { didYouMean } from './closest-name.ts'
 import { DEFAULTS } from './defaults.ts'
+import {
+  type DiscoveryReading,
+  defaultDiscovery,
+  PEERS_KEY,
+  readPeerList,
+  resolvePeers,
+} from './discovery.ts'
 import { LineIndex } from './line-index.ts'
 import { parseHost } from './parse-address.ts'
-import { parsePort } from './parse-values.ts'
+import { parseBoolean, parsePort } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
-import type { ListenAddress, Listeners } from './types.ts'
+import type { DiscoverySettings, ListenAddress, Listeners } from './types.ts'
 import { where } from './where.ts'
 
-/** The keys meshcast reads, and which listener field each sets. */
-const KEYS = new Map<string, [keyof Listeners, keyof ListenAddress]>([
+/** The listener keys, and which listener field each sets. */
+const LISTENER_KEYS = new Map<string, [keyof Listeners, keyof ListenAddress]>([
   ['http.host', ['http', 'host']],
   ['http.port', ['http', 'port']],
   ['rtmp.host', ['rtmp', 'host']],
@@ -19,14 +26,19 @@ const KEYS = new Map<string, [keyof Listeners, keyof ListenAddress]>([
   ['mesh.port', ['mesh', 'port']],
 ])
 
+/** Whether the node announces and listens on mDNS. */
+const MDNS_KEY = 'mesh.mdns'
+
 /** Every red5.properties key meshcast reads. */
-export const RED5_PROPERTY_KEYS: readonly string[] = [...KEYS.keys()]
+export const RED5_PROPERTY_KEYS: readonly string[] = [...LISTENER_KEYS.keys(), MDNS_KEY, PEERS_KEY]
 
 /** `mesh.*` keys are meshcast's own, so an unknown one is likely a typo; other unknown keys belong to Red5. */
 const OWN_PREFIX = 'mesh.'
 
-/** Listeners read from red5.properties, with everything found wrong. */
+/** Listeners and discovery settings read from red5.properties, with everything found wrong. */
 export interface PropertiesReading extends Listeners {
+  /** peers still without the mesh port, which overrides may change */
+  discovery: DiscoveryReading
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -47,9 +59,27 @@ function setField(
   else address.port = problems.check(place, () => parsePort(text), address.port)
 }
 
+/** Sets what one known key says; a bad value becomes a problem and leaves the default. */
+function setKey(
+  reading: Listeners & { discovery: DiscoveryReading },
+  place: ProblemPlace & { property: string; line: number },
+  problems: ProblemList,
+) {
+  const { discovery } = reading
+  const listener = LISTENER_KEYS.get(place.property)
+  if (listener !== undefined) {
+    setField(reading[listener[0]], listener[1], place, problems)
+  } else if (place.property === MDNS_KEY) {
+    discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
+  } else {
+    const entries = readPeerList(place, problems)
+    discovery.peers = { entries, where: where(place.file, place.line), label: `${PEERS_KEY} entry` }
+  }
+}
+
 /** Reads red5.properties text; problems are returned, not thrown. */
 export function readRed5Properties(text: string, file: string): PropertiesReading {
-  const listeners = copyListeners(DEFAULTS)
+  const reading = { ...copyListeners(DEFAULTS), discovery: defaultDiscovery() }
   const lines = new LineIndex(text)
   const problems = new ProblemList()
   const warnings: string[] = []
@@ -58,9 +88,8 @@ export function readRed5Properties(text: string, file: string): PropertiesReadin
     if (!(node instanceof Pair)) continue
     const { key, value } = node
     const line = lines.lineAt(node.range?.[0] ?? 0)
-    const target = KEYS.get(key)
     const firstLine = firstLines.get(key)
-    if (target === undefined) {
+    if (!RED5_PROPERTY_KEYS.includes(key)) {
       if (key.startsWith(OWN_PREFIX)) {
         warnings.push(
           `${where(file, line)}: unknown key "${key}" is ignored${didYouMean(key, RED5_PROPERTY_KEYS)}`,
@@ -71,21 +100,31 @@ export function readRed5Properties(text: string, file: string): PropertiesReadin
       problems.add({ file, line, property: key, value, message })
     } else {
       firstLines.set(key, line)
-      setField(listeners[target[0]], target[1], { file, line, property: key, value }, problems)
+      setKey(reading, { file, line, property: key, value }, problems)
     }
   }
-  return { ...listeners, warnings, problems: problems.problems }
+  return { ...reading, warnings, problems: problems.problems }
 }
 
 /**
  * Parses the text of a red5.properties file: http, rtmp and mesh host and
- * port, defaults for absent keys. Other Red5 keys are ignored; unknown
- * `mesh.*` keys give warnings. Throws one ConfigError listing every problem.
+ * port, mDNS and extra mesh peers (port-less peers get the file's
+ * `mesh.port`), defaults for absent keys. Other Red5 keys are ignored;
+ * unknown `mesh.*` keys and repeated peers give warnings. Throws one
+ * ConfigError listing every problem.
  */
-export function parseRed5Properties(text: string, file: string): Listeners & { warnings: string[] } {
-  const { problems, ...reading } = readRed5Properties(text, file)
+export function parseRed5Properties(
+  text: string,
+  file: string,
+): Listeners & { discovery: DiscoverySettings; warnings: string[] } {
+  const { problems, discovery, warnings, ...listeners } = readRed5Properties(text, file)
   const list = new ProblemList()
   list.addAll(problems)
   list.throwIfAny()
-  return reading
+  const { peers, warnings: peerWarnings } = resolvePeers(discovery.peers, listeners.mesh.port)
+  return {
+    ...listeners,
+    discovery: { mdns: discovery.mdns, peers },
+    warnings: [...warnings, ...peerWarnings],
+  }
 }

@@ -34,6 +34,14 @@ export interface Listeners {
   mesh: ListenAddress
 }
 
+/** How a node finds the rest of its cluster on the mesh. */
+export interface DiscoverySettings {
+  /** announce and listen on mDNS (red5.properties `mesh.mdns`, default true) */
+  mdns: boolean
+  /** extra mesh addresses to dial besides the origins (red5.properties `mesh.peers`, default none); port defaults to the node's mesh port */
+  peers: readonly HostPort[]
+}
+
 /** Everything a node needs, checked and deep-frozen by `loadConfig`. */
 export interface NodeConfig {
   /** absolute path of the conf folder */
@@ -45,6 +53,7 @@ export interface NodeConfig {
   http: ListenAddress
   rtmp: ListenAddress
   mesh: ListenAddress
+  discovery: DiscoverySettings
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }
@@ -56,4 +65,8 @@ export interface ConfigOverrides {
   httpPort?: string
   rtmpPort?: string
   meshPort?: string
+  /** `--no-mdns` gives false; absent keeps `mesh.mdns` */
+  mdns?: boolean
+  /** `--peer` values, one address each; when given (even empty), they replace `mesh.peers` */
+  peers?: readonly string[]
 }

@@ -4,6 +4,7 @@ import {
   CLUSTER_XML,
   DEFAULT_HOST,
   DEFAULT_HTTP_PORT,
+  DEFAULT_MDNS,
   DEFAULT_MESH_PORT,
   DEFAULT_PASSWORD,
   DEFAULT_RETRY_DURATION,
@@ -29,6 +30,7 @@ describe('DEFAULTS', () => {
       http: { host: '0.0.0.0', port: 5080 },
       rtmp: { host: '0.0.0.0', port: 1935 },
       mesh: { host: '0.0.0.0', port: 7800 },
+      discovery: { mdns: true, peers: [] },
     })
   })
 
@@ -39,12 +41,14 @@ describe('DEFAULTS', () => {
     assert.equal(DEFAULTS.rtmp.port, DEFAULT_RTMP_PORT)
     assert.equal(DEFAULTS.mesh.port, DEFAULT_MESH_PORT)
     assert.equal(DEFAULTS.mesh.host, DEFAULT_HOST)
+    assert.equal(DEFAULTS.discovery.mdns, DEFAULT_MDNS)
   })
 
   it('are deep-frozen', () => {
     assert.ok(Object.isFrozen(DEFAULTS))
     assert.ok(Object.isFrozen(DEFAULTS.cluster))
     assert.ok(Object.isFrozen(DEFAULTS.http))
+    assert.ok(Object.isFrozen(DEFAULTS.discovery.peers))
   })
 })
 

@@ -19,13 +19,17 @@ describe('parseRed5Properties reads', () => {
       http: { host: '127.0.0.1', port: 8080 },
       rtmp: { host: '::', port: 1936 },
       mesh: { host: '2001:db8::1', port: 7801 },
+      discovery: { mdns: true, peers: [] },
       warnings: [],
     })
   })
 
   it('defaults for absent keys', () => {
-    const { http, rtmp, mesh } = parseRed5Properties('# nothing here\n', FILE)
-    assert.deepEqual({ http, rtmp, mesh }, { http: DEFAULTS.http, rtmp: DEFAULTS.rtmp, mesh: DEFAULTS.mesh })
+    const { http, rtmp, mesh, discovery } = parseRed5Properties('# nothing here\n', FILE)
+    assert.deepEqual(
+      { http, rtmp, mesh, discovery },
+      { http: DEFAULTS.http, rtmp: DEFAULTS.rtmp, mesh: DEFAULTS.mesh, discovery: DEFAULTS.discovery },
+    )
   })
 
   it('a real Red5 file, ignoring its other keys silently even when they hold odd values', () => {
