@@ -190,7 +190,10 @@ describe('meshcast start', () => {
     })
     try {
       await waitFor(() => text.includes(' ready'), { what: 'the ready line' })
-      assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} info starting node=12D3KooW[1-9A-HJ-NP-Za-km-z]{44} role=standalone version=/m)
+      assert.match(
+        text,
+        /^\d\d:\d\d:\d\d\.\d{3} info starting node=12D3KooW[1-9A-HJ-NP-Za-km-z]{44} role=standalone version=/m,
+      )
       assert.match(
         text,
         /^\d\d:\d\d:\d\d\.\d{3} info ready node=12D3KooW[1-9A-HJ-NP-Za-km-z]{44} role=standalone rtmp=\S+ http=\S+$/m,

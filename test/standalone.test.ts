@@ -45,7 +45,7 @@ describe('a standalone node (nodeType off)', () => {
     withCluster(async (cluster) => {
       const node = await cluster.start({ cluster: { nodeType: 'off' } })
       const status = await node.status()
-      assert.match(status.id, /^[0-9a-f]{12}$/)
+      assert.match(status.id, /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/)
       assert.equal(status.role, 'standalone')
       assert.match(status.version, /^\d+\.\d+\.\d+/)
       assert.equal(status.ready, true)

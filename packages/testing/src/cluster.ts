@@ -40,7 +40,7 @@ export class TestCluster {
     const index = this.nodes.length
     const conf = writeConfDir(
       { password: this.password, publicIp: this.address(index), ...opts.cluster },
-      opts.properties,
+      { ...this.#meshDefaults(index), ...opts.properties },
     )
     this.#confDirs.push(conf)
     const node = new NodeProcess({
@@ -55,6 +55,14 @@ export class TestCluster {
     this.nodes.push(node)
     if (opts.ready !== false) await node.ready()
     return node
+  }
+
+  /**
+   * mDNS off (on loopback its packets would leave by the default interface
+   * onto the real LAN) and every node seeded with the first one instead.
+   */
+  #meshDefaults(index: number): Record<string, string> {
+    return index === 0 ? { 'mesh.mdns': 'false' } : { 'mesh.mdns': 'false', 'mesh.peers': this.address(0) }
   }
 
   /** Starts `count` nodes at once (each on its own address) and waits until all are ready. */

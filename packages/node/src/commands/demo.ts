@@ -28,7 +28,8 @@ export function demoCommand(setExit: (code: number) => void): Command {
   return cmd.action(async (opts: DemoOptions) => {
     const logger = createLogger({ level: opts.logLevel, format: opts.logFormat })
     progress('meshcast demo: starting a node on', opts.host ?? DEMO_HOST)
-    const daemon = await startNode({ ...opts, host: opts.host ?? DEMO_HOST }, logger)
+    // Loopback only: mDNS would announce the demo on the real LAN (its packets leave by the default interface).
+    const daemon = await startNode({ ...opts, host: opts.host ?? DEMO_HOST, mdns: false }, logger)
     if (daemon === null) {
       setExit(1)
       return

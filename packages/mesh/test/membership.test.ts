@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import type { Member } from '@meshcast/interface'
+import { MemberTable } from '../src/membership/member-table.ts'
+import { ViewKeeper } from '../src/membership/view-keeper.ts'
+
+function member(id: string, startedAt: number): Member {
+  return {
+    id,
+    role: 'origin',
+    publicIp: '10.0.0.1',
+    publicPort: 1935,
+    http: '10.0.0.1:5080',
+    mesh: '10.0.0.1:7800',
+    privateInstance: false,
+    startedAt,
+    load: { subscribers: 0, streams: 0 },
+    data: {},
+  }
+}
+
+const TIMINGS = { suspectAfter: 1500, closedGrace: 300, silentGrace: 1000 }
+const A = member('AAAAAAAAaaaa', 100)
+const B = member('BBBBBBBBbbbb', 200)
+const C = member('CCCCCCCCcccc', 300)
+
+describe('MemberTable', () => {
+  test('orders members by start time, then id', () => {
+    const t = new MemberTable(B, TIMINGS, 0)
+    t.heard(C, 1, 0)
+    t.heard(A, 1, 0)
+    assert.deepEqual(
+      t.ordered().map((m) => m.id),
+      [A.id, B.id, C.id],
+    )
+  })
+
+  test('a closed connection suspects at once and removes after the closed grace', () => {
+    const t = new MemberTable(A, TIMINGS, 0)
+    t.heard(B, 1, 0)
+    assert.equal(t.closed(B.id, 10), true)
+    assert.deepEqual(t.tick(200).removed, [])
+    assert.deepEqual(
+      t.tick(310).removed.map((e) => e.member.id),
+      [B.id],
+    )
+    assert.equal(t.has(B.id), false)
+  })
+
+  test('a relayed heartbeat does not clear a closed-connection suspicion; a new connection does', () => {
+    const t = new MemberTable(A, TIMINGS, 0)
+    t.heard(B, 1, 0)
+    t.closed(B.id, 10)
+    t.heard(B, 2, 20)
+    assert.equal(t.get(B.id)?.suspect?.reason, 'closed')
+    assert.equal(t.alive(B.id, 30), true)
+    assert.equal(t.get(B.id)?.suspect, null)
+  })
+
+  test('silence suspects after suspectAfter and removes after the silent grace; a heartbeat clears it', () => {
+    const t = new MemberTable(A, TIMINGS, 0)
+    t.heard(B, 1, 0)
+    assert.deepEqual(t.tick(1400).suspected, [])
+    assert.deepEqual(
+      t.tick(1600).suspected.map((e) => e.member.id),
+      [B.id],
+    )
+    t.heard(B, 2, 1700)
+    assert.equal(t.get(B.id)?.suspect, null)
+    t.tick(3300)
+    assert.equal(t.tick(4400).removed.length, 1)
+  })
+
+  test('a replayed or older heartbeat is refused, also after removal', () => {
+    const t = new MemberTable(A, TIMINGS, 0)
+    assert.equal(t.heard(B, 5, 0), 'new')
+    assert.equal(t.heard(B, 5, 1), 'replay')
+    assert.equal(t.heard(B, 4, 1), 'replay')
+    t.closed(B.id, 2)
+    t.tick(400)
+    assert.equal(t.heard(B, 5, 500), 'replay')
+    assert.equal(t.heard(B, 6, 500), 'new')
+  })
+
+  test('a member that left cleanly never comes back under the same id', () => {
+    const t = new MemberTable(A, TIMINGS, 0)
+    t.heard(B, 1, 0)
+    assert.equal(t.leave(B.id), true)
+    assert.equal(t.heard(B, 2, 10), 'left')
+    assert.equal(t.has(B.id), false)
+  })
+})
+
+describe('ViewKeeper', () => {
+  const lookup = (...ms: Member[]) => {
+    const map = new Map(ms.map((m) => [m.id, m]))
+    return (id: string) => map.get(id)
+  }
+
+  test('the oldest member installs views; each change gets a higher counter and names who joined and left', () => {
+    const k = new ViewKeeper(A)
+    const c1 = k.reconcile([A, B], lookup(A, B))
+    assert.ok(c1)
+    assert.equal(c1.view.coordinator, A.id)
+    assert.deepEqual(
+      c1.joined.map((m) => m.id),
+      [B.id],
+    )
+    const c2 = k.reconcile([A], lookup(A))
+    assert.ok(c2)
+    assert.ok(c2.view.counter > c1.view.counter)
+    assert.deepEqual(
+      c2.left.map((m) => m.id),
+      [B.id],
+    )
+    assert.equal(k.reconcile([A], lookup(A)), null)
+  })
+
+  test('other members adopt the coordinator view once it names them and they know everyone in it', () => {
+    const k = new ViewKeeper(B)
+    assert.equal(k.adopt(A.id, { counter: 5, members: [A.id] }, [A, B], lookup(A, B)), null) // not in it yet
+    assert.equal(k.adopt(A.id, { counter: 6, members: [A.id, B.id, C.id] }, [A, B], lookup(A, B)), null) // C unknown
+    const change = k.reconcile([A, B, C], lookup(A, B, C))
+    assert.ok(change)
+    assert.equal(change.view.id.endsWith(':6'), true)
+    assert.equal(k.isCoordinator, false)
+  })
+
+  test('a view from a node that is not our coordinator is ignored', () => {
+    const k = new ViewKeeper(C)
+    assert.equal(k.adopt(B.id, { counter: 3, members: [B.id, C.id] }, [A, B, C], lookup(A, B, C)), null)
+  })
+
+  test('a healed partition merges: the oldest side leads and the view says merged', () => {
+    const k = new ViewKeeper(B)
+    k.reconcile([B, C], lookup(B, C))
+    assert.equal(k.isCoordinator, true)
+    const change = k.adopt(A.id, { counter: 9, members: [A.id, B.id, C.id] }, [A, B, C], lookup(A, B, C))
+    assert.ok(change)
+    assert.equal(change.merged, true)
+    assert.equal(change.view.coordinator, A.id)
+    // and the next view this node makes, should it lead again, counts past what it saw
+    const again = k.reconcile([B, C], lookup(B, C))
+    assert.ok(again)
+    assert.ok(again.view.counter > 9)
+  })
+})

@@ -1,0 +1,107 @@
+import type { Role } from '@meshcast/interface'
+import { loopbackSubnet, uniquePassword } from '../loopback.ts'
+import { MeshPeer } from './mesh-peer.ts'
+import type { PeerReport } from './protocol.ts'
+
+export interface AddPeerOptions {
+  role?: Role
+  note?: string
+  quiet?: boolean
+  /** extra `MeshInit` fields (timings, limits) */
+  mesh?: Record<string, unknown>
+}
+
+/**
+ * Bare mesh peers of one test on loopback: each on its own 127.x address
+ * at the default mesh port, sharing a password no other test uses, mDNS
+ * off (it would leak onto the LAN), every peer seeded with the first.
+ */
+export class PeerGroup {
+  readonly password = uniquePassword()
+  readonly peers: MeshPeer[] = []
+  readonly #address = loopbackSubnet()
+
+  address(index: number): string {
+    return this.#address(index)
+  }
+
+  /** Starts a peer; resolves once its mesh has joined. */
+  async add(opts: AddPeerOptions = {}): Promise<MeshPeer> {
+    const index = this.peers.length
+    const host = this.address(index)
+    const peer = new MeshPeer(`peer-${index}`, {
+      mesh: {
+        password: this.password,
+        host,
+        port: 7800,
+        mdns: false,
+        seeds: index === 0 ? [] : [{ host: this.address(0), port: 7800 }],
+        self: {
+          role: opts.role ?? 'origin',
+          publicIp: host,
+          publicPort: 1935,
+          http: `${host}:5080`,
+          privateInstance: false,
+        },
+        ...opts.mesh,
+      },
+      ...(opts.note === undefined ? {} : { note: opts.note }),
+      ...(opts.quiet === undefined ? {} : { quiet: opts.quiet }),
+    })
+    this.peers.push(peer)
+    await peer.started
+    return peer
+  }
+
+  async addMany(count: number, opts: AddPeerOptions = {}): Promise<MeshPeer[]> {
+    const first = this.peers.length === 0 ? [await this.add(opts)] : []
+    return [
+      ...first,
+      ...(await Promise.all(Array.from({ length: count - first.length }, () => this.add(opts)))),
+    ]
+  }
+
+  reports(peers: readonly MeshPeer[] = this.peers): Promise<PeerReport[]> {
+    return Promise.all(peers.map((p) => p.report()))
+  }
+
+  /** Every peer's last log lines, for a failed test. */
+  async logs(): Promise<string> {
+    const parts = await Promise.all(
+      this.peers.map(async (p) => `----- ${p.name} -----\n${await p.logTail()}`),
+    )
+    return parts.join('\n')
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.peers.map((p) => p.stop()))
+  }
+}
+
+/** The part of node:test's TestContext used here. */
+interface CancellableContext {
+  signal?: AbortSignal
+}
+
+/** Wraps a test body with a fresh PeerGroup: logs on failure, always stops the peers. */
+export function withPeers<T extends CancellableContext>(
+  body: (group: PeerGroup, t: T) => Promise<void>,
+): (t: T) => Promise<void> {
+  return async (t: T) => {
+    const group = new PeerGroup()
+    const onAbort = () => {
+      void group.logs().then((l) => process.stderr.write(`\ntest cancelled; peer logs:\n${l}\n`))
+      for (const p of group.peers) p.kill()
+    }
+    t.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await body(group, t)
+    } catch (err) {
+      process.stderr.write(`\n${await group.logs()}\n`)
+      throw err
+    } finally {
+      t.signal?.removeEventListener('abort', onAbort)
+      await group.stopAll()
+    }
+  }
+}
