@@ -158,7 +158,10 @@ describe('the mesh: membership', () => {
       assert.equal(lines.length, 1, 'said once, not on every retry')
       assert.ok(!stranger.log().includes('    at '), 'no stack traces')
       assert.equal((await view(stranger)).members.length, 1)
-      for (const n of [a, b] as NodeProcess[]) assert.equal((await view(n)).members.length, 2)
+      for (const n of [a, b] as NodeProcess[]) {
+        assert.equal((await view(n)).members.length, 2)
+        assert.ok(!n.log().includes('    at '), `no stack traces on ${n.name}`)
+      }
     }),
   )
 })
