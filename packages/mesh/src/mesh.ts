@@ -521,7 +521,9 @@ export class Mesh implements Startable {
     this.#lastBusInfo.set(m.id, info)
     if (this.#settled) this.#receiver.heartbeat(m.id, info.seq, info.joinedAt)
     if (heard === 'new') this.#reconcile()
-    if (frame.view !== undefined) {
+    if (frame.view === undefined)
+      this.#keeper.forget(m.id) // no longer a coordinator
+    else {
       const change = this.#keeper.adopt(
         m.id,
         frame.view,
@@ -561,6 +563,7 @@ export class Mesh implements Startable {
   #removed(id: string, why: string): void {
     this.#sender.removeMember(id)
     this.#lastBusInfo.delete(id)
+    this.#keeper.forget(id)
     this.#log.info('member removed', { peer: id, why })
     this.#reconcile()
   }

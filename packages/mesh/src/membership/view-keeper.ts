@@ -20,8 +20,12 @@ export class ViewKeeper {
   #view: View
   /** highest view counter seen anywhere, so a new view's counter is always higher */
   #maxCounter: number
-  /** a coordinator's view naming members not heard yet; adopted once they are */
-  #pending: { from: string; view: WireView } | null = null
+  /**
+   * The last view each member announced as coordinator: adopted as soon as
+   * that member is this node's coordinator and every member in it is known
+   * (the announcement can arrive before this node has removed the old coordinator).
+   */
+  readonly #announced = new Map<string, WireView>()
 
   constructor(self: Member) {
     this.#selfId = self.id
@@ -65,8 +69,15 @@ export class ViewKeeper {
         lookup,
       )
     }
-    if (this.#pending !== null) return this.adopt(this.#pending.from, this.#pending.view, alive, lookup)
+    const announced = leader === undefined ? undefined : this.#announced.get(leader.id)
+    if (leader !== undefined && announced !== undefined)
+      return this.adopt(leader.id, announced, alive, lookup)
     return null
+  }
+
+  /** A member is gone: forget what it announced. */
+  forget(id: string): void {
+    this.#announced.delete(id)
   }
 
   /** A heartbeat from `from` carried its view. Installs it when `from` is this node's coordinator. */
@@ -77,17 +88,12 @@ export class ViewKeeper {
     lookup: (id: string) => Member | undefined,
   ): ViewChange | null {
     this.#maxCounter = Math.max(this.#maxCounter, view.counter)
-    if (alive[0]?.id !== from || from === this.#selfId) return null
+    if (from === this.#selfId) return null
+    this.#announced.set(from, view)
+    if (alive[0]?.id !== from) return null
     if (!view.members.includes(this.#selfId)) return null // it has not heard us yet
-    if (this.#view.coordinator === from && this.#view.counter === view.counter) {
-      this.#pending = null
-      return null
-    }
-    if (view.members.some((id) => lookup(id) === undefined)) {
-      this.#pending = { from, view }
-      return null
-    }
-    this.#pending = null
+    if (this.#view.coordinator === from && this.#view.counter === view.counter) return null
+    if (view.members.some((id) => lookup(id) === undefined)) return null // adopted once they are heard
     return this.#install(view, from, lookup)
   }
 
