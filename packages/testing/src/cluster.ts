@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs'
 import type { ClusterXmlOptions } from './conf-writer.ts'
 import { writeConfDir } from './conf-writer.ts'
 import { loopbackSubnet, uniquePassword } from './loopback.ts'
+import { NetnsLan, type NetnsLanOptions } from './netns.ts'
 import { NodeProcess } from './node-process.ts'
 
 /** How many log lines of each node a failure report shows. */
@@ -21,23 +22,40 @@ export interface StartNodeOptions {
   ready?: boolean
 }
 
+export interface TestClusterOptions {
+  /** run node i inside host i of this LAN, on its address, with mDNS on, instead of on loopback */
+  lan?: NetnsLan
+}
+
 /**
- * The nodes of one test: each on its own loopback address with the default
- * ports, all sharing a password no other test uses.
+ * The nodes of one test: each on its own address with the default ports, all
+ * sharing a password no other test uses. Addresses are loopback ones, or with
+ * a `lan` node i runs in LAN host i's namespace on `lan.address(i)`.
  */
 export class TestCluster {
   readonly password = uniquePassword()
   readonly nodes: NodeProcess[] = []
+  readonly lan: NetnsLan | undefined
   readonly #address = loopbackSubnet()
   readonly #confDirs: string[] = []
 
+  constructor(opts: TestClusterOptions = {}) {
+    this.lan = opts.lan
+  }
+
   /** The address the next node (or node `index`) gets. */
   address(index = this.nodes.length): string {
-    return this.#address(index)
+    return this.lan === undefined ? this.#address(index) : this.lan.address(index)
   }
 
   async start(opts: StartNodeOptions = {}): Promise<NodeProcess> {
     const index = this.nodes.length
+    const lan = this.lan
+    if (lan !== undefined && index >= lan.hostCount) {
+      throw new RangeError(
+        `node ${index} needs LAN host ${index}; the LAN has ${lan.hostCount} (lan.addHost())`,
+      )
+    }
     const conf = writeConfDir(
       { password: this.password, publicIp: this.address(index), ...opts.cluster },
       { ...this.#meshDefaults(index), ...opts.properties },
@@ -47,6 +65,12 @@ export class TestCluster {
       name: opts.name ?? `node-${index}`,
       conf,
       host: this.address(index),
+      ...(lan === undefined
+        ? {}
+        : {
+            wrap: (argv: string[]) => lan.wrap(index, argv),
+            fetch: (url: string) => lan.fetch(index, url),
+          }),
       ...(opts.httpPort === undefined ? {} : { httpPort: opts.httpPort }),
       ...(opts.rtmpPort === undefined ? {} : { rtmpPort: opts.rtmpPort }),
       ...(opts.args === undefined ? {} : { args: opts.args }),
@@ -58,10 +82,12 @@ export class TestCluster {
   }
 
   /**
-   * mDNS off (on loopback its packets would leave by the default interface
-   * onto the real LAN) and every node seeded with the first one instead.
+   * On loopback: mDNS off (its packets would leave by the default interface
+   * onto the real LAN) and every node seeded with the first one instead. On a
+   * LAN: the daemon's defaults, so nodes find each other by mDNS.
    */
   #meshDefaults(index: number): Record<string, string> {
+    if (this.lan !== undefined) return {}
     return index === 0 ? { 'mesh.mdns': 'false' } : { 'mesh.mdns': 'false', 'mesh.peers': this.address(0) }
   }
 
@@ -72,14 +98,13 @@ export class TestCluster {
     return await Promise.all(starting)
   }
 
-  /** The last lines of every node's output, for a failed test. */
+  /** The last lines of every node's output (and the LAN's state), for a failed test. */
   report(): string {
-    return this.nodes
-      .map((n) => {
-        const lines = n.log().split('\n').slice(-REPORT_TAIL_LINES).join('\n')
-        return `----- ${n.name} (${n.host}) exit=${JSON.stringify(n.exit)} -----\n${lines}`
-      })
-      .join('\n')
+    const nodes = this.nodes.map((n) => {
+      const lines = n.log().split('\n').slice(-REPORT_TAIL_LINES).join('\n')
+      return `----- ${n.name} (${n.host}) exit=${JSON.stringify(n.exit)} -----\n${lines}`
+    })
+    return [...(this.lan === undefined ? [] : [this.lan.describe()]), ...nodes].join('\n')
   }
 
   async stopAll(): Promise<void> {
@@ -117,6 +142,70 @@ export function withCluster<T extends CancellableContext>(
     } finally {
       t.signal?.removeEventListener('abort', onAbort)
       await cluster.stopAll()
+    }
+  }
+}
+
+/** The part of node:test's TestContext that `withLan` uses. */
+export interface SkippableContext extends CancellableContext {
+  skip(message?: string): void
+}
+
+/** Whether this runs in CI (`CI` set to anything but empty, `0` or `false`). */
+function inCi(): boolean {
+  const ci = process.env.CI
+  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false'
+}
+
+/**
+ * Skips the test with `reason` when no LAN can be built, or fails it in CI
+ * (where a skipped multi-host test would hide a broken runner).
+ */
+export function skipOrFailWithoutLan(reason: string, t: SkippableContext, ci = inCi()): void {
+  if (ci) throw new Error(`this test needs network namespaces, which CI must provide: ${reason}`)
+  t.skip(reason)
+}
+
+/**
+ * Like `withCluster`, on a LAN of `hostCount` network namespaces: gives the
+ * body a `TestCluster` whose node i runs on LAN host i, prints the LAN's state
+ * and every node's log when the body fails or the test is cancelled, and
+ * always stops the nodes and destroys the LAN. Without namespaces (not root,
+ * no `ip`) the test is skipped, or fails when `CI` is set.
+ */
+export function withLan<T extends SkippableContext>(
+  hostCount: number,
+  body: (cluster: TestCluster, lan: NetnsLan, t: T) => Promise<void>,
+  opts: NetnsLanOptions = {},
+): (t: T) => Promise<void> {
+  return async (t: T) => {
+    const reason = await NetnsLan.available()
+    if (reason !== null) {
+      skipOrFailWithoutLan(reason, t)
+      return
+    }
+    const lan = await NetnsLan.create(hostCount, opts)
+    const cluster = new TestCluster({ lan })
+    const teardown = async () => {
+      try {
+        await cluster.stopAll()
+      } finally {
+        await lan.destroy()
+      }
+    }
+    const onAbort = () => {
+      process.stderr.write(`\ntest cancelled; node logs:\n${cluster.report()}\n`)
+      void teardown()
+    }
+    t.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await body(cluster, lan, t)
+    } catch (err) {
+      process.stderr.write(`\n${cluster.report()}\n`)
+      throw err
+    } finally {
+      t.signal?.removeEventListener('abort', onAbort)
+      await teardown()
     }
   }
 }

@@ -1,5 +1,8 @@
-import type { ChildProcess } from 'node:child_process'
-import { spawnFfmpeg, type TestPatternOptions, testPatternArgs } from '@meshcast/node/ffmpeg'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { ffmpegPath, spawnFfmpeg, type TestPatternOptions, testPatternArgs } from '@meshcast/node/ffmpeg'
+
+/** Rewrites ffmpeg's command line, e.g. `(argv) => lan.wrap(i, argv)` to run it on LAN host i. */
+export type Wrap = (argv: string[]) => string[]
 
 /** A frame a player decoded: its presentation time and when it arrived. */
 export interface FrameInfo {
@@ -23,6 +26,11 @@ export interface PlayOptions {
   frames?: number
   /** kill the player after this long (ms); default 15 s */
   timeout?: number
+  wrap?: Wrap
+}
+
+export interface PublishOptions extends TestPatternOptions {
+  wrap?: Wrap
 }
 
 export const DEFAULT_PLAY_TIMEOUT_MS = 15_000
@@ -53,8 +61,21 @@ export class Publisher {
   }
 }
 
-export async function publish(url: string, opts: TestPatternOptions = {}): Promise<Publisher> {
-  return new Publisher(url, await spawnFfmpeg(testPatternArgs(url, opts)))
+export async function publish(url: string, opts: PublishOptions = {}): Promise<Publisher> {
+  return new Publisher(url, await spawnWrapped(testPatternArgs(url, opts), opts.wrap))
+}
+
+/** spawnFfmpeg, or ffmpeg under `wrap` (spawned the same way). */
+async function spawnWrapped(args: string[], wrap: Wrap | undefined): Promise<ChildProcess> {
+  if (wrap === undefined) return await spawnFfmpeg(args)
+  const [file, ...rest] = wrap([ffmpegPath(), ...args])
+  if (file === undefined) throw new RangeError('wrap returned an empty command')
+  const child = spawn(file, rest, { stdio: ['ignore', 'pipe', 'pipe'] })
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve)
+    child.once('error', reject)
+  })
+  return child
 }
 
 // showinfo prints one line a decoded video frame: "... n:   3 pts:   3072 pts_time:0.12 ..."
@@ -81,7 +102,7 @@ export async function play(url: string, opts: PlayOptions = {}): Promise<PlayRes
   if (opts.frames !== undefined) args.push('-frames:v', String(opts.frames))
   args.push('-f', 'null', '-')
   const startedAt = Date.now()
-  const child = await spawnFfmpeg(args)
+  const child = await spawnWrapped(args, opts.wrap)
   const frames: FrameInfo[] = []
   let stderr = ''
   let partial = ''

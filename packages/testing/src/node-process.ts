@@ -34,6 +34,14 @@ export interface NodeProcessOptions {
   env?: Record<string, string>
   /** working directory of the process; default: this one's */
   cwd?: string
+  /**
+   * Rewrites the command line before spawning, e.g. `(argv) => lan.wrap(i, argv)`
+   * to run the node inside a network namespace. The wrapper must exec the
+   * command (as `ip netns exec` does), so signals reach the node itself.
+   */
+  wrap?: (argv: string[]) => string[]
+  /** How to reach the node's HTTP listener (default: the global fetch), e.g. from inside its namespace. */
+  fetch?: (url: string) => Promise<Response>
 }
 
 export interface Exit {
@@ -52,6 +60,7 @@ export class NodeProcess {
   readonly #lines: string[] = []
   /** the lines that are JSON log records, parsed once as they arrive */
   readonly #records: Record<string, unknown>[] = []
+  readonly #fetch: (url: string) => Promise<Response>
   #exit: Exit | null = null
 
   constructor(opts: NodeProcessOptions) {
@@ -62,8 +71,11 @@ export class NodeProcess {
     const args = [MESHCAST_BIN, 'start', '--conf', opts.conf, '--host', opts.host]
     args.push('--http-port', String(this.httpPort), '--rtmp-port', String(this.rtmpPort))
     args.push('--log-format', 'json', '--log-level', 'debug', '--stop-on-stdin-close', ...(opts.args ?? []))
+    this.#fetch = opts.fetch ?? ((url) => fetch(url))
+    const [file, ...argv] = opts.wrap?.([process.execPath, ...args]) ?? [process.execPath, ...args]
+    if (file === undefined) throw new RangeError(`${this.name}: wrap returned an empty command`)
     // stdin stays open as a lifeline: if this test process dies, the node sees EOF and stops.
-    this.child = spawn(process.execPath, args, {
+    this.child = spawn(file, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
@@ -80,10 +92,17 @@ export class NodeProcess {
       stream?.once('end', () => this.#collect(partial))
     }
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
+      const exited = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (this.#exit !== null) return
         live.delete(this.child)
         this.#exit = { code, signal }
         resolve(this.#exit)
+      }
+      this.child.once('exit', exited)
+      // e.g. a `wrap` naming a program that is not there: no 'exit' follows
+      this.child.once('error', (err) => {
+        this.#collect(`${file}: ${err.message}`)
+        if (this.child.pid === undefined) exited(null, null)
       })
     })
   }
@@ -110,8 +129,13 @@ export class NodeProcess {
     return [...this.#records]
   }
 
+  /** GETs a path of the node's HTTP listener (through `fetch` when one was given). */
+  async httpGet(path: string): Promise<Response> {
+    return await this.#fetch(`${this.httpUrl}${path}`)
+  }
+
   async status(): Promise<NodeStatus> {
-    const res = await fetch(`${this.httpUrl}/api/status`)
+    const res = await this.httpGet('/api/status')
     if (!res.ok) throw new Error(`${this.name}: /api/status answered ${res.status}`)
     return (await res.json()) as NodeStatus
   }
