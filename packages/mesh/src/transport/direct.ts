@@ -94,9 +94,12 @@ export class DirectChannel {
       if (reply !== null) await lp.write(reply, { signal })
       await stream.close()
     } catch (err) {
-      // A peer that vanished mid-exchange, or a frame over the length limit.
-      this.#c.logger.debug('direct stream failed', { peer, error: (err as Error).message })
-      stream.abort(err as Error)
+      const e = err as Error
+      if (e.name === 'InvalidDataLengthError' || e.name === 'InvalidDataLengthLengthError')
+        this.#c.dropped('oversize', e.message, peer)
+      // otherwise a peer that vanished mid-exchange
+      else this.#c.logger.debug('direct stream failed', { peer, error: e.message })
+      stream.abort(e)
     }
   }
 }
