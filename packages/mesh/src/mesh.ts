@@ -13,6 +13,7 @@ import {
   type View,
   type ViewChange,
 } from '@meshcast/interface'
+import { Alarm } from './alarm.ts'
 import { Bus, type InvokeOptions, type MessageHandler, type SendOptions } from './bus/bus.ts'
 import type { SeqRange } from './bus/receive-window.ts'
 import { BusReceiver } from './bus/receiver.ts'
@@ -101,7 +102,8 @@ export class Mesh implements Startable {
   /** bus windows open only once the state this node starts from is known */
   #settled = false
   #stateTransfer: Promise<void> | null = null
-  #wake: (() => void) | null = null
+  /** the join loop and the leave drain sleep on it; a view change wakes them */
+  readonly #alarm = new Alarm()
 
   constructor(init: MeshInit, components: MeshComponents) {
     this.#s = settings(init)
@@ -275,7 +277,7 @@ export class Mesh implements Startable {
       return
     }
     this.#phase = 'leaving'
-    this.#wake?.()
+    this.#alarm.wake()
     await this.#drain()
     await this.#sayGoodbye()
     for (const t of this.#timers) clearInterval(t)
@@ -395,7 +397,7 @@ export class Mesh implements Startable {
       }
       const others = this.#table.size > 1
       if (Date.now() >= deadline || (others && this.#table.ordered()[0]?.id === this.id)) break
-      await this.#nap(Math.min(50, Math.max(1, deadline - Date.now())))
+      await this.#alarm.sleep(Math.min(50, Math.max(1, deadline - Date.now())))
     }
     if (this.#phase !== 'joining') return
     this.#settle({})
@@ -424,7 +426,7 @@ export class Mesh implements Startable {
         from: coordinator,
         error: (err as Error).message,
       })
-      await this.#nap(200)
+      await this.#alarm.sleep(200)
       return false
     }
   }
@@ -544,7 +546,7 @@ export class Mesh implements Startable {
     const { view, joined, left, merged } = change
     if (left.length > 0) this.#bus.membersLeft(left.map((m) => m.id))
     if (this.#keeper.isCoordinator) this.#heartbeatSoon()
-    this.#wake?.()
+    this.#alarm.wake()
     if (this.#phase !== 'joined') return // the first view event is the join itself
     this.#log.info('new view', {
       view: view.id,
@@ -732,7 +734,7 @@ export class Mesh implements Startable {
   async #drain(): Promise<void> {
     const until = Date.now() + this.#s.leaveTimeout
     while (Date.now() < until && (this.#sender.queued > 0 || this.#sender.lowestHeld <= this.#sender.highest))
-      await this.#nap(20)
+      await this.#alarm.sleep(20)
   }
 
   async #sayGoodbye(): Promise<void> {
@@ -742,26 +744,12 @@ export class Mesh implements Startable {
     if (direct === null) return
     const others = this.#table.entries().filter((e) => e.member.id !== this.id)
     const sends = Promise.allSettled(others.map((e) => direct.send(e.member.id, encodeFrame(frame), false)))
-    await Promise.race([sends, this.#nap(500)])
+    await Promise.race([sends, this.#alarm.sleep(500)])
   }
 
   // ---- helpers ------------------------------------------------------------
 
   #mustRun(what: string): void {
     if (this.#phase !== 'joined' && this.#phase !== 'joining') throw new MeshNotRunningError(what)
-  }
-
-  #nap(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.#wake = null
-        resolve()
-      }, ms)
-      this.#wake = () => {
-        clearTimeout(t)
-        this.#wake = null
-        resolve()
-      }
-    })
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '@meshcast/interface'
+import { Alarm } from '../alarm.ts'
 import { encodeBusFrame, utf8Length } from '../wire/codec.ts'
 import type { WireTarget } from '../wire/frames.ts'
 import { RetransmitBuffer } from './retransmit-buffer.ts'
@@ -41,7 +42,8 @@ export class BusSender {
   /** per member: the first of our numbers it must receive */
   readonly #joined = new Map<string, number>()
   #flushing = false
-  #wakeAck: (() => void) | null = null
+  /** a sender out of room sleeps until an ack comes */
+  readonly #acked = new Alarm()
   #stopped = false
   sentFrames = 0
   sentMessages = 0
@@ -120,7 +122,7 @@ export class BusSender {
 
   stop(): void {
     this.#stopped = true
-    this.#wakeAck?.()
+    this.#acked.wake()
     for (const q of this.#queue.splice(0)) q.done()
   }
 
@@ -133,9 +135,7 @@ export class BusSender {
 
   #advance(): void {
     this.#buffer.trimTo(this.#stable())
-    const wake = this.#wakeAck
-    this.#wakeAck = null
-    wake?.()
+    this.#acked.wake()
   }
 
   async #flush(): Promise<void> {
@@ -143,7 +143,7 @@ export class BusSender {
       while (this.#queue.length > 0 && !this.#stopped) {
         const room = this.#opts.maxInFlight - (this.highest - this.#stable())
         if (room <= 0) {
-          await this.#ackOrTimeout(250)
+          await this.#acked.sleep(250)
           continue
         }
         await this.#publishBatch(room)
@@ -180,18 +180,5 @@ export class BusSender {
       })
     }
     for (const d of done) d()
-  }
-
-  #ackOrTimeout(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wakeAck = null
-        resolve()
-      }, ms)
-      this.#wakeAck = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
   }
 }
