@@ -44,7 +44,7 @@ async function reportsOf(peers: readonly MeshPeer[]): Promise<PeerReport[]> {
   return await Promise.all(peers.map((p) => p.report()))
 }
 
-/** Waits until the peers' views are exactly `groups` (lists of indexes into `peers`). */
+/** Waits until the peers' views are exactly `groups` (lists of indexes into `peers`), one view id per group. */
 async function viewsAre(peers: readonly MeshPeer[], groups: number[][], what: string): Promise<PeerReport[]> {
   const ids = (await reportsOf(peers)).map((r) => r.id)
   return await waitFor(
@@ -55,6 +55,7 @@ async function viewsAre(peers: readonly MeshPeer[], groups: number[][], what: st
           const v = reports[i]?.view
           return (
             v !== undefined &&
+            v.id === reports[g[0] as number]?.view.id &&
             v.members.length === g.length &&
             g.every((j) => v.members.includes(ids[j] as string))
           )

@@ -103,8 +103,9 @@ describe('the mesh: membership', () => {
     'the coordinator SIGKILLed: the next oldest takes over',
     withCluster(async (cluster) => {
       const nodes = [await cluster.start(), ...(await startMany(cluster, 2))]
-      await converged(nodes, 3)
-      const second = (await (nodes[1] as NodeProcess).status()).id
+      const before = await converged(nodes, 3)
+      const [first, second] = before.members // join order: nodes 1 and 2 started together, either may be older
+      assert.equal(first, (await (nodes[0] as NodeProcess).status()).id)
       ;(nodes[0] as NodeProcess).kill('SIGKILL')
       const after = await converged(nodes.slice(1), 2)
       assert.equal(after.coordinator, second)
