@@ -10,7 +10,8 @@
 // ≥ 90 % of the offered rate, and the last delivery came ≤ 2 s after the
 // offered schedule ended. A failed step does not end the ladder: the next
 // runs in a fresh group; two failures in a row do.
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { basename, join } from 'node:path'
 import {
@@ -176,14 +177,65 @@ function cpuTicks(): number[] {
   return line.trim().split(/\s+/).slice(1).map(Number)
 }
 
-/** Shares of the machine's CPU time since `from` (steal: taken by the hypervisor for other guests). */
-function cpuShares(from: number[]) {
-  const d = cpuTicks().map((v, i) => v - (from[i] ?? 0))
+/**
+ * CPU ticks used by processes outside this benchmark's process tree (other
+ * work on the box, e.g. a test suite, skews every number here): sampled
+ * every half second, so short-lived processes are undercounted.
+ */
+const foreign = { ticks: 0, last: new Map<number, number>() }
+function sampleForeign(): void {
+  const procs = new Map<number, { ppid: number; ticks: number }>()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      procs.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const mine = new Set([process.pid])
+  for (let grew = true; grew; ) {
+    grew = false
+    for (const [pid, p] of procs)
+      if (!mine.has(pid) && mine.has(p.ppid)) {
+        mine.add(pid)
+        grew = true
+      }
+  }
+  const now = new Map<number, number>()
+  for (const [pid, p] of procs) {
+    if (mine.has(pid)) continue
+    const before = foreign.last.get(pid)
+    if (before !== undefined) foreign.ticks += Math.max(0, p.ticks - before)
+    now.set(pid, p.ticks)
+  }
+  foreign.last = now
+}
+sampleForeign()
+setInterval(sampleForeign, 500).unref()
+
+interface CpuMark {
+  stat: number[]
+  foreign: number
+}
+const cpuMark = (): CpuMark => ({ stat: cpuTicks(), foreign: foreign.ticks })
+
+/** Shares of the machine's CPU time since `from`: busy, stolen by the hypervisor, used by processes not ours. */
+function cpuSince(from: CpuMark) {
+  sampleForeign()
+  const d = cpuTicks().map((v, i) => v - (from.stat[i] ?? 0))
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = d
   const total = user + nice + system + idle + iowait + irq + softirq + steal
   const pct = (v: number) => round((100 * v) / Math.max(total, 1), 1)
-  return { busyPct: pct(total - idle - iowait - steal), stealPct: pct(steal), idlePct: pct(idle + iowait) }
+  return {
+    busyPct: pct(total - idle - iowait - steal),
+    stealPct: pct(steal),
+    foreignPct: pct(foreign.ticks - from.foreign),
+  }
 }
+type CpuShares = ReturnType<typeof cpuSince>
 
 interface PeerExit {
   peer: string
@@ -255,6 +307,8 @@ interface ViewRun {
   /** the same view still on every node after the idle wait */
   stableAfterIdle: boolean | null
   rssMiB: number[]
+  /** machine CPU from the first spawn until one view */
+  cpu?: CpuShares
   /** what the daemons logged meanwhile */
   logs?: DaemonLogSummary
   error?: string
@@ -318,6 +372,7 @@ async function timeToView(n: number, run: number): Promise<ViewRun> {
     await cluster.start({ args: LOG_ARGS })
     progress(`views: N=${n} run ${run}/${P.viewRuns}: spawning ${n - 1} more at once`)
     wall0 = Date.now()
+    const mark = cpuMark()
     const t0 = performance.now()
     const spawning: Promise<NodeProcess>[] = []
     for (let i = 1; i < n; i++) spawning.push(cluster.start({ args: LOG_ARGS, ready: false }))
@@ -328,6 +383,7 @@ async function timeToView(n: number, run: number): Promise<ViewRun> {
       const view = await oneDaemonView(cluster.nodes, n)
       if (view !== null) {
         result.ms = round(performance.now() - t0, 0)
+        result.cpu = cpuSince(mark)
         result.viewId = view.id
         break
       }
@@ -414,6 +470,7 @@ interface DetectRun {
   otherSuspicions: number
   /** survivors then agree on one view of the rest */
   oneViewAfter: boolean
+  cpu?: CpuShares
   crashed?: PeerExit[]
   error?: string
   evidence?: string[]
@@ -443,6 +500,7 @@ async function detection(signal: 'SIGKILL' | 'SIGSTOP', target: 'member' | 'coor
     const victimId = ids[index] as string
     const survivors = peers.filter((p) => p !== victim)
     const wall0 = Date.now()
+    const mark = cpuMark()
     const t0 = performance.now()
     victim.kill(signal)
     while (performance.now() - t0 < P.detectTimeoutMs) {
@@ -453,6 +511,7 @@ async function detection(signal: 'SIGKILL' | 'SIGSTOP', target: 'member' | 'coor
       }
       await sleep(P.detectPollMs)
     }
+    result.cpu = cpuSince(mark)
     let after = await Promise.all(survivors.map((p) => p.report()))
     try {
       after = await onePeerView(survivors, P.peers - 1, 10_000)
@@ -641,6 +700,7 @@ function startSend(peer: MeshPeer, count: number, size: number, rate: number, st
 interface LatencyRun {
   size: number
   run: number
+  cpu?: CpuShares
   senderId?: string
   rate: number
   senders: number
@@ -693,6 +753,7 @@ async function latencyRun(size: number, run: number): Promise<{ result: LatencyR
     const flows: Flow[] = [{ id: (before[0] as PeerReport).id, count, last: count }]
     result.senderId = (before[0] as PeerReport).id
     const wall0 = Date.now()
+    const mark = cpuMark()
     const t0 = performance.now()
     const sending = startSend(sender, count, size, P.latencyRate, true, t0)
     progress(`latency: ${size} B run ${run}/${P.latencyRuns}: warm-up ${P.latencyWarmupS} s`)
@@ -720,6 +781,7 @@ async function latencyRun(size: number, run: number): Promise<{ result: LatencyR
     result.p99Ms = round(quantile(latencies, 0.99), 2)
     result.maxMs = round(max(latencies), 2)
     result.rssMiB = after.map((r) => round(r.rss / 2 ** 20, 1) ?? 0)
+    result.cpu = cpuSince(mark)
     result.ok = clean(d)
     if (!result.ok) {
       result.error = problems(d).join('; ') || 'incomplete'
@@ -778,6 +840,7 @@ interface RateStep {
   offered: number
   perSender: number
   senderIds: string[]
+  cpu?: CpuShares
   /** messages sent by all senders / time until the last sender had published all of its */
   achievedRate: number | null
   /** step start → every receiver has everything (null: never, within the drain time) */
@@ -825,6 +888,7 @@ async function rateStep(
     rssMiB: [],
   }
   const wall0 = Date.now()
+  const mark = cpuMark()
   const t0 = performance.now()
   const passBy = P.rateStepS * 1000 + P.rateSlackMs
   const sends: { ms: number | null; error: string | null } = { ms: null, error: null }
@@ -857,6 +921,7 @@ async function rateStep(
     if (sends.ms !== null) step.achievedRate = round((perSender * senderCount) / (sends.ms / 1000), 0)
   }
   step.delivery = d
+  step.cpu = cpuSince(mark)
   step.rssMiB = after.map((r) => round(r.rss / 2 ** 20, 1) ?? 0)
   if (step.doneMs !== null) {
     const s = step.doneMs / 1000
@@ -973,9 +1038,9 @@ process.once('SIGINT', () => {
 const started = performance.now()
 const phases: Record<string, unknown> = {}
 const phaseErrors: Record<string, string> = {}
-const cpuDuring: Record<string, ReturnType<typeof cpuShares>> = {}
+const cpuDuring: Record<string, CpuShares> = {}
 for (const phase of selected) {
-  const ticks = cpuTicks()
+  const mark = cpuMark()
   try {
     if (phase === 'views') phases.views = await phaseViews()
     else if (phase === 'kill') phases.kill = await phaseDetect('SIGKILL', P.killRuns, P.killGoalMs)
@@ -987,7 +1052,7 @@ for (const phase of selected) {
     phases[phase] = { date: new Date().toISOString(), error: errorText(err) }
     process.exitCode = 1
   }
-  cpuDuring[phase] = cpuShares(ticks)
+  cpuDuring[phase] = cpuSince(mark)
   ;(phases[phase] as Record<string, unknown>).cpu = cpuDuring[phase]
 }
 progressDone()
@@ -996,6 +1061,11 @@ const durationS = round((performance.now() - started) / 1000, 1)
 // ---- table ----------------------------------------------------------------------------
 
 type Row = [what: string, result: string, goal: string, verdict: string]
+/** A warning when processes outside the benchmark used a noticeable share of the CPU. */
+function othersNote(cpu: (CpuShares | undefined)[]): string {
+  const worst = max(cpu.map((c) => c?.foreignPct ?? 0))
+  return worst >= 5 ? `other processes used up to ${fmt(worst)} % of the CPU` : ''
+}
 const rows: Row[] = []
 const verdict = (ok: boolean) => (ok ? 'ok' : 'FAIL')
 
@@ -1066,7 +1136,7 @@ if (latency?.perSize !== undefined)
       `  p99 of each run (ms, lowest / highest)`,
       `${fmt(r.p99RangeMs[0], 2)} / ${fmt(r.p99RangeMs[1], 2)}`,
       '',
-      '',
+      othersNote(r.runs.map((x) => x.cpu)),
     ])
     rows.push([
       `  lost / reordered / duplicated / gap events / suspicions (${fmt(r.samples)} samples)`,
@@ -1095,7 +1165,9 @@ if (rate?.series !== undefined)
         `  failed at ${fmt(f.offered)} msgs/s (achieved ${fmt(f.achievedRate)})`,
         f.why ?? '',
         '',
-        f.offered < (b?.offered ?? Infinity) ? 'below the best' : '',
+        [f.offered < (b?.offered ?? Infinity) ? 'below the best' : '', othersNote([f.cpu])]
+          .filter(Boolean)
+          .join('; '),
       ])
     for (const e of s.errors) rows.push(['  error', e, '', 'FAIL'])
     rows.push([
@@ -1115,8 +1187,10 @@ console.log(line(header))
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
 for (const r of rows) console.log(line(r))
 console.log(
-  `machine CPU per phase (busy / stolen by the hypervisor, %): ${Object.entries(cpuDuring)
-    .map(([phase, c]) => `${phase} ${fmt(c.busyPct)} / ${fmt(c.stealPct, 1)}`)
+  `machine CPU per phase (% busy / % used by processes outside this benchmark / % stolen): ${Object.entries(
+    cpuDuring,
+  )
+    .map(([phase, c]) => `${phase} ${fmt(c.busyPct)} / ${fmt(c.foreignPct, 1)} / ${fmt(c.stealPct, 1)}`)
     .join(', ')}`,
 )
 console.log(
@@ -1133,9 +1207,23 @@ const previous =
 const meshDefaults = Object.fromEntries(
   Object.entries(meshOptions).filter(([k, v]) => k.startsWith('DEFAULT_') && typeof v === 'number'),
 )
+/** The commit measured, and whether packages/ had uncommitted changes then. */
+function gitState(): { commit: string | null; packagesDirty: boolean | null } {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: import.meta.dirname, encoding: 'utf8' })
+    return {
+      commit: git('rev-parse', 'HEAD').trim(),
+      packagesDirty: git('status', '--porcelain', '--', '../packages').trim() !== '',
+    }
+  } catch {
+    return { commit: null, packagesDirty: null }
+  }
+}
 const result = {
   ...previous,
   date: new Date().toISOString(),
+  git: gitState(),
   machine: {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? null,

@@ -29,7 +29,10 @@ type Failure = 'not-our-cluster' | 'unreachable' | 'other'
 function isForeignCluster(err: unknown): boolean {
   const e = err as { name?: string; message?: string; errors?: unknown[] }
   if (Array.isArray(e.errors)) return e.errors.some(isForeignCluster)
-  return e.name === 'EncryptionFailedError' && !/identity key/.test(e.message ?? '')
+  // A handshake that timed out may just be a loaded peer: only a garbled one says "another password".
+  return (
+    e.name === 'EncryptionFailedError' && !/identity key|timeout|timed out|aborted/i.test(e.message ?? '')
+  )
 }
 
 /**
@@ -149,6 +152,8 @@ export class Connector {
         ? 'unreachable'
         : 'other'
     const before = this.#failures.get(key)
+    // A foreign peer's handshake sometimes just hangs: that is no news once "not of this cluster" was said.
+    if (before === 'not-our-cluster' && kind === 'unreachable') return
     this.#failures.set(key, kind)
     if (before === kind) return // said once; retried quietly every retryInterval
     const retry = `retrying every ${Math.round(this.#init.retryInterval / 1000)} s`
