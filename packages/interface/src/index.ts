@@ -1,5 +1,5 @@
 export type { HostPort } from './address.ts'
-export { formatAddress } from './address.ts'
+export { formatAddress, isWildcard } from './address.ts'
 export type {
   BusMessage,
   BusTarget,

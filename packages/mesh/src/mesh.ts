@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   type BusTarget,
+  formatAddress,
   type InvokeHandlers,
   type InvokeReply,
   ListenError,
@@ -26,7 +27,6 @@ import { MemberTable, type SuspectReason } from './membership/member-table.ts'
 import { ViewKeeper } from './membership/view-keeper.ts'
 import { type MeshInit, type MeshSettings, settings } from './options.ts'
 import { type StateHandlers, StateRegistry } from './state-registry.ts'
-import { hostPort } from './transport/addresses.ts'
 import { Connector } from './transport/connector.ts'
 import { DirectChannel } from './transport/direct.ts'
 import { type MeshIdentity, newIdentity } from './transport/identity.ts'
@@ -74,6 +74,8 @@ export class Mesh implements Startable {
   readonly id: string
   readonly events: SafeEmitter<MeshEvents>
   readonly #s: MeshSettings
+  /** largest frame on any path */
+  readonly #maxFrame: number
   readonly #log: Logger
   readonly #identity: MeshIdentity
   readonly #names: ReturnType<typeof clusterNames>
@@ -107,6 +109,7 @@ export class Mesh implements Startable {
 
   constructor(init: MeshInit, components: MeshComponents) {
     this.#s = settings(init)
+    this.#maxFrame = frameLimit(this.#s)
     this.#identity = init.identity ?? newIdentity()
     this.id = this.#identity.id
     this.#log = components.logger.child({ component: 'mesh' })
@@ -169,7 +172,7 @@ export class Mesh implements Startable {
 
   /** The mesh's listen address as `host:port`. */
   get address(): string {
-    return hostPort(this.#s.host, this.#s.port)
+    return formatAddress({ host: this.#s.host, port: this.#s.port })
   }
 
   /** Sends `data` on `channel` to `target`; resolves once it is on the wire. */
@@ -302,13 +305,13 @@ export class Mesh implements Startable {
       mdnsService: s.mdns ? this.#names.mdnsService : null,
       mdnsInterval: s.mdnsInterval,
       dialTimeout: s.dialTimeout,
-      maxFrameBytes: frameLimit(s),
+      maxFrameBytes: this.#maxFrame,
     })
     this.#libp2p = libp2p
     this.#direct = new DirectChannel(
       {
         protocol: this.#names.directProtocol,
-        maxFrameBytes: Math.max(frameLimit(s), s.maxStateBytes),
+        maxFrameBytes: Math.max(this.#maxFrame, s.maxStateBytes),
         timeout: s.requestTimeout,
       },
       {
@@ -348,7 +351,7 @@ export class Mesh implements Startable {
       address: this.address,
       id: this.id,
       mdns: s.mdns,
-      seeds: s.seeds.map((x) => hostPort(x.host, x.port)),
+      seeds: s.seeds.map(formatAddress),
     })
   }
 
@@ -442,7 +445,7 @@ export class Mesh implements Startable {
   }
 
   /** A node that was alone and is now led by another: it joins that cluster, state and all. */
-  #rejoin(coordinator: string): void {
+  #rejoin(): void {
     if (this.#stateTransfer !== null) return
     this.#settled = false
     this.#stateTransfer = (async () => {
@@ -452,7 +455,7 @@ export class Mesh implements Startable {
           this.#settle({})
           break
         }
-        await this.#fetchState(current === coordinator ? coordinator : current)
+        await this.#fetchState(current)
       }
     })().finally(() => {
       this.#stateTransfer = null
@@ -468,7 +471,7 @@ export class Mesh implements Startable {
       publicIp: this.#s.self.publicIp,
       publicPort: this.#s.self.publicPort,
       http: this.#s.self.http,
-      mesh: hostPort(this.#s.announceHost, this.#s.port),
+      mesh: formatAddress({ host: this.#s.announceHost, port: this.#s.port }),
       privateInstance: this.#s.self.privateInstance,
       startedAt: this.#startedAt,
       load: this.#load,
@@ -558,7 +561,7 @@ export class Mesh implements Startable {
     })
     const wasAlone = joined.length === view.members.length - 1 && left.length === 0 && !merged
     if (wasAlone && view.coordinator !== this.id && joined.some((m) => m.id === view.coordinator))
-      this.#rejoin(view.coordinator)
+      this.#rejoin()
     this.events.emit('view', change)
   }
 
@@ -627,7 +630,7 @@ export class Mesh implements Startable {
   // ---- bus plumbing -------------------------------------------------------
 
   #onTopic(topic: string, data: Uint8Array): void {
-    const decoded = decodeTopicFrame(data, frameLimit(this.#s))
+    const decoded = decodeTopicFrame(data, this.#maxFrame)
     if (!decoded.ok) {
       this.#drops.drop(decoded.reason, decoded.detail, { path: 'gossip', topic })
       return

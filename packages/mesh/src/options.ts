@@ -1,4 +1,4 @@
-import type { Role } from '@meshcast/interface'
+import { isWildcard, type Role } from '@meshcast/interface'
 import type { Seed } from './transport/connector.ts'
 import type { MeshIdentity } from './transport/identity.ts'
 
@@ -80,12 +80,11 @@ export interface MeshInit {
 export type MeshSettings = Required<Omit<MeshInit, 'identity' | 'announceHost'>> & { announceHost: string }
 
 export function settings(init: MeshInit): MeshSettings {
-  const wildcard = init.host === '0.0.0.0' || init.host === '::'
   return {
     password: init.password,
     host: init.host,
     port: init.port,
-    announceHost: init.announceHost ?? (wildcard ? init.self.publicIp : init.host),
+    announceHost: init.announceHost ?? (isWildcard(init.host) ? init.self.publicIp : init.host),
     self: init.self,
     mdns: init.mdns ?? true,
     seeds: init.seeds ?? [],

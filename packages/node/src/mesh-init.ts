@@ -1,10 +1,6 @@
 import type { NodeConfig } from '@meshcast/config'
-import { formatAddress } from '@meshcast/interface'
+import { formatAddress, isWildcard } from '@meshcast/interface'
 import type { MeshInit, Seed } from '@meshcast/mesh'
-
-function wildcard(host: string): boolean {
-  return host === '0.0.0.0' || host === '::'
-}
 
 /**
  * The mesh's slice of the node's config: the origins (at the mesh port,
@@ -22,12 +18,11 @@ export function meshInit(config: NodeConfig): MeshInit {
     seen.add(key)
     seeds.push({ host: s.host, port: s.port })
   }
-  const httpHost = wildcard(http.host) ? cluster.publicIp : http.host
+  const httpHost = isWildcard(http.host) ? cluster.publicIp : http.host
   return {
     password: cluster.password,
     host: mesh.host,
     port: mesh.port,
-    ...(wildcard(mesh.host) ? { announceHost: cluster.publicIp } : {}),
     self: {
       role: config.role,
       publicIp: cluster.publicIp,

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs'
 import type { ClusterXmlOptions } from './conf-writer.ts'
 import { writeConfDir } from './conf-writer.ts'
+import { type CancellableContext, guarded } from './fixture.ts'
 import { loopbackSubnet, uniquePassword } from './loopback.ts'
 import { NetnsLan, type NetnsLanOptions } from './netns.ts'
 import { NodeProcess } from './node-process.ts'
@@ -113,36 +114,18 @@ export class TestCluster {
   }
 }
 
-/** The part of node:test's TestContext that `withCluster` uses. */
-interface CancellableContext {
-  signal?: AbortSignal
-}
-
 /**
  * Wraps a test body: gives it a fresh cluster, prints every node's log when
- * the body fails or the test is cancelled (node:test abandons a timed-out
- * body, so the abort signal is the only way to learn of it), and always
- * stops the nodes.
+ * the body fails or the test is cancelled, and always stops the nodes.
  */
 export function withCluster<T extends CancellableContext>(
   body: (cluster: TestCluster, t: T) => Promise<void>,
 ): (t: T) => Promise<void> {
   return async (t: T) => {
     const cluster = new TestCluster()
-    const onAbort = () => {
-      process.stderr.write(`\ntest cancelled; node logs:\n${cluster.report()}\n`)
-      void cluster.stopAll()
-    }
-    t.signal?.addEventListener('abort', onAbort, { once: true })
-    try {
-      await body(cluster, t)
-    } catch (err) {
-      process.stderr.write(`\n${cluster.report()}\n`)
-      throw err
-    } finally {
-      t.signal?.removeEventListener('abort', onAbort)
-      await cluster.stopAll()
-    }
+    await guarded(t, { report: () => cluster.report(), teardown: () => cluster.stopAll() }, () =>
+      body(cluster, t),
+    )
   }
 }
 
@@ -193,19 +176,6 @@ export function withLan<T extends SkippableContext>(
         await lan.destroy()
       }
     }
-    const onAbort = () => {
-      process.stderr.write(`\ntest cancelled; node logs:\n${cluster.report()}\n`)
-      void teardown()
-    }
-    t.signal?.addEventListener('abort', onAbort, { once: true })
-    try {
-      await body(cluster, lan, t)
-    } catch (err) {
-      process.stderr.write(`\n${cluster.report()}\n`)
-      throw err
-    } finally {
-      t.signal?.removeEventListener('abort', onAbort)
-      await teardown()
-    }
+    await guarded(t, { report: () => cluster.report(), teardown }, () => body(cluster, lan, t))
   }
 }

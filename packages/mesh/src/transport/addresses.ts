@@ -8,21 +8,11 @@ export function tcpAddr(host: string, port: number, peerId?: string): Multiaddr 
   return multiaddr(`/${proto}/${host}/tcp/${port}${peerId === undefined ? '' : `/p2p/${peerId}`}`)
 }
 
-/** `host:port` text, brackets around IPv6. */
-export function hostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
-}
-
-/** Parses `host:port` / `[v6]:port` as written by `hostPort`; null when it is not. */
+/** Parses `host:port` / `[v6]:port` as written by `formatAddress`; null when it is not. */
 export function parseHostPort(text: string): { host: string; port: number } | null {
   const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:]+):(\d{1,5})$/.exec(text)
   if (m === null) return null
   const port = Number(m[2])
   if (port < 1 || port > 65535) return null
   return { host: m[1] as string, port }
-}
-
-/** True for the wildcard addresses, which cannot be a dial's source address. */
-export function isWildcard(host: string): boolean {
-  return host === '0.0.0.0' || host === '::'
 }

@@ -1,7 +1,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Logger } from '@meshcast/interface'
-import { hostPort, parseHostPort, tcpAddr } from './addresses.ts'
+import { formatAddress, type Logger } from '@meshcast/interface'
+import { parseHostPort, tcpAddr } from './addresses.ts'
 import type { MeshLibp2p } from './libp2p-node.ts'
 
 export interface Seed {
@@ -126,7 +126,7 @@ export class Connector {
   }
 
   async #dialSeed(seed: Seed): Promise<void> {
-    const key = hostPort(seed.host, seed.port)
+    const key = formatAddress(seed)
     const known = this.#seedPeers.get(key)
     if ((known !== undefined && this.isConnected(known)) || this.#dialing.has(key)) return
     this.#dialing.add(key)

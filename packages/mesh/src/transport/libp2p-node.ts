@@ -7,8 +7,9 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
+import { isWildcard } from '@meshcast/interface'
 import { createLibp2p } from 'libp2p'
-import { isWildcard, tcpAddr } from './addresses.ts'
+import { tcpAddr } from './addresses.ts'
 
 export interface Libp2pInit {
   privateKey: PrivateKey

@@ -1,4 +1,5 @@
 import type { Role } from '@meshcast/interface'
+import { type CancellableContext, guarded } from '../fixture.ts'
 import { loopbackSubnet, uniquePassword } from '../loopback.ts'
 import { MeshPeer } from './mesh-peer.ts'
 import type { PeerReport } from './protocol.ts'
@@ -78,30 +79,12 @@ export class PeerGroup {
   }
 }
 
-/** The part of node:test's TestContext used here. */
-interface CancellableContext {
-  signal?: AbortSignal
-}
-
 /** Wraps a test body with a fresh PeerGroup: logs on failure, always stops the peers. */
 export function withPeers<T extends CancellableContext>(
   body: (group: PeerGroup, t: T) => Promise<void>,
 ): (t: T) => Promise<void> {
   return async (t: T) => {
     const group = new PeerGroup()
-    const onAbort = () => {
-      void group.logs().then((l) => process.stderr.write(`\ntest cancelled; peer logs:\n${l}\n`))
-      for (const p of group.peers) p.kill()
-    }
-    t.signal?.addEventListener('abort', onAbort, { once: true })
-    try {
-      await body(group, t)
-    } catch (err) {
-      process.stderr.write(`\n${await group.logs()}\n`)
-      throw err
-    } finally {
-      t.signal?.removeEventListener('abort', onAbort)
-      await group.stopAll()
-    }
+    await guarded(t, { report: () => group.logs(), teardown: () => group.stopAll() }, () => body(group, t))
   }
 }
