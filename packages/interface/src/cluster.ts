@@ -80,5 +80,7 @@ export interface MeshCounters {
   retransmitted: number
   retransmitRequests: number
   gapsLost: number
+  /** batches a bus link could not write (recovered by retransmission) */
+  linkDrops: number
   dropped: Readonly<Record<string, number>>
 }

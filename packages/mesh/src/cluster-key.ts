@@ -28,7 +28,7 @@ export function clusterKey(password: string): ClusterKey {
 export function clusterNames(tag: string) {
   return {
     heartbeatTopic: `/meshcast/${tag}/hb/1`,
-    busTopic: `/meshcast/${tag}/bus/1`,
+    busProtocol: `/meshcast/${tag}/bus/1.0.0`,
     directProtocol: `/meshcast/${tag}/direct/1.0.0`,
     mdnsService: `_mc-${tag}._udp.local`,
   } as const

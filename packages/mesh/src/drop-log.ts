@@ -17,6 +17,11 @@ export class DropLog {
     this.#log = logger
   }
 
+  /** Counts without a log line: for what gossip does by design, such as an old heartbeat arriving late. */
+  count(reason: string, n = 1): void {
+    this.counts[reason] = (this.counts[reason] ?? 0) + n
+  }
+
   drop(reason: string, detail: string, fields: Record<string, unknown> = {}, count = 1): void {
     this.counts[reason] = (this.counts[reason] ?? 0) + count
     const now = Date.now()

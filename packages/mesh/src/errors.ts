@@ -35,3 +35,20 @@ export class BusArgumentError extends MeshcastError {
     this.name = 'BusArgumentError'
   }
 }
+
+/**
+ * The bus's send queue is full: the application sends faster than the
+ * cluster takes. Nothing was sent; await earlier sends to pace yourself.
+ */
+export class BusOverloadError extends MeshcastError {
+  readonly queuedBytes: number
+  readonly limit: number
+  constructor(queuedBytes: number, limit: number) {
+    super(
+      `bus send queue is full (${queuedBytes} bytes waiting, limit ${limit}): nothing was sent; await earlier sends before sending more`,
+    )
+    this.name = 'BusOverloadError'
+    this.queuedBytes = queuedBytes
+    this.limit = limit
+  }
+}

@@ -3,7 +3,13 @@ export type { Accepted, SeqRange } from './bus/receive-window.ts'
 export { ReceiveWindow } from './bus/receive-window.ts'
 export { DEFAULT_RETRANSMIT_CAPACITY, RetransmitBuffer } from './bus/retransmit-buffer.ts'
 export { clusterKey, clusterNames } from './cluster-key.ts'
-export { BusArgumentError, BusDataError, MeshNotRunningError, MessageTooLargeError } from './errors.ts'
+export {
+  BusArgumentError,
+  BusDataError,
+  BusOverloadError,
+  MeshNotRunningError,
+  MessageTooLargeError,
+} from './errors.ts'
 export type { SuspectReason } from './membership/member-table.ts'
 export type { MemberInfo, MeshComponents, MeshEvents, MeshState } from './mesh.ts'
 export { Mesh } from './mesh.ts'

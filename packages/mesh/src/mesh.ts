@@ -27,6 +27,7 @@ import { MemberTable, type SuspectReason } from './membership/member-table.ts'
 import { ViewKeeper } from './membership/view-keeper.ts'
 import { type MeshInit, type MeshSettings, settings } from './options.ts'
 import { type StateHandlers, StateRegistry } from './state-registry.ts'
+import { BusLinks } from './transport/bus-links.ts'
 import { Connector } from './transport/connector.ts'
 import { DirectChannel } from './transport/direct.ts'
 import { type MeshIdentity, newIdentity } from './transport/identity.ts'
@@ -59,6 +60,12 @@ export interface MemberInfo extends Member {
   suspect: SuspectReason | null
   connected: boolean
 }
+
+/**
+ * Bytes that may wait for one member's bus link: flow control keeps a
+ * healthy member far below it; beyond it frames are left to retransmission.
+ */
+const BUS_LINK_QUEUE_BYTES = 32 * 1024 * 1024
 
 /** Largest frame on any path: a full batch plus its envelope. */
 function frameLimit(s: MeshSettings): number {
@@ -93,11 +100,13 @@ export class Mesh implements Startable {
   readonly #counters = { viewChanges: 0, suspicions: 0, retransmitted: 0, retransmitRequests: 0, gapsLost: 0 }
   #libp2p: MeshLibp2p | null = null
   #direct: DirectChannel | null = null
+  #links: BusLinks | null = null
   #connector: Connector | null = null
   #timers: ReturnType<typeof setInterval>[] = []
   #soonTimer: ReturnType<typeof setTimeout> | null = null
   #hbNumber = 0
   #ticks = 0
+  #lastTick = Date.now()
   #load: MemberLoad = { subscribers: 0, streams: 0 }
   #data: Record<string, unknown> = {}
   #phase: MeshState = 'idle'
@@ -134,10 +143,14 @@ export class Mesh implements Startable {
     this.#keeper = new ViewKeeper(this.#selfRecord())
     this.#sender = new BusSender(
       { maxInFlight: this.#s.maxInFlight, maxBatchBytes: this.#s.maxBatchBytes },
-      { selfId: this.id, logger: this.#log, publish: (frame) => this.#publish(this.#names.busTopic, frame) },
+      { selfId: this.id, logger: this.#log, publish: (frame) => this.#publishBus(frame) },
     )
     this.#receiver = new BusReceiver(
-      { ackEvery: Math.max(1, Math.floor(this.#s.maxInFlight / 4)), maxNak: 5000 },
+      {
+        ackEvery: Math.max(1, Math.floor(this.#s.maxInFlight / 4)),
+        maxNak: 5000,
+        tailAfter: 2 * this.#s.nakInterval,
+      },
       {
         deliver: (from, envelope) => this.#bus.deliver(from, envelope),
         lost: (from, range) => this.#lost(from, range),
@@ -152,6 +165,7 @@ export class Mesh implements Startable {
       drops: this.#drops,
       members: () => this.#keeper.view.members,
       maxMessageBytes: this.#s.maxMessageBytes,
+      maxQueuedBytes: this.#s.maxQueuedBytes,
       invokeTimeout: this.#s.invokeTimeout,
     })
   }
@@ -235,6 +249,7 @@ export class Mesh implements Startable {
       ...this.#counters,
       busSent: this.#sender.sentMessages,
       busDelivered: this.#bus.delivered,
+      linkDrops: this.#links?.dropped ?? 0,
       dropped: { ...this.#drops.counts, ...this.#receiver.discarded },
     }
   }
@@ -321,6 +336,20 @@ export class Mesh implements Startable {
         dropped: (reason, detail, peer) => this.#drops.drop(reason, detail, { peer, path: 'direct' }),
       },
     )
+    this.#links = new BusLinks(
+      {
+        protocol: this.#names.busProtocol,
+        maxFrameBytes: this.#maxFrame,
+        openTimeout: s.dialTimeout,
+        maxQueuedBytes: BUS_LINK_QUEUE_BYTES,
+      },
+      {
+        libp2p,
+        logger: this.#log,
+        receive: (peer, bytes) => this.#onLinkFrame(peer, bytes),
+        oversize: (peer, detail) => this.#drops.drop('oversize', detail, { peer, path: 'bus link' }),
+      },
+    )
     this.#connector = new Connector(
       { selfId: this.id, seeds: s.seeds, retryInterval: s.retryInterval },
       { libp2p, logger: this.#log },
@@ -344,8 +373,8 @@ export class Mesh implements Startable {
       throw err
     }
     pubsub.subscribe(this.#names.heartbeatTopic)
-    pubsub.subscribe(this.#names.busTopic)
     await this.#direct.start()
+    await this.#links.start()
     this.#connector.start()
     this.#log.info('mesh listening', {
       address: this.address,
@@ -357,6 +386,7 @@ export class Mesh implements Startable {
 
   async #stopTransport(): Promise<void> {
     this.#connector?.stop()
+    await this.#links?.stop().catch(() => {})
     await this.#direct?.stop().catch(() => {})
     const libp2p = this.#libp2p
     this.#libp2p = null
@@ -371,6 +401,11 @@ export class Mesh implements Startable {
     const libp2p = this.#libp2p
     if (libp2p === null) return
     await libp2p.services.pubsub.publish(topic, frame)
+  }
+
+  /** A bus batch goes straight to every member the sender counts (see BusLinks for why not gossip). */
+  async #publishBus(frame: Uint8Array): Promise<void> {
+    this.#links?.send(this.#sender.memberIds(), frame)
   }
 
   #sendDirect(peer: string, frame: DirectFrame): void {
@@ -509,9 +544,11 @@ export class Mesh implements Startable {
   #onHeartbeat(frame: HeartbeatFrame): void {
     const m = frame.member
     const heard = this.#table.heard(m, frame.n, Date.now())
-    if (heard === 'replay' || heard === 'left') {
-      if (heard === 'replay' && m.id !== this.id)
-        this.#drops.drop('replayed', `heartbeat ${frame.n} from ${m.id}`)
+    if (heard === 'replay' || heard === 'stale' || heard === 'left') {
+      if (m.id === this.id || heard === 'left') return
+      // Gossip can bring an older heartbeat after a newer one (by another path): counted, not news.
+      if (heard === 'stale') this.#drops.count('staleHeartbeat')
+      else this.#drops.drop('replayed', `heartbeat ${frame.n} from ${m.id} again`)
       return
     }
     if (heard === 'new') {
@@ -567,6 +604,7 @@ export class Mesh implements Startable {
 
   #removed(id: string, why: string): void {
     this.#sender.removeMember(id)
+    this.#links?.close(id)
     this.#lastBusInfo.delete(id)
     this.#keeper.forget(id)
     this.#log.info('member removed', { peer: id, why })
@@ -614,7 +652,20 @@ export class Mesh implements Startable {
 
   #tick(): void {
     const now = Date.now()
-    const { suspected, removed } = this.#table.tick(now)
+    const late = now - this.#lastTick - this.#s.nakInterval
+    this.#lastTick = now
+    // This node was starved (CPU, GC, SIGSTOP): others' heartbeats may be
+    // waiting unread in its sockets. Judge silence after reading them.
+    if (late > this.#s.heartbeatInterval) setImmediate(() => this.#checkMembers())
+    else this.#checkMembers()
+    if (this.#settled) this.#requestRetransmissions()
+    // Light traffic never reaches ackEvery: ack what is delivered every other tick.
+    if (++this.#ticks % 2 === 0) this.#receiver.flushAcks()
+  }
+
+  #checkMembers(): void {
+    if (this.#phase === 'stopped') return
+    const { suspected, removed } = this.#table.tick(Date.now())
     for (const entry of suspected) {
       this.#suspected(entry.member.id, 'silent')
       this.#probe(entry.member.id)
@@ -622,9 +673,6 @@ export class Mesh implements Startable {
     for (const entry of removed)
       this.#removed(entry.member.id, `suspected (${entry.suspect?.reason}) and not cleared`)
     this.#reconcile()
-    if (this.#settled) this.#requestRetransmissions()
-    // Light traffic never reaches ackEvery: ack what is delivered every other tick.
-    if (++this.#ticks % 2 === 0) this.#receiver.flushAcks()
   }
 
   // ---- bus plumbing -------------------------------------------------------
@@ -636,14 +684,30 @@ export class Mesh implements Startable {
       return
     }
     const frame: TopicFrame = decoded.frame
-    const expected = frame.k === 'bus' ? this.#names.busTopic : this.#names.heartbeatTopic
-    if (topic !== expected) {
-      this.#drops.drop('invalid', `a "${frame.k}" frame on the wrong topic`, { path: 'gossip', topic })
+    if (topic !== this.#names.heartbeatTopic || frame.k === 'bus') {
+      this.#drops.drop('invalid', `a "${frame.k}" frame on gossip topic ${topic}`, { path: 'gossip', topic })
       return
     }
     if (frame.k === 'hb') this.#onHeartbeat(frame)
-    else if (frame.k === 'leave') this.#onLeave(frame.from)
-    else this.#onBus(frame)
+    else this.#onLeave(frame.from)
+  }
+
+  #onLinkFrame(peer: string, bytes: Uint8Array): void {
+    const decoded = decodeTopicFrame(bytes, this.#maxFrame)
+    if (!decoded.ok) {
+      this.#drops.drop(decoded.reason, decoded.detail, { peer, path: 'bus link' })
+      return
+    }
+    const frame = decoded.frame
+    if (frame.k !== 'bus') {
+      this.#drops.drop('invalid', `a "${frame.k}" frame on a bus link`, { peer, path: 'bus link' })
+      return
+    }
+    if (frame.from !== peer) {
+      this.#drops.drop('foreign', `bus frame claims to be from ${frame.from}`, { peer, path: 'bus link' })
+      return
+    }
+    this.#onBus(frame)
   }
 
   #onBus(frame: BusFrame): void {

@@ -14,7 +14,9 @@ export const DEFAULT_SILENT_GRACE = 1000
 export const DEFAULT_JOIN_TIMEOUT = 1000
 /** Largest application message, as JSON (bytes). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
-/** Largest gossip batch (bytes): many small messages ride one frame. */
+/** Bytes of messages waiting to be sent before `send` refuses more (BusOverloadError). */
+export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024
+/** Largest bus batch (bytes): many small messages ride one frame. */
 export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024
 /** Messages a sender may have out that some member has not delivered yet. */
 export const DEFAULT_MAX_IN_FLIGHT = 8192
@@ -65,6 +67,7 @@ export interface MeshInit {
   silentGrace?: number
   joinTimeout?: number
   maxMessageBytes?: number
+  maxQueuedBytes?: number
   maxBatchBytes?: number
   maxInFlight?: number
   nakInterval?: number
@@ -95,6 +98,7 @@ export function settings(init: MeshInit): MeshSettings {
     silentGrace: init.silentGrace ?? DEFAULT_SILENT_GRACE,
     joinTimeout: init.joinTimeout ?? DEFAULT_JOIN_TIMEOUT,
     maxMessageBytes: init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxQueuedBytes: init.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
     maxBatchBytes: init.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
     maxInFlight: init.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     nakInterval: init.nakInterval ?? DEFAULT_NAK_INTERVAL,

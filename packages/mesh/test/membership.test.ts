@@ -75,7 +75,7 @@ describe('MemberTable', () => {
     const t = new MemberTable(A, TIMINGS, 0)
     assert.equal(t.heard(B, 5, 0), 'new')
     assert.equal(t.heard(B, 5, 1), 'replay')
-    assert.equal(t.heard(B, 4, 1), 'replay')
+    assert.equal(t.heard(B, 4, 1), 'stale')
     t.closed(B.id, 2)
     t.tick(400)
     assert.equal(t.heard(B, 5, 500), 'replay')

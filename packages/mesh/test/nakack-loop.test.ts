@@ -15,7 +15,7 @@ function lossyPair(lossRate: number, maxInFlight = 500) {
   const lost: number[] = []
   let sender: BusSender
   const receiver = new BusReceiver(
-    { ackEvery: Math.floor(maxInFlight / 4), maxNak: 5000 },
+    { ackEvery: Math.floor(maxInFlight / 4), maxNak: 5000, tailAfter: 50 },
     {
       deliver: (_from, env: BusEnvelope) => delivered.push(('d' in env ? env.d : 0) as number),
       lost: (_from, range) => lost.push(range.to - range.from + 1),
@@ -84,7 +84,7 @@ describe('bus NAKACK over a lossy network', () => {
   test('a receiver counted afresh by its sender reports what it missed as a gap', () => {
     const lost: { from: number; to: number }[] = []
     const receiver = new BusReceiver(
-      { ackEvery: 100, maxNak: 100 },
+      { ackEvery: 100, maxNak: 100, tailAfter: 50 },
       { deliver: () => {}, lost: (_f, r) => lost.push(r), ack: () => {} },
     )
     receiver.heartbeat(S, 0, 1)

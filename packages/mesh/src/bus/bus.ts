@@ -1,6 +1,6 @@
 import type { BusMessage, InvokeHandlers, InvokeReply, Logger, Member, Role } from '@meshcast/interface'
 import type { DropLog } from '../drop-log.ts'
-import { BusArgumentError, BusDataError, MessageTooLargeError } from '../errors.ts'
+import { BusArgumentError, BusDataError, BusOverloadError, MessageTooLargeError } from '../errors.ts'
 import { utf8Length } from '../wire/codec.ts'
 import type { BusEnvelope, WireTarget } from '../wire/frames.ts'
 import type { BusSender } from './sender.ts'
@@ -30,6 +30,8 @@ export interface BusComponents {
   /** the current view's members */
   members: () => readonly Member[]
   maxMessageBytes: number
+  /** bytes the send queue may hold before application sends are refused */
+  maxQueuedBytes: number
   invokeTimeout: number
 }
 
@@ -86,6 +88,7 @@ export class Bus {
   send(target: WireTarget, channel: string, data: unknown, opts: SendOptions = {}): Promise<void> {
     if (!CHANNEL.test(channel)) throw new BusArgumentError(`bad channel name ${JSON.stringify(channel)}`)
     const json = this.#serialise(data)
+    this.#mustHaveRoom()
     const done = this.#c.sender.send(target, `"c":${JSON.stringify(channel)},"d":${json}`)
     if (opts.self !== false && addresses(target, this.#c.selfId, this.#c.role)) {
       // Through JSON, so this node sees exactly what the others see.
@@ -104,6 +107,7 @@ export class Bus {
     if (!METHOD.test(method))
       throw new BusArgumentError(`bad method ${JSON.stringify(method)}: use "handler.method"`)
     const json = this.#serialise(args)
+    this.#mustHaveRoom()
     const timeout = opts.timeout ?? this.#c.invokeTimeout
     const targets = resolve(target, this.#c.members()).filter(
       (m) => opts.self !== false || m.id !== this.#c.selfId,
@@ -229,6 +233,12 @@ export class Bus {
       this.#pending.delete(i)
       pending.resolve(pending.replies)
     }
+  }
+
+  /** Application sends stop at the queue limit; replies to invocations are never refused. */
+  #mustHaveRoom(): void {
+    const queued = this.#c.sender.queuedBytes
+    if (queued > this.#c.maxQueuedBytes) throw new BusOverloadError(queued, this.#c.maxQueuedBytes)
   }
 
   /** JSON of `value` (undefined as null), within the size limit; throws otherwise. */

@@ -42,6 +42,7 @@ export class BusSender {
   /** per member: the first of our numbers it must receive */
   readonly #joined = new Map<string, number>()
   #flushing = false
+  #queuedBytes = 0
   /** a sender out of room sleeps until an ack comes */
   readonly #acked = new Alarm()
   #stopped = false
@@ -68,12 +69,22 @@ export class BusSender {
     return this.#queue.length
   }
 
+  /** Bytes of messages waiting to be numbered and sent. */
+  get queuedBytes(): number {
+    return this.#queuedBytes
+  }
+
   /** A member appeared: it must receive everything from the next number on. */
   addMember(id: string): void {
     if (this.#joined.has(id)) return
     const next = this.#buffer.nextSeq
     this.#joined.set(id, next)
     this.#acks.set(id, next - 1)
+  }
+
+  /** The members this sender counts: each gets every batch. */
+  memberIds(): IterableIterator<string> {
+    return this.#joined.keys()
   }
 
   removeMember(id: string): void {
@@ -102,7 +113,9 @@ export class BusSender {
   send(target: WireTarget, fields: string): Promise<void> {
     const body = `"t":${JSON.stringify(target)},${fields}`
     return new Promise((resolve) => {
-      this.#queue.push({ body, bytes: utf8Length(body) + 24, done: resolve })
+      const bytes = utf8Length(body) + 24
+      this.#queuedBytes += bytes
+      this.#queue.push({ body, bytes, done: resolve })
       if (!this.#flushing) {
         this.#flushing = true
         setImmediate(() => void this.#flush())
@@ -124,6 +137,7 @@ export class BusSender {
     this.#stopped = true
     this.#acked.wake()
     for (const q of this.#queue.splice(0)) q.done()
+    this.#queuedBytes = 0
   }
 
   /** Lowest number every member has delivered. */
@@ -161,6 +175,7 @@ export class BusSender {
       const next = this.#queue[0] as Queued
       if (envelopes.length > 0 && bytes + next.bytes > this.#opts.maxBatchBytes) break
       this.#queue.shift()
+      this.#queuedBytes -= next.bytes
       const seq = this.#buffer.nextSeq
       const json = `{"s":${seq},${next.body}}`
       this.#buffer.push(json)

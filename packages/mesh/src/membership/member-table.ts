@@ -23,7 +23,8 @@ export interface TableTimings {
   silentGrace: number
 }
 
-export type Heard = 'new' | 'updated' | 'replay' | 'left'
+/** What a heartbeat was: 'replay' repeats the last number (never by accident), 'stale' is older (gossip can reorder). */
+export type Heard = 'new' | 'updated' | 'replay' | 'stale' | 'left'
 
 /** What a `tick` changed. */
 export interface TickResult {
@@ -92,7 +93,8 @@ export class MemberTable {
     if (member.id === this.selfId) return 'replay'
     if (this.#left.has(member.id)) return 'left'
     const last = this.#lastN.get(member.id) ?? 0
-    if (n <= last) return 'replay'
+    if (n === last) return 'replay'
+    if (n < last) return 'stale'
     this.#lastN.set(member.id, n)
     const entry = this.#entries.get(member.id)
     if (entry === undefined) {

@@ -93,32 +93,44 @@ function report(): PeerReport {
   }
 }
 
+/**
+ * Sends not yet on the wire beyond which the sender waits, as an
+ * application that paces itself (well inside the mesh's 16 MiB queue).
+ */
+const outstandingLimit = (size: number) => Math.min(16_384, Math.floor((8 * 2 ** 20) / Math.max(size, 1)))
+
 async function send(to: BusTarget, count: number, size: number, rate: number, stamp: boolean): Promise<void> {
   const pad = 'x'.repeat(Math.max(0, size - 40))
+  const MAX_OUTSTANDING = outstandingLimit(size)
   let next = sentSoFar + 1
   const end = sentSoFar + count
   sentSoFar = end
   const started = performance.now()
   const pending: Promise<void>[] = []
+  let onWire = 0
+  const one = (i: number) => {
+    const sent = mesh.send(
+      to,
+      'probe',
+      stamp ? { i, t: performance.timeOrigin + performance.now(), pad } : { i, pad },
+    )
+    pending.push(sent)
+    void sent.then(() => onWire++)
+  }
   while (next <= end) {
+    // behind: wait for the oldest sends, so the offered rate falls to what the bus takes
+    while (pending.length - onWire >= MAX_OUTSTANDING) await pending[onWire]
     if (rate > 0) {
       // paced: as many as are due by now
       const due = Math.min(
         end,
         sentSoFar - count + Math.floor(((performance.now() - started) / 1000) * rate) + 1,
+        next + MAX_OUTSTANDING - (pending.length - onWire) - 1,
       )
-      for (; next <= due; next++)
-        pending.push(
-          mesh.send(
-            to,
-            'probe',
-            stamp ? { i: next, t: performance.timeOrigin + performance.now(), pad } : { i: next, pad },
-          ),
-        )
+      for (; next <= due; next++) one(next)
       await new Promise((r) => setTimeout(r, 1))
     } else {
-      pending.push(mesh.send(to, 'probe', { i: next, pad }))
-      next++
+      one(next++)
       if (next % 1000 === 0) await new Promise((r) => setImmediate(r))
     }
   }
