@@ -303,6 +303,8 @@ interface ViewRun {
   run: number
   /** first spawn of the N-1 → every node shows one view of N; null: not within the timeout */
   ms: number | null
+  /** the last node's mesh listening → one view of N (the goal's "after the last node is ready") */
+  afterLastUpMs?: number | null
   viewId: string | null
   /** the same view still on every node after the idle wait */
   stableAfterIdle: boolean | null
@@ -317,6 +319,8 @@ interface ViewRun {
 interface DaemonLogSummary {
   /** per node, ms from the first spawn until its log shows a view of N members (sorted; null: never) */
   fullViewMs: (number | null)[]
+  /** ms from the first spawn until the last node's mesh was listening (its process is up) */
+  lastListeningMs: number | null
   /** warnings and errors by message (addresses replaced by <addr>) */
   warnings: Record<string, number>
   /** nodes that warned about their seed (unreachable, or "not of this cluster") */
@@ -329,6 +333,7 @@ interface DaemonLogSummary {
 function daemonLogs(nodes: readonly NodeProcess[], wall0: number, n: number): DaemonLogSummary {
   const summary: DaemonLogSummary = {
     fullViewMs: [],
+    lastListeningMs: null,
     warnings: {},
     seedTroubleNodes: 0,
     suspicions: 0,
@@ -342,6 +347,9 @@ function daemonLogs(nodes: readonly NodeProcess[], wall0: number, n: number): Da
       (r) => (r.message === 'joined the cluster' || r.message === 'new view') && r.members === n,
     )
     summary.fullViewMs.push(full === undefined ? null : at(full))
+    const listening = records.find((r) => r.message === 'mesh listening')
+    if (listening !== undefined && node !== nodes[0])
+      summary.lastListeningMs = Math.max(summary.lastListeningMs ?? 0, at(listening))
     let seedTrouble = false
     for (const r of records) {
       const message = String(r.message)
@@ -406,7 +414,13 @@ async function timeToView(n: number, run: number): Promise<ViewRun> {
     result.error = errorText(err)
     return result
   } finally {
-    if (wall0 > 0) result.logs = daemonLogs(cluster.nodes, wall0, n)
+    if (wall0 > 0) {
+      result.logs = daemonLogs(cluster.nodes, wall0, n)
+      const up = result.logs.lastListeningMs
+      const full = result.logs.fullViewMs[result.logs.fullViewMs.length - 1]
+      result.afterLastUpMs =
+        up === null || full === null || full === undefined ? null : Math.max(0, full - up)
+    }
     progress(`views: N=${n} run ${run}/${P.viewRuns}: stopping`)
     await cluster.stopAll()
   }
@@ -418,6 +432,7 @@ async function phaseViews() {
     const runs: ViewRun[] = []
     for (let run = 1; run <= P.viewRuns; run++) runs.push(await timeToView(n, run))
     const ms = runs.flatMap((r) => (r.ms === null ? [] : [r.ms]))
+    const afterUp = runs.flatMap((r) => (r.afterLastUpMs == null ? [] : [r.afterLastUpMs]))
     const rss = runs.flatMap((r) => r.rssMiB)
     perN.push({
       n,
@@ -425,6 +440,8 @@ async function phaseViews() {
       converged: ms.length,
       msMedian: round(median(ms), 0),
       msMax: round(max(ms), 0),
+      afterLastUpMsMedian: round(median(afterUp), 0),
+      afterLastUpMsMax: round(max(afterUp), 0),
       rssMedianMiB: round(median(rss), 1),
       rssMaxMiB: round(max(rss), 1),
     })
@@ -1078,6 +1095,13 @@ if (views?.perN !== undefined)
       `${fmt(v.msMedian)} / ${fmt(v.msMax)}`,
       '',
       failed.length === 0 ? 'ok' : `FAIL ${failed.length}/${v.runs.length}`,
+    ])
+    const goal = v.n <= 10 ? 1000 : 2000
+    rows.push([
+      `  after the last node was up (mesh listening) (ms, median / max)`,
+      `${fmt(v.afterLastUpMsMedian)} / ${fmt(v.afterLastUpMsMax)}`,
+      `<= ${fmt(goal)}`,
+      v.afterLastUpMsMax !== null && v.afterLastUpMsMax <= goal ? 'ok' : 'MISSED',
     ])
     const trouble = v.runs.map((r) => r.logs?.seedTroubleNodes ?? 0)
     const suspicions = v.runs.map((r) => r.logs?.suspicions ?? 0)
