@@ -43,6 +43,8 @@ export interface MeshEvents {
   /** messages from `from` that can no longer be delivered (they were sent while we were cut off) */
   gap: { from: string; lost: SeqRange }
   suspect: { id: string; reason: SuspectReason }
+  /** a member's `data` or `load` changed (or it was first heard): what rides its heartbeats */
+  member: Member
 }
 
 export interface MeshComponents {
@@ -106,6 +108,8 @@ export class Mesh implements Startable {
   #soonTimer: ReturnType<typeof setTimeout> | null = null
   #hbNumber = 0
   #ticks = 0
+  /** per member: its last data and load, as JSON, to tell news from repetition */
+  readonly #said = new Map<string, string>()
   #lastTick = Date.now()
   #load: MemberLoad = { subscribers: 0, streams: 0 }
   #data: Record<string, unknown> = {}
@@ -219,6 +223,8 @@ export class Mesh implements Startable {
     if (value === undefined) delete this.#data[key]
     else this.#data[key] = value
     this.#table.updateSelf(this.#selfRecord())
+    // others should not wait a whole interval for what may be news (a stream advert)
+    if (this.#phase === 'joined' || this.#phase === 'joining') this.#heartbeatSoon()
   }
 
   setLoad(load: MemberLoad): void {
@@ -551,6 +557,11 @@ export class Mesh implements Startable {
       else this.#drops.drop('replayed', `heartbeat ${frame.n} from ${m.id} again`)
       return
     }
+    const said = JSON.stringify([m.data, m.load])
+    if (this.#said.get(m.id) !== said) {
+      this.#said.set(m.id, said)
+      this.events.emit('member', m)
+    }
     if (heard === 'new') {
       this.#log.info('member heard', { peer: m.id, role: m.role, mesh: m.mesh })
       this.#sender.addMember(m.id)
@@ -603,6 +614,7 @@ export class Mesh implements Startable {
   }
 
   #removed(id: string, why: string): void {
+    this.#said.delete(id)
     this.#sender.removeMember(id)
     this.#links?.close(id)
     this.#lastBusInfo.delete(id)

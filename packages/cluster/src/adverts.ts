@@ -1,0 +1,68 @@
+import type { StreamAdvert, StreamSource } from '@meshcast/interface'
+
+/** The member-data key stream adverts ride under. */
+export const ADVERTS_KEY = 'streams'
+
+/** Most adverts one node may carry; more is a broken or hostile peer. */
+export const MAX_ADVERTS = 1000
+
+/** Longest relay chain an advert may name. */
+export const MAX_VIA = 16
+
+const SOURCES: readonly StreamSource[] = ['publish', 'relay', 'edge']
+
+/** `/app/name`: the characters RTMP tools put in app and stream names, no `..`, no empty part. */
+const PATH = /^\/[A-Za-z0-9_.~-]{1,128}\/[A-Za-z0-9_.~-]{1,256}$/
+
+export function isStreamPath(path: string): boolean {
+  return PATH.test(path) && !path.split('/').includes('..')
+}
+
+export type ParsedAdverts = { ok: true; adverts: StreamAdvert[] } | { ok: false; problem: string }
+
+/**
+ * Checks what a member's heartbeat says about its streams (wire data, not
+ * trusted). Pure; never throws. A node with no `streams` entry has none.
+ */
+export function parseAdverts(value: unknown): ParsedAdverts {
+  if (value === undefined) return { ok: true, adverts: [] }
+  if (!Array.isArray(value)) return { ok: false, problem: 'streams is not a list' }
+  if (value.length > MAX_ADVERTS) return { ok: false, problem: `${value.length} adverts > ${MAX_ADVERTS}` }
+  const adverts: StreamAdvert[] = []
+  for (const [i, item] of value.entries()) {
+    const problem = advertProblem(item)
+    if (problem !== null) return { ok: false, problem: `advert ${i}: ${problem}` }
+    const a = item as StreamAdvert
+    adverts.push({
+      path: a.path,
+      source: a.source,
+      rtmpUrl: a.rtmpUrl,
+      video: a.video,
+      audio: a.audio,
+      since: a.since,
+      subscribers: a.subscribers,
+      via: [...a.via],
+    })
+  }
+  return { ok: true, adverts }
+}
+
+function advertProblem(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not an object'
+  const a = v as Record<string, unknown>
+  if (typeof a.path !== 'string' || !isStreamPath(a.path)) return `bad path ${JSON.stringify(a.path)}`
+  if (!SOURCES.includes(a.source as StreamSource)) return `bad source ${JSON.stringify(a.source)}`
+  if (typeof a.rtmpUrl !== 'string' || !/^rtmp:\/\/[^\s/]+\/\S+$/.test(a.rtmpUrl) || a.rtmpUrl.length > 600)
+    return `bad rtmpUrl ${JSON.stringify(a.rtmpUrl)}`
+  for (const k of ['video', 'audio'] as const)
+    if (a[k] !== null && (typeof a[k] !== 'string' || (a[k] as string).length > 32)) return `bad ${k}`
+  if (!Number.isSafeInteger(a.since) || (a.since as number) < 0) return 'bad since'
+  if (!Number.isSafeInteger(a.subscribers) || (a.subscribers as number) < 0) return 'bad subscribers'
+  if (
+    !Array.isArray(a.via) ||
+    a.via.length > MAX_VIA ||
+    !a.via.every((id) => typeof id === 'string' && id.length <= 128)
+  )
+    return 'bad via'
+  return null
+}

@@ -1,0 +1,301 @@
+import type { HostPort, Logger } from '@meshcast/interface'
+import { SafeEmitter } from '@meshcast/interface'
+import type { DownReason, Relay, RelayPort } from './relay-port.ts'
+import type { Carrier, StreamBook } from './stream-book.ts'
+import { originsIndex, rankUpstreams } from './upstream.ts'
+
+export interface EdgeSettings {
+  selfId: string
+  /** RTMP addresses of cluster.xml `origins` (preferred upstreams, in order) */
+  origins: readonly HostPort[]
+  /** true: pull only while someone watches; false: repeat every advertised stream at once */
+  streamOnDemand: boolean
+  /** ms a pull outlives its last player (and an unwatched pull with no upstream outlives its upstream) */
+  lingerMs: number
+  /** ms a player may wait for a stream nobody publishes yet before it is let go */
+  waitMs: number
+  /** ms between attempts when no upstream has the stream (cluster.xml retryDuration) */
+  retryMs: number
+  /** end the players when the stream ends with no alternative (cluster.xml kickOnUnpublish) */
+  kickOnUnpublish: boolean
+}
+
+/** What the controller tells about pulls (for logs, `/api/streams` and the adverts). */
+export interface EdgeEvents {
+  /** the pulls changed: started, switched upstream, lost one, ended */
+  change: undefined
+}
+
+/** One stream this node pulls (or wants to). */
+interface Pull {
+  readonly path: string
+  readonly relay: Relay
+  upstream: Carrier | null
+  connecting: boolean
+  /** upstreams that failed since the last success: tried last */
+  readonly avoid: Set<string>
+  retry: ReturnType<typeof setTimeout> | null
+  linger: ReturnType<typeof setTimeout> | null
+  wait: ReturnType<typeof setTimeout> | null
+  /** ms since the epoch of the first media from the current upstream */
+  since: number
+  closed: boolean
+}
+
+/** A pull as `/api/streams` and the adverts show it. */
+export interface PullInfo {
+  path: string
+  upstream: { node: string; rtmpUrl: string; via: readonly string[] } | null
+  since: number
+}
+
+/**
+ * Decides what an edge (or relay) pulls, from where, and when to switch:
+ * one pull per stream, ever; the best upstream first (`rankUpstreams`); at
+ * once to the next when the upstream goes down; with none, again every
+ * `retryMs`, or the moment an upstream advertises the stream again.
+ */
+export class EdgeController {
+  readonly events: SafeEmitter<EdgeEvents>
+  readonly #s: EdgeSettings
+  readonly #book: StreamBook
+  readonly #port: RelayPort
+  readonly #log: Logger
+  readonly #pulls = new Map<string, Pull>()
+  #stopped = false
+  readonly #unhook: (() => void)[] = []
+
+  constructor(settings: EdgeSettings, book: StreamBook, port: RelayPort, logger: Logger) {
+    this.#s = settings
+    this.#book = book
+    this.#port = port
+    this.#log = logger
+    this.events = new SafeEmitter((err) =>
+      this.#log.error('edge controller listener failed', { error: (err as Error).message }),
+    )
+  }
+
+  start(): void {
+    const onUpstream = ({ path, node }: { path: string; node: string }) => this.#upstreamAppeared(path, node)
+    const onWithdrawn = ({ path, node }: { path: string; node: string }) =>
+      this.#upstreamWithdrawn(path, node)
+    this.#book.events.on('upstream', onUpstream)
+    this.#book.events.on('withdrawn', onWithdrawn)
+    this.#unhook.push(
+      () => this.#book.events.off('upstream', onUpstream),
+      () => this.#book.events.off('withdrawn', onWithdrawn),
+    )
+    if (!this.#s.streamOnDemand) for (const path of this.#book.paths()) this.#ensure(path)
+  }
+
+  stop(): void {
+    this.#stopped = true
+    for (const unhook of this.#unhook.splice(0)) unhook()
+    for (const pull of [...this.#pulls.values()]) this.#end(pull, true, 'node stopping')
+  }
+
+  /** A player started on `path` here. */
+  played(path: string): void {
+    if (this.#stopped || this.#port.published(path)) return
+    const pull = this.#ensure(path)
+    if (pull === null) return
+    if (pull.linger !== null) {
+      clearTimeout(pull.linger)
+      pull.linger = null
+    }
+    if (pull.upstream === null && !pull.connecting && pull.wait === null) {
+      this.#log.info('player waits for a stream no upstream has yet', { path, waitMs: this.#s.waitMs })
+      pull.wait = setTimeout(() => {
+        pull.wait = null
+        if (pull.upstream !== null || pull.closed) return
+        this.#port.kick(path, `stream not published within ${Math.round(this.#s.waitMs / 1000)} s`)
+        this.#lingerIfIdle(pull)
+      }, this.#s.waitMs)
+    }
+  }
+
+  /** A player of `path` here left. */
+  stopped(path: string): void {
+    const pull = this.#pulls.get(path)
+    if (pull !== undefined) this.#lingerIfIdle(pull)
+  }
+
+  pulls(): PullInfo[] {
+    return [...this.#pulls.values()].map((p) => ({
+      path: p.path,
+      upstream:
+        p.upstream === null
+          ? null
+          : { node: p.upstream.member.id, rtmpUrl: p.upstream.advert.rtmpUrl, via: p.upstream.advert.via },
+      since: p.since,
+    }))
+  }
+
+  #upstreamAppeared(path: string, node: string): void {
+    if (this.#stopped || node === this.#s.selfId) return
+    const pull = this.#pulls.get(path)
+    if (pull === undefined) {
+      if (!this.#s.streamOnDemand) this.#ensure(path)
+      return
+    }
+    if (pull.connecting) return
+    if (pull.upstream === null) {
+      // The advert, not the retry timer, brings a lost stream back.
+      pull.avoid.clear()
+      void this.#connect(pull, 'an upstream advertised it')
+      return
+    }
+    const fresh = this.#book.upstreams(path).find((c) => c.member.id === node)
+    if (fresh === undefined) return
+    const now = originsIndex(pull.upstream, this.#s.origins)
+    const better = originsIndex(fresh, this.#s.origins)
+    if (better !== -1 && (now === -1 || better < now)) void this.#connect(pull, 'a preferred origin has it')
+  }
+
+  #upstreamWithdrawn(path: string, node: string): void {
+    const pull = this.#pulls.get(path)
+    if (pull === undefined || pull.upstream?.member.id !== node || pull.connecting) return
+    // node-media-server holds an unpublished stream open for a grace period: the advert is the faster sign.
+    this.#down(pull, 'unpublished', 'the upstream withdrew its advert')
+  }
+
+  /** The pull for `path`, opened if needed (null for a stream published here). */
+  #ensure(path: string): Pull | null {
+    const existing = this.#pulls.get(path)
+    if (existing !== undefined) return existing
+    if (this.#port.published(path)) return null
+    const relay = this.#port.open(path)
+    const pull: Pull = {
+      path,
+      relay,
+      upstream: null,
+      connecting: false,
+      avoid: new Set(),
+      retry: null,
+      linger: null,
+      wait: null,
+      since: 0,
+      closed: false,
+    }
+    this.#pulls.set(path, pull)
+    relay.onDown((reason, detail) => {
+      if (!pull.closed) this.#down(pull, reason, detail)
+    })
+    void this.#connect(pull, 'first pull')
+    return pull
+  }
+
+  #candidates(pull: Pull): Carrier[] {
+    const self = this.#s.selfId
+    const usable = this.#book
+      .upstreams(pull.path)
+      .filter((c) => c.member.id !== self && !c.advert.via.includes(self))
+    return rankUpstreams(usable, this.#s.origins, pull.avoid)
+  }
+
+  /** Tries the upstreams best first; with none, waits for the retry timer or an advert. */
+  async #connect(pull: Pull, why: string): Promise<void> {
+    if (pull.connecting || pull.closed) return
+    pull.connecting = true
+    this.#clearRetry(pull)
+    try {
+      const tried = new Set<string>()
+      for (;;) {
+        const next = this.#candidates(pull).find(
+          (c) => !tried.has(c.member.id) && !pull.avoid.has(c.member.id),
+        )
+        if (next === undefined) break
+        tried.add(next.member.id)
+        const { id } = next.member
+        try {
+          await pull.relay.pull(next.advert.rtmpUrl)
+        } catch (err) {
+          pull.avoid.add(id)
+          this.#log.warn('cannot pull stream from upstream', {
+            path: pull.path,
+            upstream: id,
+            url: next.advert.rtmpUrl,
+            error: (err as Error).message,
+          })
+          if (pull.upstream !== null) return // an upgrade failed: the current upstream still feeds
+          continue
+        }
+        if (pull.closed) return
+        const switched = pull.upstream !== null
+        pull.upstream = next
+        pull.since = Date.now()
+        pull.avoid.clear()
+        if (pull.wait !== null) clearTimeout(pull.wait)
+        pull.wait = null
+        this.#log.info(switched ? 'switched upstream' : 'pulling stream', {
+          path: pull.path,
+          upstream: id,
+          url: next.advert.rtmpUrl,
+          why,
+        })
+        this.events.emit('change', undefined)
+        return
+      }
+      if (pull.upstream === null) this.#noUpstream(pull)
+    } finally {
+      pull.connecting = false
+    }
+  }
+
+  #down(pull: Pull, reason: DownReason, detail: string): void {
+    const lost = pull.upstream
+    if (lost === null) return
+    pull.upstream = null
+    pull.avoid.add(lost.member.id)
+    this.#log.warn('upstream lost', { path: pull.path, upstream: lost.member.id, reason, detail })
+    this.events.emit('change', undefined)
+    void this.#connect(pull, `upstream ${reason}`)
+  }
+
+  #noUpstream(pull: Pull): void {
+    if (pull.closed) return
+    if (this.#s.kickOnUnpublish && pull.since > 0) {
+      this.#end(pull, true, 'the stream ended and no other upstream has it (kickOnUnpublish)')
+      return
+    }
+    this.#log.info('no upstream has the stream; retrying', {
+      path: pull.path,
+      everyS: Math.round(this.#s.retryMs / 1000),
+    })
+    this.#clearRetry(pull)
+    pull.retry = setTimeout(() => {
+      pull.retry = null
+      pull.avoid.clear()
+      void this.#connect(pull, 'retry')
+    }, this.#s.retryMs)
+    this.#lingerIfIdle(pull)
+  }
+
+  /** A pull nobody watches ends after the linger (on demand always; otherwise once it has no upstream). */
+  #lingerIfIdle(pull: Pull): void {
+    if (pull.closed || pull.linger !== null || this.#port.subscribers(pull.path) > 0) return
+    if (!this.#s.streamOnDemand && pull.upstream !== null) return
+    pull.linger = setTimeout(() => {
+      pull.linger = null
+      if (this.#port.subscribers(pull.path) > 0) return
+      if (!this.#s.streamOnDemand && pull.upstream !== null) return
+      this.#end(pull, false, 'no players')
+    }, this.#s.lingerMs)
+  }
+
+  #clearRetry(pull: Pull): void {
+    if (pull.retry !== null) clearTimeout(pull.retry)
+    pull.retry = null
+  }
+
+  #end(pull: Pull, kick: boolean, why: string): void {
+    if (pull.closed) return
+    pull.closed = true
+    this.#clearRetry(pull)
+    for (const t of [pull.linger, pull.wait]) if (t !== null) clearTimeout(t)
+    this.#pulls.delete(pull.path)
+    pull.relay.close(kick)
+    this.#log.info('pull ended', { path: pull.path, why })
+    this.events.emit('change', undefined)
+  }
+}

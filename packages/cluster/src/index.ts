@@ -1,0 +1,13 @@
+export {
+  ADVERTS_KEY,
+  isStreamPath,
+  MAX_ADVERTS,
+  MAX_VIA,
+  type ParsedAdverts,
+  parseAdverts,
+} from './adverts.ts'
+export { EdgeController, type EdgeEvents, type EdgeSettings, type PullInfo } from './edge-controller.ts'
+export type { DownReason, Relay, RelayPort } from './relay-port.ts'
+export { normaliseStreamParam, RoundRobin, type Route, type RouteResult } from './round-robin.ts'
+export { type Carrier, isUpstream, StreamBook, type StreamBookEvents } from './stream-book.ts'
+export { originsIndex, rankUpstreams } from './upstream.ts'

@@ -1,0 +1,24 @@
+/**
+ * How a node has a stream: published to it (an origin), pulled by a relay
+ * (an upstream for edges that list the relay), or pulled by an edge for
+ * its own players (not an upstream).
+ */
+export type StreamSource = 'publish' | 'relay' | 'edge'
+
+/** What a node says about one stream it has. Rides its heartbeats as member data `streams`. */
+export interface StreamAdvert {
+  /** `/app/name` */
+  path: string
+  source: StreamSource
+  /** where a player or an edge pulls it from this node */
+  rtmpUrl: string
+  /** codec names (`H264`, `AAC`, …), null when the stream has none of that kind or it is not known yet */
+  video: string | null
+  audio: string | null
+  /** ms since the epoch when the stream began on this node */
+  since: number
+  /** players this node serves the stream to now */
+  subscribers: number
+  /** ids of the nodes it comes through, nearest first (empty when published here): no node pulls from a chain it is in */
+  via: string[]
+}
