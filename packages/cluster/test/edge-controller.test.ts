@@ -103,6 +103,7 @@ describe('edge controller', () => {
     book.set(o2, [advert(o2, '/live/a', { since: 2 })])
     book.set(o1, [])
     await sleep(10)
+    assert.deepEqual(port.pulls, [url(1), url(2)])
     assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
   })
 

@@ -4,7 +4,7 @@ import type { NodeConfig } from './types.ts'
 
 /** A plain, JSON-able view of a loaded config for `meshcast check`: origins and peers as `host:port`, the password masked. */
 export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
-  const { cluster, discovery } = config
+  const { cluster, discovery, webapps } = config
   return {
     confDir: config.confDir,
     files: { ...config.files },
@@ -18,6 +18,14 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     rtmp: { ...config.rtmp },
     mesh: { ...config.mesh },
     discovery: { mdns: discovery.mdns, peers: discovery.peers.map((peer) => formatAddress(peer)) },
+    // `name=path` and `name.key=value`: one line each in `meshcast check`'s text
+    webapps: {
+      dir: webapps.dir,
+      apps: webapps.apps.map((app) => `${app.name}=${app.path}`),
+      settings: webapps.apps.flatMap((app) =>
+        Object.entries(app.settings).map(([key, value]) => `${app.name}.${key}=${value}`),
+      ),
+    },
     warnings: [...config.warnings],
   }
 }

@@ -34,4 +34,6 @@ export type {
   Listeners,
   NodeConfig,
   OriginAddress,
+  WebappsSettings,
 } from './types.ts'
+export { APP_KEY_PREFIX, DEFAULT_WEBAPPS_DIR, WEBAPPS_DIR_KEY } from './webapps.ts'

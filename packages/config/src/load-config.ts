@@ -11,10 +11,12 @@ import { ProblemList } from './problem-list.ts'
 import { resolveRole } from './resolve-role.ts'
 import { findSelfOrigins, selfAddress } from './self-origin.ts'
 import type { ConfigOverrides, NodeConfig } from './types.ts'
+import { emptyWebappsReading, resolveWebapps } from './webapps.ts'
 
 /**
  * Reads a Red5-layout conf folder (cluster.xml, optional red5.properties),
- * applies command-line overrides and checks everything. Throws one
+ * applies command-line overrides, finds the applications (webapps) and
+ * checks everything. Throws one
  * ConfigError listing every problem; returns a deep-frozen NodeConfig.
  */
 export function loadConfig(confDir: string, overrides: ConfigOverrides = {}): NodeConfig {
@@ -39,6 +41,12 @@ export function loadConfig(confDir: string, overrides: ConfigOverrides = {}): No
     ]
     problems.addAll(findSelfOrigins(cluster.settings.origins, cluster.originLines, selves, files.cluster))
   }
+  const webapps = resolveWebapps(
+    properties?.webapps ?? emptyWebappsReading(),
+    dir,
+    files.properties,
+    problems,
+  )
   // cluster is only undefined when reading it recorded a problem
   if (cluster === undefined || problems.problems.length > 0) throw new ConfigError(problems.problems)
   return deepFreeze({
@@ -48,6 +56,7 @@ export function loadConfig(confDir: string, overrides: ConfigOverrides = {}): No
     role: resolveRole(cluster.settings.nodeType, cluster.settings.origins),
     ...listeners,
     discovery: { mdns: discovery.mdns, peers: peers.peers },
-    warnings: [...cluster.warnings, ...(properties?.warnings ?? []), ...peers.warnings],
+    webapps: webapps.webapps,
+    warnings: [...cluster.warnings, ...(properties?.warnings ?? []), ...peers.warnings, ...webapps.warnings],
   })
 }

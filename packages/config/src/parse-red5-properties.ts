@@ -14,6 +14,13 @@ import { parseHost } from './parse-address.ts'
 import { parseBoolean, parsePort } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
 import type { DiscoverySettings, ListenAddress, Listeners } from './types.ts'
+import {
+  emptyWebappsReading,
+  isWebappsKey,
+  readWebappsKey,
+  WEBAPPS_DIR_KEY,
+  type WebappsReading,
+} from './webapps.ts'
 import { where } from './where.ts'
 
 /** The listener keys, and which listener field each sets. */
@@ -29,16 +36,23 @@ const LISTENER_KEYS = new Map<string, [keyof Listeners, keyof ListenAddress]>([
 /** Whether the node announces and listens on mDNS. */
 const MDNS_KEY = 'mesh.mdns'
 
-/** Every red5.properties key meshcast reads. */
-export const RED5_PROPERTY_KEYS: readonly string[] = [...LISTENER_KEYS.keys(), MDNS_KEY, PEERS_KEY]
+/** Every red5.properties key meshcast reads (besides the `app.<name>` family). */
+export const RED5_PROPERTY_KEYS: readonly string[] = [
+  ...LISTENER_KEYS.keys(),
+  MDNS_KEY,
+  PEERS_KEY,
+  WEBAPPS_DIR_KEY,
+]
 
-/** `mesh.*` keys are meshcast's own, so an unknown one is likely a typo; other unknown keys belong to Red5. */
-const OWN_PREFIX = 'mesh.'
+/** `mesh.*` and `webapps.*` keys are meshcast's own, so an unknown one is likely a typo; other unknown keys belong to Red5. */
+const OWN_PREFIXES = ['mesh.', 'webapps.']
 
 /** Listeners and discovery settings read from red5.properties, with everything found wrong. */
 export interface PropertiesReading extends Listeners {
   /** peers still without the mesh port, which overrides may change */
   discovery: DiscoveryReading
+  /** application keys, checked against the disk by `loadConfig` */
+  webapps: WebappsReading
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -80,6 +94,7 @@ function setKey(
 /** Reads red5.properties text; problems are returned, not thrown. */
 export function readRed5Properties(text: string, file: string): PropertiesReading {
   const reading = { ...copyListeners(DEFAULTS), discovery: defaultDiscovery() }
+  const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
   const problems = new ProblemList()
   const warnings: string[] = []
@@ -89,8 +104,9 @@ export function readRed5Properties(text: string, file: string): PropertiesReadin
     const { key, value } = node
     const line = lines.lineAt(node.range?.[0] ?? 0)
     const firstLine = firstLines.get(key)
-    if (!RED5_PROPERTY_KEYS.includes(key)) {
-      if (key.startsWith(OWN_PREFIX)) {
+    const known = RED5_PROPERTY_KEYS.includes(key) || isWebappsKey(key)
+    if (!known) {
+      if (OWN_PREFIXES.some((prefix) => key.startsWith(prefix))) {
         warnings.push(
           `${where(file, line)}: unknown key "${key}" is ignored${didYouMean(key, RED5_PROPERTY_KEYS)}`,
         )
@@ -100,10 +116,12 @@ export function readRed5Properties(text: string, file: string): PropertiesReadin
       problems.add({ file, line, property: key, value, message })
     } else {
       firstLines.set(key, line)
-      setKey(reading, { file, line, property: key, value }, problems)
+      const place = { file, line, property: key, value }
+      if (isWebappsKey(key)) readWebappsKey(webapps, place, problems)
+      else setKey(reading, place, problems)
     }
   }
-  return { ...reading, warnings, problems: problems.problems }
+  return { ...reading, webapps, warnings, problems: problems.problems }
 }
 
 /**
@@ -117,7 +135,8 @@ export function parseRed5Properties(
   text: string,
   file: string,
 ): Listeners & { discovery: DiscoverySettings; warnings: string[] } {
-  const { problems, discovery, warnings, ...listeners } = readRed5Properties(text, file)
+  // the application keys are left out: finding applications needs the disk (loadConfig does it)
+  const { problems, discovery, warnings, webapps: _webapps, ...listeners } = readRed5Properties(text, file)
   const list = new ProblemList()
   list.addAll(problems)
   list.throwIfAny()

@@ -1,4 +1,4 @@
-import type { HostPort, NodeType, Role } from '@meshcast/interface'
+import type { AppSpec, HostPort, NodeType, Role } from '@meshcast/interface'
 
 /** One `origins` entry of cluster.xml. */
 export interface OriginAddress {
@@ -42,6 +42,14 @@ export interface DiscoverySettings {
   peers: readonly HostPort[]
 }
 
+/** The applications a node hosts (red5.properties `webapps.dir`, `app.<name>`, `app.<name>.<key>`). */
+export interface WebappsSettings {
+  /** absolute path of the folder whose sub-folders are applications; null with `webapps.dir=` (none) */
+  dir: string | null
+  /** every application found or listed, sorted by name; paths absolute */
+  apps: readonly AppSpec[]
+}
+
 /** Everything a node needs, checked and deep-frozen by `loadConfig`. */
 export interface NodeConfig {
   /** absolute path of the conf folder */
@@ -54,6 +62,7 @@ export interface NodeConfig {
   rtmp: ListenAddress
   mesh: ListenAddress
   discovery: DiscoverySettings
+  webapps: WebappsSettings
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

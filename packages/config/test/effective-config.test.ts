@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { dirname, join } from 'node:path'
 import { describe, it } from 'node:test'
 import { CLUSTER_XML, effectiveConfig, loadConfig, PASSWORD_MASK } from '../src/index.ts'
 import { beanXml, makeConfDir, prop } from './helpers.ts'
@@ -31,6 +32,7 @@ describe('effectiveConfig', () => {
       rtmp: { host: '0.0.0.0', port: 1935 },
       mesh: { host: '0.0.0.0', port: 7800 },
       discovery: { mdns: true, peers: [] },
+      webapps: { dir: join(dirname(dir), 'webapps'), apps: [], settings: [] },
       warnings: [],
     })
   })

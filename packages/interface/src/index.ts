@@ -1,5 +1,7 @@
 export type { HostPort } from './address.ts'
 export { formatAddress, isWildcard } from './address.ts'
+export type { AppSpec } from './apps.ts'
+export { appNameProblem, RESERVED_APP_NAMES } from './apps.ts'
 export type {
   BusMessage,
   BusTarget,

@@ -1,18 +1,22 @@
 import type { Server } from 'node:http'
+import { type AppHost, catchApplicationErrors } from '@meshcast/apps'
 import type { NodeConfig } from '@meshcast/config'
 import type { Logger, Startable } from '@meshcast/interface'
 import { MediaServer } from '@meshcast/media'
 import { Mesh, newIdentity } from '@meshcast/mesh'
 import type { Express } from 'express'
+import { createAppHost } from './apps.ts'
 import { closeHttp, createApp, listenHttp } from './http-server.ts'
 import { meshInit } from './mesh-init.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
 import { VERSION } from './version.ts'
 
 /**
- * One meshcast node: the media server (RTMP), the HTTP side and the mesh,
- * started in that order. It is ready once it has joined its cluster.
- * Stopping leaves the mesh first, so the others hear of it at once.
+ * One meshcast node: the media server (RTMP), the HTTP side, the mesh and
+ * the applications, started in that order. It is ready once it has joined
+ * its cluster and its applications have started (or failed: an app's
+ * failure is its own). Stopping stops the applications, then leaves the
+ * mesh, so the others hear of it at once.
  */
 export class Daemon implements Startable {
   /** the node id: its mesh peer id (a fresh one each run) */
@@ -22,7 +26,10 @@ export class Daemon implements Startable {
   readonly #media: MediaServer
   /** null for a standalone node (`nodeType` off) */
   readonly #mesh: Mesh | null
+  readonly #apps: AppHost
   readonly #up = new Set<string>()
+  #appsStarted = false
+  #uncatchApplicationErrors: (() => void) | null = null
   #startedAt = 0
   #http: Server | null = null
   #starting: Promise<void> | null = null
@@ -35,6 +42,7 @@ export class Daemon implements Startable {
     this.#media = new MediaServer({ rtmp: config.rtmp }, { logger: this.#log })
     this.#mesh =
       config.role === 'standalone' ? null : new Mesh({ ...meshInit(config), identity }, { logger: this.#log })
+    this.#apps = createAppHost(config, this.id, this.#mesh, this.#log)
   }
 
   /** The mesh, or null on a standalone node. */
@@ -44,6 +52,10 @@ export class Daemon implements Startable {
 
   get media(): MediaServer {
     return this.#media
+  }
+
+  get apps(): AppHost {
+    return this.#apps
   }
 
   async start(): Promise<void> {
@@ -58,15 +70,26 @@ export class Daemon implements Startable {
     try {
       await this.#media.start()
       this.#up.add('rtmp')
+      // an app's stray exception or rejection fails that app, not the node
+      if (this.config.webapps.apps.length > 0) {
+        this.#uncatchApplicationErrors ??= catchApplicationErrors(this.#apps)
+      }
+      // before the join: each app's bus channel is subscribed, so messages sent from then on are held for it
+      await this.#apps.load()
       this.#http = await listenHttp(
         createApp((app) => this.#routes(app), this.#log),
         http,
+        {
+          upgrade: (req, socket, head) => this.#apps.handleUpgrade(req, socket, head),
+        },
       )
       this.#up.add('http')
       if (this.#mesh !== null) {
         await this.#mesh.start()
         this.#up.add('mesh')
       }
+      await this.#apps.start()
+      this.#appsStarted = true
     } catch (err) {
       await this.stop()
       throw err
@@ -80,12 +103,16 @@ export class Daemon implements Startable {
   }
 
   async stop(): Promise<void> {
+    await this.#apps.stop()
+    this.#appsStarted = false
     await this.#mesh?.stop()
     const http = this.#http
     this.#http = null
     this.#up.clear()
     if (http !== null) await closeHttp(http)
     await this.#media.stop()
+    this.#uncatchApplicationErrors?.()
+    this.#uncatchApplicationErrors = null
     this.#starting = null
   }
 
@@ -101,7 +128,9 @@ export class Daemon implements Startable {
           : { rtmp: this.config.rtmp, http: this.config.http, mesh: this.config.mesh },
       up: this.#up,
     }
-    return { ...nodeStatus(source), mesh: this.#mesh?.status() ?? null }
+    const status = nodeStatus(source)
+    // ready once the apps have started too: a page must not meet "starting"
+    return { ...status, ready: status.ready && this.#appsStarted, mesh: this.#mesh?.status() ?? null }
   }
 
   #routes(app: Express): void {
@@ -115,6 +144,9 @@ export class Daemon implements Startable {
         return
       }
       res.json({ viewId: mesh.view.id, members: mesh.members() })
+    })
+    app.get('/api/apps', (_req, res) => {
+      res.json({ apps: this.#apps.list() })
     })
     app.get('/api/view', (_req, res) => {
       const mesh = this.#mesh
@@ -130,5 +162,6 @@ export class Daemon implements Startable {
         members: view.members.map((m) => m.id),
       })
     })
+    app.use(this.#apps.router)
   }
 }

@@ -1,11 +1,12 @@
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { Logger } from '@meshcast/interface'
 import { formatAddress, type HostPort, ListenError } from '@meshcast/interface'
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
 
 /**
- * The node's HTTP side (5080): JSON API now; the round-robin servlet,
- * dashboard and applications mount here later.
+ * The node's HTTP side (5080): the JSON API and the applications (each at
+ * `/<name>/`); the round-robin servlet and dashboard mount here later.
  */
 export function createApp(routes: (app: Express) => void, logger: Logger): Express {
   const app = express()
@@ -23,8 +24,15 @@ export function createApp(routes: (app: Express) => void, logger: Logger): Expre
   return app
 }
 
-export async function listenHttp(app: Express, address: HostPort): Promise<Server> {
+export interface HttpOptions {
+  /** takes WebSocket (and other) upgrade requests; without it they are refused */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+}
+
+export async function listenHttp(app: Express, address: HostPort, opts: HttpOptions = {}): Promise<Server> {
   const server = app.listen(address.port, address.host)
+  const { upgrade } = opts
+  if (upgrade !== undefined) server.on('upgrade', upgrade)
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
     server.once('error', (err: NodeJS.ErrnoException) => {

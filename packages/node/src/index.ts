@@ -1,3 +1,22 @@
+// The application API, for cluster apps (examples/chat): types only, apps get everything through their context.
+export type {
+  AppContext,
+  AppInfo,
+  Application,
+  AppSocket,
+  ClusterHandle,
+  StateHandlers,
+  WebSocketOptions,
+} from '@meshcast/apps'
+export type {
+  BusMessage,
+  BusTarget,
+  InvokeReply,
+  Logger,
+  Member,
+  View,
+  ViewChange,
+} from '@meshcast/interface'
 export { main } from './cli.ts'
 export { Daemon } from './daemon.ts'
 export type { TestPatternOptions } from './ffmpeg.ts'

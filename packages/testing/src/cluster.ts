@@ -4,7 +4,7 @@ import { writeConfDir } from './conf-writer.ts'
 import { type CancellableContext, guarded } from './fixture.ts'
 import { loopbackSubnet, uniquePassword } from './loopback.ts'
 import { NetnsLan, type NetnsLanOptions } from './netns.ts'
-import { NodeProcess } from './node-process.ts'
+import { NodeProcess, type NodeProcessOptions } from './node-process.ts'
 
 /** How many log lines of each node a failure report shows. */
 export const REPORT_TAIL_LINES = 200
@@ -39,6 +39,10 @@ export class TestCluster {
   readonly lan: NetnsLan | undefined
   readonly #address = loopbackSubnet()
   readonly #confDirs: string[] = []
+  /** how node i was launched, to launch it again (`restart`) */
+  readonly #launches: NodeProcessOptions[] = []
+  /** earlier runs of restarted nodes, for the report */
+  readonly #earlier: NodeProcess[] = []
 
   constructor(opts: TestClusterOptions = {}) {
     this.lan = opts.lan
@@ -62,7 +66,7 @@ export class TestCluster {
       { ...this.#meshDefaults(index), ...opts.properties },
     )
     this.#confDirs.push(conf)
-    const node = new NodeProcess({
+    const launch: NodeProcessOptions = {
       name: opts.name ?? `node-${index}`,
       conf,
       host: this.address(index),
@@ -76,8 +80,27 @@ export class TestCluster {
       ...(opts.rtmpPort === undefined ? {} : { rtmpPort: opts.rtmpPort }),
       ...(opts.args === undefined ? {} : { args: opts.args }),
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    })
+    }
+    this.#launches.push(launch)
+    const node = new NodeProcess(launch)
     this.nodes.push(node)
+    if (opts.ready !== false) await node.ready()
+    return node
+  }
+
+  /**
+   * Starts node `index` again on the same address, ports and conf folder,
+   * as a host that reboots: stops the old process first if it still runs
+   * (a killed one is just replaced). It gets a new node id, as every run does.
+   */
+  async restart(index: number, opts: { ready?: boolean } = {}): Promise<NodeProcess> {
+    const old = this.nodes[index]
+    const launch = this.#launches[index]
+    if (old === undefined || launch === undefined) throw new RangeError(`no node ${index} to restart`)
+    await old.stop()
+    this.#earlier.push(old)
+    const node = new NodeProcess(launch)
+    this.nodes[index] = node
     if (opts.ready !== false) await node.ready()
     return node
   }
@@ -101,9 +124,10 @@ export class TestCluster {
 
   /** The last lines of every node's output (and the LAN's state), for a failed test. */
   report(): string {
-    const nodes = this.nodes.map((n) => {
+    const nodes = [...this.#earlier, ...this.nodes].map((n) => {
       const lines = n.log().split('\n').slice(-REPORT_TAIL_LINES).join('\n')
-      return `----- ${n.name} (${n.host}) exit=${JSON.stringify(n.exit)} -----\n${lines}`
+      const run = this.#earlier.includes(n) ? ', an earlier run' : ''
+      return `----- ${n.name} (${n.host}${run}) exit=${JSON.stringify(n.exit)} -----\n${lines}`
     })
     return [...(this.lan === undefined ? [] : [this.lan.describe()]), ...nodes].join('\n')
   }
@@ -135,7 +159,7 @@ export interface SkippableContext extends CancellableContext {
 }
 
 /** Whether this runs in CI (`CI` set to anything but empty, `0` or `false`). */
-function inCi(): boolean {
+export function inCi(): boolean {
   const ci = process.env.CI
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false'
 }

@@ -1,5 +1,14 @@
+export type { Page } from './browser.ts'
+export {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
+  Chromium,
+  chromiumMissing,
+  skipOrFailWithoutChromium,
+  withChromium,
+} from './browser.ts'
 export type { SkippableContext, StartNodeOptions, TestClusterOptions } from './cluster.ts'
-export { skipOrFailWithoutLan, TestCluster, withCluster, withLan } from './cluster.ts'
+export { inCi, skipOrFailWithoutLan, TestCluster, withCluster, withLan } from './cluster.ts'
 export type { ClusterXmlOptions } from './conf-writer.ts'
 export { clusterXml, red5Properties, writeConfDir } from './conf-writer.ts'
 export type { FrameInfo, PlayOptions, PlayResult, PublishOptions, Wrap } from './ffmpeg-clients.ts'

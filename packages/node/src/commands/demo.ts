@@ -80,6 +80,7 @@ async function startPublisher(url: string, logger: Logger): Promise<ChildProcess
 function printBanner(daemon: Daemon, publishing: boolean): void {
   const rtmp = rtmpBase(daemon)
   const { host, port } = daemon.config.http
+  const web = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   const lines = [
     '',
     `meshcast demo is running: one ${daemon.config.role} node (id ${daemon.id})`,
@@ -88,7 +89,11 @@ function printBanner(daemon: Daemon, publishing: boolean): void {
       : '  live now:  nothing yet',
     `  watch:     ffplay ${rtmp}/${DEMO_STREAM}   (or VLC: Media > Open Network Stream)`,
     `  publish:   ffmpeg -re -i input.mp4 -c:v libx264 -c:a aac -f flv ${rtmp}/live/<name>`,
-    `  status:    http://${host.includes(':') ? `[${host}]` : host}:${port}/api/status`,
+    `  status:    ${web}/api/status`,
+    ...daemon.apps
+      .list()
+      .filter((app) => app.state === 'running')
+      .map((app) => `  app:       ${web}/${app.name}/`),
     'Ctrl-C stops the node and the publisher.',
     '',
   ]
