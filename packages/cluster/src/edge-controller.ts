@@ -18,6 +18,8 @@ export interface EdgeSettings {
   retryMs: number
   /** end the players when the stream ends with no alternative (cluster.xml kickOnUnpublish) */
   kickOnUnpublish: boolean
+  /** the URL to pull a carrier's stream from (default: its advert's); e.g. to fill in a wildcard host */
+  urlOf?: (carrier: Carrier) => string
 }
 
 /** What the controller tells about pulls (for logs, `/api/streams` and the adverts). */
@@ -207,14 +209,15 @@ export class EdgeController {
         if (next === undefined) break
         tried.add(next.member.id)
         const { id } = next.member
+        const url = this.#s.urlOf?.(next) ?? next.advert.rtmpUrl
         try {
-          await pull.relay.pull(next.advert.rtmpUrl)
+          await pull.relay.pull(url)
         } catch (err) {
           pull.avoid.add(id)
           this.#log.warn('cannot pull stream from upstream', {
             path: pull.path,
             upstream: id,
-            url: next.advert.rtmpUrl,
+            url,
             error: (err as Error).message,
           })
           if (pull.upstream !== null) return // an upgrade failed: the current upstream still feeds
@@ -230,7 +233,7 @@ export class EdgeController {
         this.#log.info(switched ? 'switched upstream' : 'pulling stream', {
           path: pull.path,
           upstream: id,
-          url: next.advert.rtmpUrl,
+          url,
           why,
         })
         this.events.emit('change', undefined)

@@ -232,6 +232,24 @@ export class Mesh implements Startable {
     this.#table.updateSelf(this.#selfRecord())
   }
 
+  /**
+   * The IP address this node's connection to member `id` comes from, or
+   * null: where to reach a member that announced a wildcard address.
+   */
+  peerHost(id: string): string | null {
+    const libp2p = this.#libp2p
+    if (libp2p === null) return null
+    try {
+      for (const c of libp2p.getConnections(peerIdFromString(id))) {
+        const ip = c.remoteAddr.getComponents().find((p) => p.name === 'ip4' || p.name === 'ip6')
+        if (ip?.value !== undefined) return ip.value
+      }
+    } catch {
+      // not a peer id we can parse: no address
+    }
+    return null
+  }
+
   /** Current members of the view, with what this node knows of each. */
   members(): MemberInfo[] {
     const view = this.#keeper.view

@@ -7,6 +7,7 @@ import { Mesh, newIdentity } from '@meshcast/mesh'
 import type { Express } from 'express'
 import { createAppHost } from './apps.ts'
 import { closeHttp, createApp, listenHttp } from './http-server.ts'
+import { MediaPlane } from './media-plane.ts'
 import { meshInit } from './mesh-init.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
 import { VERSION } from './version.ts'
@@ -27,6 +28,8 @@ export class Daemon implements Startable {
   /** null for a standalone node (`nodeType` off) */
   readonly #mesh: Mesh | null
   readonly #apps: AppHost
+  /** null on a standalone node */
+  readonly #plane: MediaPlane | null
   readonly #up = new Set<string>()
   #appsStarted = false
   #uncatchApplicationErrors: (() => void) | null = null
@@ -43,6 +46,17 @@ export class Daemon implements Startable {
     this.#mesh =
       config.role === 'standalone' ? null : new Mesh({ ...meshInit(config), identity }, { logger: this.#log })
     this.#apps = createAppHost(config, this.id, this.#mesh, this.#log)
+    this.#plane =
+      this.#mesh === null
+        ? null
+        : new MediaPlane({
+            config,
+            id: this.id,
+            media: this.#media,
+            mesh: this.#mesh,
+            relays: null,
+            logger: this.#log,
+          })
   }
 
   /** The mesh, or null on a standalone node. */
@@ -87,6 +101,7 @@ export class Daemon implements Startable {
       if (this.#mesh !== null) {
         await this.#mesh.start()
         this.#up.add('mesh')
+        this.#plane?.start()
       }
       await this.#apps.start()
       this.#appsStarted = true
@@ -105,6 +120,7 @@ export class Daemon implements Startable {
   async stop(): Promise<void> {
     await this.#apps.stop()
     this.#appsStarted = false
+    this.#plane?.stop()
     await this.#mesh?.stop()
     const http = this.#http
     this.#http = null
@@ -145,6 +161,21 @@ export class Daemon implements Startable {
       }
       res.json({ viewId: mesh.view.id, members: mesh.members() })
     })
+    if (this.#plane !== null) this.#plane.routes(app)
+    else {
+      app.get('/api/streams', (_req, res) => {
+        res.json({
+          standalone: true,
+          streams: this.#media.streams().map((s) => ({ path: s.path, subscribers: s.subscribers })),
+        })
+      })
+      app.get('/cluster', (_req, res) => {
+        res
+          .status(503)
+          .type('text/plain')
+          .send('this node is standalone (nodeType off): there is no cluster to route to')
+      })
+    }
     app.get('/api/apps', (_req, res) => {
       res.json({ apps: this.#apps.list() })
     })

@@ -1,0 +1,273 @@
+import {
+  ADVERTS_KEY,
+  EdgeController,
+  normaliseStreamParam,
+  type RelayPort,
+  RoundRobin,
+  StreamBook,
+} from '@meshcast/cluster'
+import type { NodeConfig } from '@meshcast/config'
+import { isWildcard, type Logger, type Member, type StreamAdvert } from '@meshcast/interface'
+import type { MediaServer } from '@meshcast/media'
+import type { Mesh } from '@meshcast/mesh'
+import type { Express, Request, Response } from 'express'
+
+/** ms a pull outlives its last player when streams are pulled on demand. */
+export const DEFAULT_LINGER_MS = 10_000
+/** ms a player may wait for a stream nobody publishes yet. */
+export const DEFAULT_WAIT_MS = 30_000
+
+/** How long an advert change waits for others close behind it (publish + play of one client). */
+const ADVERT_DEBOUNCE_MS = 20
+/** ms between checks of what events do not announce: codecs known later, subscriber counts. */
+const ADVERT_REFRESH_MS = 500
+
+const VIDEO: Record<number, string> = { 7: 'H264', 12: 'H265', 13: 'AV1' }
+const AUDIO: Record<number, string> = { 2: 'MP3', 10: 'AAC', 13: 'OPUS' }
+
+export interface MediaPlaneParts {
+  config: NodeConfig
+  id: string
+  media: MediaServer
+  mesh: Mesh
+  /** the media server's relays (edges and relays); null on an origin */
+  relays: RelayPort | null
+  logger: Logger
+}
+
+/**
+ * The node's share of the media plane: tells the cluster what it has
+ * (adverts on its heartbeats), keeps the book of what everyone has, runs
+ * the edge controller on edges and relays, and answers `/api/streams` and
+ * `/cluster`.
+ */
+export class MediaPlane {
+  readonly book: StreamBook
+  readonly edge: EdgeController | null
+  readonly #p: MediaPlaneParts
+  readonly #log: Logger
+  readonly #rr = new RoundRobin()
+  readonly #unhook: (() => void)[] = []
+  #advertTimer: ReturnType<typeof setTimeout> | null = null
+  #refresh: ReturnType<typeof setInterval> | null = null
+  /** the last adverts put on the heartbeat, as JSON */
+  #said = ''
+
+  constructor(parts: MediaPlaneParts) {
+    this.#p = parts
+    this.#log = parts.logger.child({ component: 'media-plane' })
+    this.book = new StreamBook(this.#log)
+    const { cluster, role } = parts.config
+    this.edge =
+      parts.relays === null || (role !== 'edge' && role !== 'relay')
+        ? null
+        : new EdgeController(
+            {
+              selfId: parts.id,
+              origins: cluster.origins.map((o) => ({ host: o.host, port: o.port })),
+              streamOnDemand: cluster.streamOnDemand,
+              lingerMs: DEFAULT_LINGER_MS,
+              waitMs: DEFAULT_WAIT_MS,
+              retryMs: cluster.retryDuration * 1000,
+              kickOnUnpublish: cluster.kickOnUnpublish,
+              urlOf: (c) => this.#pullUrl(c.member.id, c.advert.rtmpUrl),
+            },
+            this.book,
+            parts.relays,
+            this.#log,
+          )
+  }
+
+  /** Hooks the mesh and the media server; call once the mesh has joined. */
+  start(): void {
+    const { mesh, media } = this.#p
+    const onMember = (m: Member) => {
+      if (m.id !== this.#p.id) this.book.member(m)
+    }
+    const onView = () => {
+      const ids = new Set(mesh.view.members.map((m) => m.id))
+      this.book.retain(ids)
+      for (const m of mesh.view.members) if (m.id !== this.#p.id) this.book.member(m)
+    }
+    mesh.events.on('member', onMember)
+    mesh.events.on('view', onView)
+    onView()
+    const changed = () => this.#advertSoon()
+    const played = (s: { path: string; publisher: boolean }) => {
+      if (!s.publisher) this.edge?.played(s.path)
+      changed()
+    }
+    const stopped = (s: { path: string; publisher: boolean }) => {
+      if (!s.publisher) this.edge?.stopped(s.path)
+      changed()
+    }
+    media.events.on('publish', changed)
+    media.events.on('unpublish', changed)
+    media.events.on('play', played)
+    media.events.on('stop', stopped)
+    this.#unhook.push(
+      () => mesh.events.off('member', onMember),
+      () => mesh.events.off('view', onView),
+      () => media.events.off('publish', changed),
+      () => media.events.off('unpublish', changed),
+      () => media.events.off('play', played),
+      () => media.events.off('stop', stopped),
+    )
+    if (this.edge !== null) {
+      this.edge.events.on('change', changed)
+      this.#unhook.push(() => this.edge?.events.off('change', changed))
+      this.edge.start()
+    }
+    this.#advert()
+    this.#refresh = setInterval(() => this.#advert(), ADVERT_REFRESH_MS)
+  }
+
+  stop(): void {
+    if (this.#refresh !== null) clearInterval(this.#refresh)
+    this.#refresh = null
+    for (const unhook of this.#unhook.splice(0)) unhook()
+    if (this.#advertTimer !== null) clearTimeout(this.#advertTimer)
+    this.#advertTimer = null
+    this.edge?.stop()
+  }
+
+  routes(app: Express): void {
+    app.get('/api/streams', (_req, res) => {
+      res.json({ streams: this.#streams() })
+    })
+    app.get('/cluster', (req, res) => this.#cluster(req, res))
+  }
+
+  /** This node's adverts: what is published here, and what it pulls. */
+  localAdverts(): StreamAdvert[] {
+    const { media, config } = this.#p
+    const pulls = new Map((this.edge?.pulls() ?? []).map((p) => [p.path, p]))
+    const out: StreamAdvert[] = []
+    for (const s of media.streams()) {
+      const pull = pulls.get(s.path)
+      const published = s.publisher !== null && pull === undefined
+      if (!published && pull?.upstream == null) continue
+      out.push({
+        path: s.path,
+        source: published ? 'publish' : config.role === 'relay' ? 'relay' : 'edge',
+        rtmpUrl: `rtmp://${this.#host()}:${config.cluster.publicPort}${s.path}`,
+        video: VIDEO[s.videoCodec] ?? null,
+        audio: AUDIO[s.audioCodec] ?? null,
+        since: published ? (s.publisher?.startedAt ?? Date.now()) : (pull?.since ?? Date.now()),
+        subscribers: s.subscribers,
+        via: pull?.upstream == null ? [] : [pull.upstream.node, ...pull.upstream.via],
+      })
+    }
+    return out
+  }
+
+  /**
+   * The address others reach this node's RTMP at; `0.0.0.0` when every
+   * setting is a wildcard (zero-config LAN): others then use the address
+   * their mesh connection to this node comes from.
+   */
+  #host(): string {
+    const { cluster, rtmp, mesh } = this.#p.config
+    const host = !isWildcard(cluster.publicIp)
+      ? cluster.publicIp
+      : !isWildcard(rtmp.host)
+        ? rtmp.host
+        : !isWildcard(mesh.host)
+          ? mesh.host
+          : '0.0.0.0'
+    return host.includes(':') ? `[${host}]` : host
+  }
+
+  /** An advert's URL, its wildcard host replaced by where this node reaches that member. */
+  #pullUrl(node: string, url: string): string {
+    const m = /^rtmp:\/\/(0\.0\.0\.0|\[::\])(:\d+\/.*)$/.exec(url)
+    const host = m === null ? null : this.#p.mesh.peerHost(node)
+    if (m === null || host === null) return url
+    return `rtmp://${host.includes(':') ? `[${host}]` : host}${m[2]}`
+  }
+
+  #advertSoon(): void {
+    if (this.#advertTimer !== null) return
+    this.#advertTimer = setTimeout(() => {
+      this.#advertTimer = null
+      this.#advert()
+    }, ADVERT_DEBOUNCE_MS)
+  }
+
+  #advert(): void {
+    const { mesh, media, id } = this.#p
+    const adverts = this.localAdverts()
+    const json = JSON.stringify(adverts)
+    const streams = media.streams()
+    mesh.setLoad({
+      subscribers: streams.reduce((n, s) => n + s.subscribers, 0),
+      streams: streams.length,
+    })
+    if (json === this.#said) return
+    this.#said = json
+    mesh.setData(ADVERTS_KEY, adverts)
+    const self = mesh.view.members.find((m) => m.id === id)
+    if (self !== undefined) this.book.set(self, adverts)
+  }
+
+  #streams() {
+    const members = new Map(this.#p.mesh.view.members.map((m) => [m.id, m]))
+    return this.book.paths().map((path) => {
+      const carriers = this.book.carriers(path)
+      return {
+        path,
+        publishedOn: carriers
+          .filter((c) => c.advert.source === 'publish')
+          .map((c) => ({ node: c.member.id, rtmpUrl: c.advert.rtmpUrl, since: c.advert.since })),
+        carriers: carriers.map((c) => ({
+          node: c.member.id,
+          role: members.get(c.member.id)?.role ?? c.member.role,
+          source: c.advert.source,
+          rtmpUrl: c.advert.rtmpUrl,
+          video: c.advert.video,
+          audio: c.advert.audio,
+          since: c.advert.since,
+          subscribers: c.advert.subscribers,
+          via: c.advert.via,
+        })),
+        subscribers: carriers.reduce((n, c) => n + c.advert.subscribers, 0),
+      }
+    })
+  }
+
+  #cluster(req: Request, res: Response): void {
+    const stream = req.query.stream
+    if (stream !== undefined && typeof stream !== 'string') {
+      res.status(400).type('text/plain').send('stream must be given once, as app/name')
+      return
+    }
+    if (stream !== undefined && normaliseStreamParam(stream) === null) {
+      res
+        .status(400)
+        .type('text/plain')
+        .send(
+          `bad stream ${JSON.stringify(stream.slice(0, 300))}: expected app/name (letters, digits, . _ ~ -)`,
+        )
+      return
+    }
+    const members = this.#p.mesh.view.members.map((m) => this.#reachable(m))
+    const result = this.#rr.next(members, this.book, stream)
+    const json = req.accepts(['text/plain', 'application/json']) === 'application/json'
+    if (!result.ok) {
+      res.status(result.status)
+      if (json) res.json({ error: result.message })
+      else res.type('text/plain').send(result.message)
+      return
+    }
+    const { host, port } = result.route
+    if (json) res.json(result.route)
+    else res.type('text/plain').send(`${host.includes(':') ? `[${host}]` : host}:${port}`)
+  }
+
+  /** A member whose publicIp is a wildcard, with the address this node reaches it at instead. */
+  #reachable(m: Member): Member {
+    if (!isWildcard(m.publicIp)) return m
+    const host = m.id === this.#p.id ? this.#host().replace(/^\[|\]$/g, '') : this.#p.mesh.peerHost(m.id)
+    return host === null ? m : { ...m, publicIp: host }
+  }
+}
