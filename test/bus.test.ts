@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type MeshPeer, type PeerGroup, type PeerReport, waitFor, withPeers } from '@meshcast/testing'
+import {
+  type MeshPeer,
+  type PeerGroup,
+  type PeerReport,
+  RoguePeer,
+  waitFor,
+  withPeers,
+} from '@meshcast/testing'
 
 /** Waits until every peer sees one view of `count` members. */
 async function oneView(group: PeerGroup, peers: readonly MeshPeer[], count: number): Promise<PeerReport[]> {
@@ -159,6 +166,69 @@ describe('the mesh: cluster bus', () => {
       })
       assert.equal(result.thrown, 'MessageTooLargeError')
       assert.match(result.message, /over the limit of 65536 bytes/)
+    }),
+  )
+})
+
+describe('the mesh: bad input from a peer that has the password', () => {
+  test(
+    'garbage on gossip, direct streams and bus links is dropped and counted; the members and their bus carry on',
+    withPeers(async (group, t) => {
+      const peers = await group.addMany(2)
+      const [first, second] = await oneView(group, peers, 2)
+      const a = { host: group.address(0), port: 7800, id: (first as PeerReport).id }
+      const rogue = await RoguePeer.start(group.password, group.address(9))
+      t.after(() => rogue.stop())
+      await rogue.connect(a.host, a.port, a.id)
+      await waitFor(() => rogue.gossipPeers() > 0, { timeout: 5000, what: 'the rogue in the gossip mesh' })
+      const text = (s: string) => new TextEncoder().encode(s)
+      const junk = [
+        new Uint8Array([0xff, 0xfe, 0x00, 0x01]),
+        text('{"v":1,"k":"hb"'),
+        text('[1,2,3]'),
+        text(JSON.stringify({ v: 1, k: 'hb', n: -1, member: {} })),
+        text(JSON.stringify({ v: 1, k: 'bus', from: rogue.id, msgs: [] })),
+        text(JSON.stringify({ v: 9, k: 'leave', from: (second as PeerReport).id })),
+      ]
+      for (const bytes of junk) await rogue.gossip(bytes)
+      for (const bytes of junk) await rogue.direct(a.host, a.port, a.id, bytes).catch(() => {})
+      await rogue
+        .busLink(a.host, a.port, a.id, [
+          ...junk,
+          // a well-formed bus frame claiming to come from a member, and one from the rogue (not a member)
+          text(
+            JSON.stringify({
+              v: 1,
+              k: 'bus',
+              from: (second as PeerReport).id,
+              msgs: [{ s: 1, t: ['all'], c: 'x', d: 1 }],
+            }),
+          ),
+          text(
+            JSON.stringify({ v: 1, k: 'bus', from: rogue.id, msgs: [{ s: 1, t: ['all'], c: 'x', d: 1 }] }),
+          ),
+        ])
+        .catch(() => {})
+      const dropped = await waitFor(
+        async () => {
+          const d = (await (peers[0] as MeshPeer).report()).counters.dropped
+          return (d.malformed ?? 0) >= 3 && (d.invalid ?? 0) >= 3 && (d.foreign ?? 0) >= 2 ? d : undefined
+        },
+        { timeout: 10_000, what: 'the garbage counted by reason' },
+      )
+      process.stdout.write(`# dropped by reason: ${JSON.stringify(dropped)}\n`)
+      const after = await oneView(group, peers, 2)
+      assert.equal(after[0]?.view.id, first?.view.id, 'no view change: nobody was suspected or removed')
+      await (peers[1] as MeshPeer).send({ to: { to: 'all' }, count: 500, size: 100 })
+      await waitFor(
+        async () =>
+          (await (peers[0] as MeshPeer).report()).received[(second as PeerReport).id]?.count === 500,
+        { timeout: 10_000, what: 'the bus still delivering' },
+      )
+      const r = await (peers[0] as MeshPeer).report()
+      assert.equal(r.received[(second as PeerReport).id]?.outOfOrder, 0)
+      assert.equal(r.received[(second as PeerReport).id]?.duplicates, 0)
+      assert.equal(r.state, 'joined')
     }),
   )
 })

@@ -15,9 +15,12 @@ export type { MemberInfo, MeshComponents, MeshEvents, MeshState } from './mesh.t
 export { Mesh } from './mesh.ts'
 export * from './options.ts'
 export type { StateHandlers } from './state-registry.ts'
+export { tcpAddr } from './transport/addresses.ts'
 export type { Seed } from './transport/connector.ts'
 export type { MeshIdentity } from './transport/identity.ts'
 export { newIdentity } from './transport/identity.ts'
+/** For tests that speak the mesh's wire by hand (a peer sending garbage): the libp2p node a member runs. */
+export { createMeshLibp2p, type MeshLibp2p } from './transport/libp2p-node.ts'
 export type { Decoded, DropReason } from './wire/codec.ts'
 export { decodeDirectFrame, decodeTopicFrame, encodeFrame } from './wire/codec.ts'
 export type * from './wire/frames.ts'
