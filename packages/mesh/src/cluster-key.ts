@@ -29,6 +29,7 @@ export function clusterNames(tag: string) {
   return {
     heartbeatTopic: `/meshcast/${tag}/hb/1`,
     busProtocol: `/meshcast/${tag}/bus/1.0.0`,
+    heartbeatProtocol: `/meshcast/${tag}/hb/1.0.0`,
     directProtocol: `/meshcast/${tag}/direct/1.0.0`,
     mdnsService: `_mc-${tag}._udp.local`,
   } as const

@@ -23,7 +23,7 @@ export interface TableTimings {
   silentGrace: number
 }
 
-/** What a heartbeat was: 'replay' repeats the last number (never by accident), 'stale' is older (gossip can reorder). */
+/** What a heartbeat was: 'replay' repeats the last number (it came by a second path), 'stale' is older (gossip can reorder). */
 export type Heard = 'new' | 'updated' | 'replay' | 'stale' | 'left'
 
 /** What a `tick` changed. */
