@@ -26,6 +26,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
         Object.entries(app.settings).map(([key, value]) => `${app.name}.${key}=${value}`),
       ),
     },
+    edge: { ...config.edge },
     warnings: [...config.warnings],
   }
 }

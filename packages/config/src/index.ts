@@ -24,12 +24,13 @@ export { loadConfig } from './load-config.ts'
 export { COMMAND_LINE } from './overrides.ts'
 export { isWildcardHost, parseHost, parseOriginAddress } from './parse-address.ts'
 export { parseClusterXml } from './parse-cluster-xml.ts'
-export { parseRed5Properties, RED5_PROPERTY_KEYS } from './parse-red5-properties.ts'
+export { DEFAULT_EDGE_TIMINGS, parseRed5Properties, RED5_PROPERTY_KEYS } from './parse-red5-properties.ts'
 export { resolveRole } from './resolve-role.ts'
 export type {
   ClusterSettings,
   ConfigOverrides,
   DiscoverySettings,
+  EdgeTimings,
   ListenAddress,
   Listeners,
   NodeConfig,

@@ -11,9 +11,9 @@ import {
 } from './discovery.ts'
 import { LineIndex } from './line-index.ts'
 import { parseHost } from './parse-address.ts'
-import { parseBoolean, parsePort } from './parse-values.ts'
+import { parseBoolean, parsePort, parseSeconds } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
-import type { DiscoverySettings, ListenAddress, Listeners } from './types.ts'
+import type { DiscoverySettings, EdgeTimings, ListenAddress, Listeners } from './types.ts'
 import {
   emptyWebappsReading,
   isWebappsKey,
@@ -36,16 +36,26 @@ const LISTENER_KEYS = new Map<string, [keyof Listeners, keyof ListenAddress]>([
 /** Whether the node announces and listens on mDNS. */
 const MDNS_KEY = 'mesh.mdns'
 
+/** The edge timing keys, and which field each sets. */
+const EDGE_KEYS = new Map<string, keyof EdgeTimings>([
+  ['edge.linger', 'lingerSeconds'],
+  ['edge.wait', 'waitSeconds'],
+  ['edge.stall', 'stallSeconds'],
+])
+
+export const DEFAULT_EDGE_TIMINGS: EdgeTimings = { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 }
+
 /** Every red5.properties key meshcast reads (besides the `app.<name>` family). */
 export const RED5_PROPERTY_KEYS: readonly string[] = [
   ...LISTENER_KEYS.keys(),
   MDNS_KEY,
   PEERS_KEY,
+  ...EDGE_KEYS.keys(),
   WEBAPPS_DIR_KEY,
 ]
 
 /** `mesh.*` and `webapps.*` keys are meshcast's own, so an unknown one is likely a typo; other unknown keys belong to Red5. */
-const OWN_PREFIXES = ['mesh.', 'webapps.']
+const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.']
 
 /** Listeners and discovery settings read from red5.properties, with everything found wrong. */
 export interface PropertiesReading extends Listeners {
@@ -53,6 +63,7 @@ export interface PropertiesReading extends Listeners {
   discovery: DiscoveryReading
   /** application keys, checked against the disk by `loadConfig` */
   webapps: WebappsReading
+  edge: EdgeTimings
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -75,7 +86,7 @@ function setField(
 
 /** Sets what one known key says; a bad value becomes a problem and leaves the default. */
 function setKey(
-  reading: Listeners & { discovery: DiscoveryReading },
+  reading: Listeners & { discovery: DiscoveryReading; edge: EdgeTimings },
   place: ProblemPlace & { property: string; line: number },
   problems: ProblemList,
 ) {
@@ -83,6 +94,9 @@ function setKey(
   const listener = LISTENER_KEYS.get(place.property)
   if (listener !== undefined) {
     setField(reading[listener[0]], listener[1], place, problems)
+  } else if (EDGE_KEYS.has(place.property)) {
+    const field = EDGE_KEYS.get(place.property) as keyof EdgeTimings
+    reading.edge[field] = problems.check(place, () => parseSeconds(place.value ?? ''), reading.edge[field])
   } else if (place.property === MDNS_KEY) {
     discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
   } else {
@@ -93,7 +107,11 @@ function setKey(
 
 /** Reads red5.properties text; problems are returned, not thrown. */
 export function readRed5Properties(text: string, file: string): PropertiesReading {
-  const reading = { ...copyListeners(DEFAULTS), discovery: defaultDiscovery() }
+  const reading = {
+    ...copyListeners(DEFAULTS),
+    discovery: defaultDiscovery(),
+    edge: { ...DEFAULT_EDGE_TIMINGS },
+  }
   const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
   const problems = new ProblemList()
@@ -136,7 +154,14 @@ export function parseRed5Properties(
   file: string,
 ): Listeners & { discovery: DiscoverySettings; warnings: string[] } {
   // the application keys are left out: finding applications needs the disk (loadConfig does it)
-  const { problems, discovery, warnings, webapps: _webapps, ...listeners } = readRed5Properties(text, file)
+  const {
+    problems,
+    discovery,
+    warnings,
+    webapps: _webapps,
+    edge: _edge,
+    ...listeners
+  } = readRed5Properties(text, file)
   const list = new ProblemList()
   list.addAll(problems)
   list.throwIfAny()

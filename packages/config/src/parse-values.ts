@@ -17,6 +17,16 @@ export function parsePort(text: string): number {
 }
 
 /** `true` or `false`, any case, as Spring reads booleans. */
+/** A positive number of seconds (decimals allowed), at most a day. */
+export function parseSeconds(text: string): number {
+  const value = Number(text.trim())
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value > 86_400)
+    throw new InvalidValueError(
+      'is not a number of seconds: use a number above 0 and at most 86400 (e.g. 10 or 2.5)',
+    )
+  return value
+}
+
 export function parseBoolean(text: string): boolean {
   const lower = text.trim().toLowerCase()
   if (lower === 'true') return true

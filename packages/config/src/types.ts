@@ -50,6 +50,16 @@ export interface WebappsSettings {
   apps: readonly AppSpec[]
 }
 
+/** How an edge (or relay) runs its pulls (red5.properties `edge.*`, seconds). */
+export interface EdgeTimings {
+  /** a pull outlives its last player by this much when streams are pulled on demand (`edge.linger`, default 10) */
+  lingerSeconds: number
+  /** a player asking for a stream nobody publishes waits this long (`edge.wait`, default 30) */
+  waitSeconds: number
+  /** no media from the upstream for this long means it is lost (`edge.stall`, default 2) */
+  stallSeconds: number
+}
+
 /** Everything a node needs, checked and deep-frozen by `loadConfig`. */
 export interface NodeConfig {
   /** absolute path of the conf folder */
@@ -63,6 +73,7 @@ export interface NodeConfig {
   mesh: ListenAddress
   discovery: DiscoverySettings
   webapps: WebappsSettings
+  edge: EdgeTimings
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

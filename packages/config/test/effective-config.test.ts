@@ -33,6 +33,7 @@ describe('effectiveConfig', () => {
       mesh: { host: '0.0.0.0', port: 7800 },
       discovery: { mdns: true, peers: [] },
       webapps: { dir: join(dirname(dir), 'webapps'), apps: [], settings: [] },
+      edge: { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 },
       warnings: [],
     })
   })
