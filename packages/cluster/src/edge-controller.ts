@@ -276,7 +276,8 @@ export class EdgeController {
 
   /** A pull nobody watches ends after the linger (on demand always; otherwise once it has no upstream). */
   #lingerIfIdle(pull: Pull): void {
-    if (pull.closed || pull.linger !== null || this.#port.subscribers(pull.path) > 0) return
+    // Players are counted when the timer fires: at a player's stop event the media server may still count it.
+    if (pull.closed || pull.linger !== null) return
     if (!this.#s.streamOnDemand && pull.upstream !== null) return
     pull.linger = setTimeout(() => {
       pull.linger = null

@@ -1,4 +1,21 @@
-export type { MediaComponents, MediaEvents, MediaInit, StreamInfo } from './media-server.ts'
-export { MediaServer, MediaSingletonError, mediaServer } from './media-server.ts'
+export { isStandIn, PULL_PROTOCOL } from './feed.ts'
+export type { MediaComponents, MediaEvents, MediaInit, StreamInfo, StreamState } from './media-server.ts'
+export {
+  DEFAULT_MAX_PLAYER_BACKLOG_BYTES,
+  DEFAULT_PULL_TIMEOUT_MS,
+  DEFAULT_REFUSE_PUBLISH_TEXT,
+  DEFAULT_STALL_MS,
+  MediaServer,
+  MediaSingletonError,
+  mediaServer,
+} from './media-server.ts'
+export { PullError, type PullFailureReason } from './pull-client.ts'
+export type { Anchor, AnchorKind, RebaserOptions, RebaserPacket } from './rebaser.ts'
+export { Rebaser } from './rebaser.ts'
+export type { DownReason, Relay, RelayPort } from './relay-types.ts'
+export { RelayOpenError } from './relays.ts'
+export { PUBLISH_REFUSED } from './rtmp-accept.ts'
 export { closeServer, listenTcp } from './rtmp-listener.ts'
+export type { FlvPath } from './stream-path.ts'
+export { isStreamPath, parseFlvUrl } from './stream-path.ts'
 export type { StreamSession } from './stream-session.ts'

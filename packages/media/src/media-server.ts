@@ -1,14 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type net from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { HostPort, Logger, Startable } from '@meshcast/interface'
 import { MeshcastError, SafeEmitter } from '@meshcast/interface'
+import { isStandIn } from './feed.ts'
+import { FlvHttp } from './flv-http.ts'
 import { Context, type NmsSession, NodeMediaServer, RtmpSession } from './nms.ts'
 import { bridgeNmsLogger } from './nms-log-bridge.ts'
+import { PlayerGuard } from './player-guard.ts'
+import type { RelayPort } from './relay-types.ts'
+import { MediaRelays } from './relays.ts'
+import { guardRtmpSession, refusePublish } from './rtmp-accept.ts'
 import { closeServer, listenTcp } from './rtmp-listener.ts'
 import { type StreamSession, toStreamSession } from './stream-session.ts'
+
+/** ms without audio or video before a pulled upstream counts as stalled. */
+export const DEFAULT_STALL_MS = 2000
+/** ms a pull may take from connecting to its first media packet. */
+export const DEFAULT_PULL_TIMEOUT_MS = 5000
+/** What a refused publisher is told. */
+export const DEFAULT_REFUSE_PUBLISH_TEXT = 'this node is an edge: publish to an origin'
+/** Bytes a player may fall behind before it is disconnected (16 s of a 4 Mbit/s stream). */
+export const DEFAULT_MAX_PLAYER_BACKLOG_BYTES = 8 * 1024 * 1024
+/** ms between slow-player checks. */
+const PLAYER_CHECK_MS = 1000
 
 export interface MediaInit {
   /** where RTMP clients connect */
   rtmp: HostPort
+  /** false on an edge: RTMP publishers are refused (NetStream.Publish.Rejected). Default true */
+  acceptsPublish?: boolean
+  /** the reason a refused publisher is given; default DEFAULT_REFUSE_PUBLISH_TEXT */
+  refusePublishText?: string
+  /** ms without media before a pulled upstream is stalled; default 2000 */
+  stallMs?: number
+  /** ms from connecting to an upstream to its first media packet; default 5000 */
+  pullTimeoutMs?: number
+  /** bytes queued for a player before it is cut; default 8 MiB; 0 disables */
+  maxPlayerBacklogBytes?: number
 }
 
 export interface MediaComponents {
@@ -16,16 +45,32 @@ export interface MediaComponents {
 }
 
 export interface MediaEvents {
+  /** a publisher started (never a pull) */
   publish: StreamSession
+  /** a publisher's publish ended (after NMS's 30 s reconnect grace) */
   unpublish: StreamSession
+  /** a player (RTMP, HTTP-FLV, WS-FLV) attached, whether the stream exists yet or not */
   play: StreamSession
   stop: StreamSession
 }
 
+/**
+ * - `live`: a publisher publishes, or a pull feeds media now;
+ * - `reconnecting`: the publisher left and NMS holds the stream for its 30 s grace;
+ * - `idle`: nothing feeds it: players wait, or a pull is between upstreams.
+ */
+export type StreamState = 'live' | 'reconnecting' | 'idle'
+
 export interface StreamInfo {
   path: string
+  /** the publisher; null for a pulled stream and for players waiting with no publisher */
   publisher: StreamSession | null
+  /** fed by a pull from another node, not by a publisher here */
+  pulled: boolean
+  state: StreamState
+  /** players on this node */
   subscribers: number
+  /** FLV codec ids from the stream's metadata (7 H.264, 12 H.265; 10 AAC, 2 MP3); 0 unknown */
   videoCodec: number
   audioCodec: number
   width: number
@@ -54,11 +99,16 @@ export class MediaServer implements Startable {
   readonly events: SafeEmitter<MediaEvents>
   readonly #init: MediaInit
   readonly #log: Logger
+  readonly #relays: MediaRelays
+  readonly #flv: FlvHttp
+  readonly #guard: PlayerGuard
   #nms: NodeMediaServer | null = null
   #server: net.Server | null = null
   #unhook: (() => void)[] = []
   /** players seen starting: NMS reports a "donePlay" for every non-publisher that closes, played or not */
   readonly #playing = new Set<string>()
+  /** publishers reported: unpublish only for those */
+  readonly #publishing = new Set<string>()
 
   constructor(init: MediaInit, components: MediaComponents) {
     this.#init = init
@@ -66,10 +116,36 @@ export class MediaServer implements Startable {
     this.events = new SafeEmitter((err, event) =>
       this.#log.error('media event listener failed', { event, err: String(err) }),
     )
+    this.#relays = new MediaRelays(
+      {
+        stallMs: init.stallMs ?? DEFAULT_STALL_MS,
+        timeoutMs: init.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
+      },
+      this.#log.child({ component: 'media:relay' }),
+    )
+    this.#flv = new FlvHttp({
+      acceptsPublish: this.acceptsPublish,
+      refuseText: this.#refuseText,
+      running: () => this.#server !== null,
+      logger: this.#log.child({ component: 'media:flv' }),
+    })
+    this.#guard = new PlayerGuard(
+      init.maxPlayerBacklogBytes ?? DEFAULT_MAX_PLAYER_BACKLOG_BYTES,
+      PLAYER_CHECK_MS,
+      this.#log,
+    )
   }
 
   get rtmpAddress(): HostPort {
     return this.#init.rtmp
+  }
+
+  get acceptsPublish(): boolean {
+    return this.#init.acceptsPublish ?? true
+  }
+
+  get #refuseText(): string {
+    return this.#init.refusePublishText ?? DEFAULT_REFUSE_PUBLISH_TEXT
   }
 
   async start(): Promise<void> {
@@ -89,44 +165,85 @@ export class MediaServer implements Startable {
       running = null
       throw err
     }
+    this.#guard.start()
   }
 
   async stop(): Promise<void> {
     const server = this.#server
     if (server === null) return
     this.#server = null
+    this.#guard.stop()
     const closed = closeServer(server)
+    this.#relays.closeAll()
     for (const session of Context.sessions.values()) session.close()
     await this.#nms?.stop()
     this.#nms = null
     await closed
     this.#unhookEvents()
     this.#playing.clear()
+    this.#publishing.clear()
     running = null
   }
 
-  /** Live streams on this node, publisher and subscriber counts. */
+  /** Streams on this node: published, pulled, or only awaited by players. */
   streams(): StreamInfo[] {
-    return [...Context.broadcasts.values()].map((b) => ({
-      path: b.streamPath,
-      publisher: b.publisher === null ? null : toStreamSession(b.publisher),
-      subscribers: b.subscribers.size,
-      videoCodec: b.publisher?.videoCodec ?? 0,
-      audioCodec: b.publisher?.audioCodec ?? 0,
-      width: b.publisher?.videoWidth ?? 0,
-      height: b.publisher?.videoHeight ?? 0,
-    }))
+    return [...Context.broadcasts.values()].map((b) => {
+      const pub = b.publisher
+      const pulled = isStandIn(pub)
+      const status = b.getPublishStatus()
+      const live = pulled ? this.#relays.upstream(b.streamPath) !== null : status === 'publishing'
+      return {
+        path: b.streamPath,
+        publisher: pub === null || pulled ? null : toStreamSession(pub),
+        pulled,
+        state: live ? 'live' : status === 'reconnecting' && !pulled ? 'reconnecting' : 'idle',
+        subscribers: b.subscribers.size,
+        videoCodec: pub?.videoCodec ?? 0,
+        audioCodec: pub?.audioCodec ?? 0,
+        width: pub?.videoWidth ?? 0,
+        height: pub?.videoHeight ?? 0,
+      }
+    })
+  }
+
+  /** Pulls (edges and relays): what the edge controller drives. */
+  relays(): RelayPort {
+    return this.#relays
+  }
+
+  /**
+   * HTTP-FLV playback for `GET /app/name.flv` on the caller's HTTP server.
+   * Returns false when the URL is not an FLV path (the caller falls through);
+   * otherwise answers: the stream, 400 for a bad name, 403 for a publish
+   * (POST), 503 while stopped.
+   */
+  flvRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.#flv.request(req, res)
+  }
+
+  /**
+   * WS-FLV playback for a WebSocket upgrade to `/app/name.flv`. Returns false
+   * when the URL is not an FLV path (the socket is left to the caller).
+   */
+  flvUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    return this.#flv.upgrade(req, socket, head)
   }
 
   #accept(socket: net.Socket): void {
     const session = new RtmpSession(socket)
+    guardRtmpSession(session, this.#log)
+    if (!this.acceptsPublish) refusePublish(session, this.#refuseText, this.#log)
     session.run()
-    Context.sessions.set(session.id, session as unknown as NmsSession)
+    Context.sessions.set(session.id, session)
   }
 
   #hookEvents(): void {
     for (const [nmsName, ours] of EVENTS) {
       const handler = (s: NmsSession) => {
+        // a pull's stand-in publisher is not a publish: the mesh would take this node for an origin
+        if (isStandIn(s)) return
+        if (ours === 'publish' && !becomesPublisher(s)) return
+        if (ours === 'stop') this.#relays.playerLeft(s)
         if (!this.#tracks(ours, s.id)) return
         const session = toStreamSession(s)
         this.#log.info(ours, { path: session.path, session: session.id, remote: session.remote })
@@ -137,16 +254,28 @@ export class MediaServer implements Startable {
     }
   }
 
-  /** Whether an event is worth reporting; keeps play/stop in pairs. */
+  /** Whether an event is worth reporting; keeps play/stop and publish/unpublish in pairs. */
   #tracks(event: keyof MediaEvents, id: string): boolean {
     if (event === 'play') this.#playing.add(id)
     if (event === 'stop') return this.#playing.delete(id)
+    if (event === 'publish') this.#publishing.add(id)
+    if (event === 'unpublish') return this.#publishing.delete(id)
     return true
   }
 
   #unhookEvents(): void {
     for (const unhook of this.#unhook.splice(0)) unhook()
   }
+}
+
+/**
+ * NMS emits postPublish before it checks for a publisher already there
+ * (broadcast_server.js:210-215): a refused second publisher would be
+ * reported as a publish. At emit time the slot is free only for one that
+ * gets it (grace resume and takeover have already cleared it).
+ */
+function becomesPublisher(s: NmsSession): boolean {
+  return (Context.broadcasts.get(s.streamPath)?.publisher ?? null) === null
 }
 
 /** Factory in the project's shape: `mediaServer(init)(components)`. */

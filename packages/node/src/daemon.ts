@@ -42,7 +42,17 @@ export class Daemon implements Startable {
     this.id = identity.id
     this.config = config
     this.#log = logger.child({ node: this.id })
-    this.#media = new MediaServer({ rtmp: config.rtmp }, { logger: this.#log })
+    const pulls = config.role === 'edge' || config.role === 'relay'
+    this.#media = new MediaServer(
+      {
+        rtmp: config.rtmp,
+        // Red5 Pro's edges take no publishers; an origin (or a standalone node) does.
+        acceptsPublish: !pulls,
+        refusePublishText: `this node is ${config.role === 'edge' ? 'an edge' : 'a relay'}: publish to an origin`,
+        stallMs: config.edge.stallSeconds * 1000,
+      },
+      { logger: this.#log },
+    )
     this.#mesh =
       config.role === 'standalone' ? null : new Mesh({ ...meshInit(config), identity }, { logger: this.#log })
     this.#apps = createAppHost(config, this.id, this.#mesh, this.#log)
@@ -54,7 +64,7 @@ export class Daemon implements Startable {
             id: this.id,
             media: this.#media,
             mesh: this.#mesh,
-            relays: null,
+            relays: pulls ? this.#media.relays() : null,
             logger: this.#log,
           })
   }
@@ -94,7 +104,9 @@ export class Daemon implements Startable {
         createApp((app) => this.#routes(app), this.#log),
         http,
         {
-          upgrade: (req, socket, head) => this.#apps.handleUpgrade(req, socket, head),
+          upgrade: (req, socket, head) => {
+            if (!this.#media.flvUpgrade(req, socket, head)) this.#apps.handleUpgrade(req, socket, head)
+          },
         },
       )
       this.#up.add('http')
@@ -150,6 +162,10 @@ export class Daemon implements Startable {
   }
 
   #routes(app: Express): void {
+    // HTTP-FLV playback (`/app/name.flv`) before everything else: the media server answers or passes.
+    app.use((req, res, next) => {
+      if (!this.#media.flvRequest(req, res)) next()
+    })
     app.get('/api/status', (_req, res) => {
       res.json(this.status())
     })

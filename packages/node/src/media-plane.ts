@@ -12,11 +12,6 @@ import type { MediaServer } from '@meshcast/media'
 import type { Mesh } from '@meshcast/mesh'
 import type { Express, Request, Response } from 'express'
 
-/** ms a pull outlives its last player when streams are pulled on demand. */
-export const DEFAULT_LINGER_MS = 10_000
-/** ms a player may wait for a stream nobody publishes yet. */
-export const DEFAULT_WAIT_MS = 30_000
-
 /** How long an advert change waits for others close behind it (publish + play of one client). */
 const ADVERT_DEBOUNCE_MS = 20
 /** ms between checks of what events do not announce: codecs known later, subscriber counts. */
@@ -66,8 +61,8 @@ export class MediaPlane {
               selfId: parts.id,
               origins: cluster.origins.map((o) => ({ host: o.host, port: o.port })),
               streamOnDemand: cluster.streamOnDemand,
-              lingerMs: DEFAULT_LINGER_MS,
-              waitMs: DEFAULT_WAIT_MS,
+              lingerMs: parts.config.edge.lingerSeconds * 1000,
+              waitMs: parts.config.edge.waitSeconds * 1000,
               retryMs: cluster.retryDuration * 1000,
               kickOnUnpublish: cluster.kickOnUnpublish,
               urlOf: (c) => this.#pullUrl(c.member.id, c.advert.rtmpUrl),
@@ -145,8 +140,9 @@ export class MediaPlane {
     const out: StreamAdvert[] = []
     for (const s of media.streams()) {
       const pull = pulls.get(s.path)
-      const published = s.publisher !== null && pull === undefined
-      if (!published && pull?.upstream == null) continue
+      // A publisher that left is held "reconnecting" by the media server: not an upstream any more.
+      const published = !s.pulled && s.publisher !== null && s.state === 'live'
+      if (!published && (pull?.upstream == null || s.state !== 'live')) continue
       out.push({
         path: s.path,
         source: published ? 'publish' : config.role === 'relay' ? 'relay' : 'edge',

@@ -61,6 +61,8 @@ export class Connector {
   readonly #quick = new Map<string, ReturnType<typeof setTimeout>>()
   /** per seed: quick retries used since it was last reached */
   readonly #quickUsed = new Map<string, number>()
+  /** seeds whose connection just dropped: retried quickly even when refused (a restarting origin) */
+  readonly #recovering = new Set<string>()
   /** the peer each seed turned out to be */
   readonly #seedPeers = new Map<string, string>()
   #timer: ReturnType<typeof setInterval> | null = null
@@ -72,6 +74,7 @@ export class Connector {
 
   start(): void {
     this.#c.libp2p.addEventListener('peer:discovery', (evt) => this.#discovered(evt.detail.id))
+    this.#c.libp2p.addEventListener('peer:disconnect', (evt) => this.#lost(evt.detail.toString()))
     void this.dialSeeds()
     if (this.#init.seeds.length > 0)
       this.#timer = setInterval(() => void this.dialSeeds(), this.#init.retryInterval)
@@ -155,6 +158,7 @@ export class Connector {
       else this.#c.logger.debug('connected to seed', { seed: key, peer })
       this.#failures.delete(key)
       this.#quickUsed.delete(key)
+      this.#recovering.delete(key)
     } catch (err) {
       this.#failed(key, err)
       this.#retrySoon(seed, key)
@@ -163,12 +167,27 @@ export class Connector {
     }
   }
 
-  /** Schedules a quick extra attempt after a failure that was not a refusal. */
+  /** A seed's connection dropped: it may be restarting, so try it again soon, not only after retryInterval. */
+  #lost(peer: string): void {
+    if (this.#timer === null) return
+    for (const seed of this.#init.seeds) {
+      const key = formatAddress(seed)
+      if (this.#seedPeers.get(key) !== peer) continue
+      this.#seedPeers.delete(key)
+      this.#quickUsed.delete(key)
+      this.#recovering.add(key)
+      this.#retrySoon(seed, key)
+    }
+  }
+
+  /** Schedules a quick extra attempt after a failure that was not a refusal (or a seed that just dropped). */
   #retrySoon(seed: Seed, key: string): void {
     const failure = this.#failures.get(key)
-    if (this.#timer === null || failure === undefined || failure.kind === 'refused') return
+    if (this.#timer === null) return
+    if (!this.#recovering.has(key) && (failure === undefined || failure.kind === 'refused')) return
     const used = this.#quickUsed.get(key) ?? 0
     const delay = QUICK_RETRIES[used]
+    if (delay === undefined) this.#recovering.delete(key)
     if (delay === undefined || this.#quick.has(key)) return
     this.#quickUsed.set(key, used + 1)
     this.#quick.set(

@@ -1,0 +1,33 @@
+/** Why an upstream stopped feeding a relay. */
+export type DownReason = 'closed' | 'stalled' | 'unpublished' | 'error'
+
+/**
+ * One stream on this node fed from an upstream over RTMP (implemented by
+ * `@meshcast/media`, driven by `@meshcast/cluster`'s edge controller). Its
+ * players stay attached while the upstream changes.
+ */
+export interface Relay {
+  readonly path: string
+  /**
+   * Pulls from `url`. Resolves once media flows from it, and only then drops
+   * the upstream it replaces; rejects when it cannot be played (a current
+   * upstream then keeps feeding).
+   */
+  pull(url: string): Promise<void>
+  /** Called once per upstream lost while it fed the relay (not for one `pull` replaced). */
+  onDown(listener: (reason: DownReason, detail: string) => void): void
+  /** Drops the upstream and the local stream; `kick` also disconnects its players. */
+  close(kick: boolean): void
+}
+
+/** What the edge controller needs from the media server. */
+export interface RelayPort {
+  /** A relay for `path` (one per path: the controller never opens two). */
+  open(path: string): Relay
+  /** Players of `path` on this node. */
+  subscribers(path: string): number
+  /** Whether `path` is published to this node (then it needs no pull). */
+  published(path: string): boolean
+  /** Disconnects the players of `path` (a bounded wait ran out). */
+  kick(path: string, why: string): void
+}

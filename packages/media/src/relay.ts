@@ -1,0 +1,250 @@
+import type { Logger } from '@meshcast/interface'
+import type { Feed } from './feed.ts'
+import { AVPacket } from './nms.ts'
+import { PullClient, PullError, type PullFailureReason } from './pull-client.ts'
+import type { DownReason, Relay } from './relay-types.ts'
+
+export interface RelayOptions {
+  /** ms from connecting to an upstream to its first media packet */
+  timeoutMs: number
+  /** ms without audio or video before the upstream counts as stalled */
+  stallMs: number
+}
+
+/** What a relay needs from the set of relays (MediaRelays). */
+export interface RelayHost {
+  /** the path's feed, made on first use; it may outlive this relay */
+  feed(path: string): Feed
+  closed(relay: PullRelay, kick: boolean): void
+}
+
+/** The upstream feeding the relay. */
+interface Upstream {
+  readonly client: PullClient
+  readonly url: string
+  lastMediaAt: number
+}
+
+/** An upstream being tried: it feeds nothing until its first media packet. */
+interface Candidate {
+  readonly client: PullClient
+  readonly url: string
+  readonly startedAt: number
+  readonly resolve: () => void
+  readonly reject: (err: PullError) => void
+  timer: ReturnType<typeof setTimeout> | null
+  /** metadata and sequence headers seen before the first media packet (copies) */
+  readonly headers: AVPacket[]
+}
+
+/** At most this many data/header messages are held from an upstream that sent no media yet. */
+const MAX_HEADERS_HELD = 16
+/** How often a stall is looked for, at most. */
+const STALL_CHECK_MS = 250
+
+/**
+ * One pulled stream (one per path): RTMP pulls from successive upstreams
+ * into the path's Feed. Make-before-break: a new upstream feeds nothing
+ * until its first media packet arrives; only then is the previous one
+ * dropped, in the same tick, so players see no hole beyond the rebasing.
+ */
+export class PullRelay implements Relay {
+  readonly path: string
+  readonly #o: RelayOptions
+  readonly #host: RelayHost
+  readonly #log: Logger
+  #current: Upstream | null = null
+  #candidate: Candidate | null = null
+  readonly #listeners: ((reason: DownReason, detail: string) => void)[] = []
+  #stallTimer: ReturnType<typeof setInterval> | null = null
+  #closed = false
+
+  constructor(path: string, options: RelayOptions, host: RelayHost, logger: Logger) {
+    this.path = path
+    this.#o = options
+    this.#host = host
+    this.#log = logger
+  }
+
+  /** The upstream URL feeding now, if any. */
+  get upstream(): string | null {
+    return this.#current?.url ?? null
+  }
+
+  pull(url: string): Promise<void> {
+    if (this.#closed)
+      return Promise.reject(new PullError('closed', url, `the relay of ${this.path} is closed`))
+    this.#cancelCandidate(`superseded by a pull from ${url}`)
+    return new Promise<void>((resolve, reject) => {
+      const client: PullClient = new PullClient({
+        onPacket: (p) => this.#onPacket(client, p),
+        onEnd: (err) => this.#onEnd(client, err),
+      })
+      const cand: Candidate = {
+        client,
+        url,
+        startedAt: Date.now(),
+        resolve,
+        reject,
+        timer: null,
+        headers: [],
+      }
+      this.#candidate = cand
+      cand.timer = setTimeout(
+        () => this.#reject(cand, new PullError('timeout', url, `no media within ${this.#o.timeoutMs} ms`)),
+        this.#o.timeoutMs,
+      )
+      this.#log.debug('pulling', { path: this.path, url })
+      client.play(url, this.#o.timeoutMs).then(
+        () => {
+          if (this.#candidate === cand)
+            this.#log.debug('upstream playing; waiting for media', { path: this.path, url })
+        },
+        (err: PullError) => this.#reject(cand, err),
+      )
+    })
+  }
+
+  onDown(listener: (reason: DownReason, detail: string) => void): void {
+    this.#listeners.push(listener)
+  }
+
+  close(kick: boolean): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#cancelCandidate('the relay closed')
+    this.#drop()
+    this.#host.closed(this, kick)
+  }
+
+  #onPacket(client: PullClient, p: AVPacket): void {
+    const current = this.#current
+    if (current?.client === client) {
+      if (isMedia(p)) current.lastMediaAt = Date.now()
+      this.#host.feed(this.path).push(p)
+      return
+    }
+    const cand = this.#candidate
+    if (cand?.client !== client || !client.playing) return
+    if (!isMedia(p)) {
+      if (cand.headers.length < MAX_HEADERS_HELD) cand.headers.push(copyOf(p))
+      return
+    }
+    if (this.#promote(cand)) this.#host.feed(this.path).push(p)
+  }
+
+  /** The candidate's first media packet: it becomes the upstream, the previous one goes. */
+  #promote(cand: Candidate): boolean {
+    this.#candidate = null
+    this.#clearTimer(cand)
+    const feed = this.#host.feed(this.path)
+    const refused = feed.attach(hostOf(cand.url))
+    if (refused !== null) {
+      cand.client.close()
+      cand.reject(new PullError('error', cand.url, `cannot feed ${this.path}: ${refused}`))
+      return false
+    }
+    const previous = this.#current
+    previous?.client.close()
+    feed.switchUpstream()
+    this.#current = { client: cand.client, url: cand.url, lastMediaAt: Date.now() }
+    for (const p of cand.headers) feed.push(p)
+    this.#watchStall()
+    this.#log.info(previous === null ? 'pulling stream' : 'switched upstream', {
+      path: this.path,
+      url: cand.url,
+      from: previous?.url,
+      ms: Date.now() - cand.startedAt,
+    })
+    cand.resolve()
+    return true
+  }
+
+  #onEnd(client: PullClient, err: PullError): void {
+    const cand = this.#candidate
+    if (cand?.client === client) this.#reject(cand, err)
+    else if (this.#current?.client === client) this.#lost(downReason(err.reason), err.message)
+  }
+
+  /** The upstream stopped feeding: tell the listeners once; the players stay and wait. */
+  #lost(reason: DownReason, detail: string): void {
+    const url = this.#current?.url
+    this.#drop()
+    this.#log.warn('upstream lost', { path: this.path, url, reason, detail })
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(reason, detail)
+      } catch (err) {
+        this.#log.error('relay down listener failed', { path: this.path, error: (err as Error).message })
+      }
+    }
+  }
+
+  #drop(): void {
+    this.#current?.client.close()
+    this.#current = null
+    if (this.#stallTimer !== null) clearInterval(this.#stallTimer)
+    this.#stallTimer = null
+  }
+
+  #watchStall(): void {
+    if (this.#stallTimer !== null) return
+    const every = Math.max(10, Math.min(STALL_CHECK_MS, Math.floor(this.#o.stallMs / 4)))
+    this.#stallTimer = setInterval(() => {
+      const current = this.#current
+      if (current !== null && Date.now() - current.lastMediaAt > this.#o.stallMs) {
+        this.#lost('stalled', `no media for ${this.#o.stallMs} ms`)
+      }
+    }, every)
+    this.#stallTimer.unref()
+  }
+
+  #cancelCandidate(why: string): void {
+    const cand = this.#candidate
+    if (cand !== null) this.#reject(cand, new PullError('closed', cand.url, why))
+  }
+
+  #reject(cand: Candidate, err: PullError): void {
+    if (this.#candidate !== cand) return
+    this.#candidate = null
+    this.#clearTimer(cand)
+    cand.client.close()
+    this.#log.debug('cannot pull', { path: this.path, url: cand.url, reason: err.reason, error: err.message })
+    cand.reject(err)
+  }
+
+  #clearTimer(cand: Candidate): void {
+    if (cand.timer !== null) clearTimeout(cand.timer)
+    cand.timer = null
+  }
+}
+
+/** Audio and video frames (not headers): what proves an upstream plays. */
+function isMedia(p: AVPacket): boolean {
+  return (p.codec_type === 8 && p.flags === 1) || (p.codec_type === 9 && (p.flags === 3 || p.flags === 4))
+}
+
+/** A packet whose data survives the parser's next message. */
+function copyOf(p: AVPacket): AVPacket {
+  const c = new AVPacket()
+  c.codec_id = p.codec_id
+  c.codec_type = p.codec_type
+  c.flags = p.flags
+  c.dts = p.dts
+  c.pts = p.pts
+  c.size = p.size
+  c.data = Buffer.from(p.data.subarray(0, p.size))
+  return c
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return url
+  }
+}
+
+function downReason(reason: PullFailureReason): DownReason {
+  return reason === 'timeout' ? 'error' : reason
+}

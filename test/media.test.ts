@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { describe, test } from 'node:test'
+import {
+  type FrameInfo,
+  type NodeProcess,
+  type PlayResult,
+  play,
+  publish,
+  type TestCluster,
+  waitFor,
+  withCluster,
+} from '@meshcast/testing'
+
+interface Carrier {
+  node: string
+  source: string
+  via: string[]
+}
+interface StreamsBody {
+  streams: { path: string; carriers: Carrier[] }[]
+}
+
+const streams = async (node: NodeProcess): Promise<StreamsBody> =>
+  (await (await fetch(`${node.httpUrl}/api/streams`)).json()) as StreamsBody
+
+/** The edge's own carrier entry for `path` (its pull), or undefined. */
+async function pullOn(node: NodeProcess, path: string): Promise<Carrier | undefined> {
+  const id = (await node.status()).id
+  return (await streams(node)).streams.find((s) => s.path === path)?.carriers.find((c) => c.node === id)
+}
+
+const until = (what: string, fn: () => Promise<unknown>, timeout = 15_000) =>
+  waitFor(async () => ((await fn()) ? true : undefined), { timeout, what })
+
+/** Frames' presentation times never go back and never repeat. */
+function assertMonotonic(frames: readonly FrameInfo[]): void {
+  for (let i = 1; i < frames.length; i++) {
+    const [a, b] = [frames[i - 1] as FrameInfo, frames[i] as FrameInfo]
+    assert.ok(b.pts > a.pts, `frame ${i}: pts ${b.pts} after ${a.pts}`)
+  }
+}
+
+/** The longest pause between two frames arriving at the player (ms). */
+const longestGap = (frames: readonly FrameInfo[]) =>
+  frames.slice(1).reduce((gap, f, i) => Math.max(gap, f.at - (frames[i] as FrameInfo).at), 0)
+
+/** Starts an origin (node 0) and an edge listing it, with cluster.xml/red5 extras for the edge. */
+async function originAndEdge(
+  cluster: TestCluster,
+  edge: { cluster?: Record<string, unknown>; properties?: Record<string, string | number> } = {},
+) {
+  const origin = await cluster.start()
+  const e = await cluster.start({
+    cluster: { origins: [cluster.address(0)], ...edge.cluster },
+    ...(edge.properties === undefined ? {} : { properties: edge.properties }),
+  })
+  return { origin, edge: e }
+}
+
+describe('the media plane: edges pull from origins over RTMP', () => {
+  test(
+    'an edge repeats a stream as soon as it is published; RTMP and HTTP-FLV players decode it',
+    withCluster(async (cluster, t) => {
+      const { origin, edge } = await originAndEdge(cluster)
+      const publisher = await publish(`${origin.rtmpUrl}/live/repeat`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      await until(
+        'the edge to pull /live/repeat with nobody watching',
+        async () => (await pullOn(edge, '/live/repeat'))?.source === 'edge',
+      )
+      const rtmp = await play(`${edge.rtmpUrl}/live/repeat`, { frames: 50, timeout: 20_000 })
+      assert.ok(rtmp.frames.length >= 50, `${rtmp.frames.length} frames; ${rtmp.stderr.slice(-800)}`)
+      assertMonotonic(rtmp.frames)
+      const flv = await play(`${edge.httpUrl}/live/repeat.flv`, { frames: 25, timeout: 20_000 })
+      assert.ok(flv.frames.length >= 25, `${flv.frames.length} frames; ${flv.stderr.slice(-800)}`)
+    }),
+  )
+
+  test(
+    'on demand: the first player starts the pull, which ends edge.linger after the last player left',
+    withCluster(async (cluster, t) => {
+      const { origin, edge } = await originAndEdge(cluster, {
+        cluster: { streamOnDemand: true },
+        properties: { 'edge.linger': 2 },
+      })
+      const publisher = await publish(`${origin.rtmpUrl}/live/demand`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      await until('the edge to hear of the stream', async () => (await streams(edge)).streams.length > 0)
+      await new Promise((r) => setTimeout(r, 1000))
+      assert.equal(await pullOn(edge, '/live/demand'), undefined, 'no pull while nobody watches')
+      const p = await play(`${edge.rtmpUrl}/live/demand`, { frames: 30, timeout: 20_000 })
+      assert.ok(p.frames.length >= 30, `${p.frames.length} frames; ${p.stderr.slice(-800)}`)
+      const left = Date.now()
+      await until(
+        'the pull to end after the linger',
+        async () => (await pullOn(edge, '/live/demand')) === undefined,
+        10_000,
+      )
+      const lingered = Date.now() - left
+      assert.ok(lingered >= 1500, `the pull lingered ${lingered} ms (edge.linger=2)`)
+    }),
+  )
+
+  test(
+    'a player that asks before the stream is published waits, and starts when it appears',
+    withCluster(async (cluster, t) => {
+      const { origin, edge } = await originAndEdge(cluster)
+      const playing = play(`${edge.rtmpUrl}/live/early`, { frames: 30, timeout: 30_000 })
+      await new Promise((r) => setTimeout(r, 2000))
+      const publisher = await publish(`${origin.rtmpUrl}/live/early`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      const p = await playing
+      assert.ok(p.frames.length >= 30, `${p.frames.length} frames; ${p.stderr.slice(-800)}`)
+    }),
+  )
+
+  test(
+    'two origins with the stream: SIGKILL of the serving one, and the player keeps receiving without reconnecting',
+    withCluster(async (cluster, t) => {
+      const o1 = await cluster.start()
+      const o2 = await cluster.start()
+      const edge = await cluster.start({ cluster: { origins: [cluster.address(0), cluster.address(1)] } })
+      const ids = new Map([
+        [(await o1.status()).id, o1],
+        [(await o2.status()).id, o2],
+      ])
+      const pubs = [
+        await publish(`${o1.rtmpUrl}/live/twice`, { seconds: 120 }),
+        await publish(`${o2.rtmpUrl}/live/twice`, { seconds: 120 }),
+      ]
+      t.after(() => Promise.all(pubs.map((p) => p.stop())))
+      const first = await waitFor(async () => (await pullOn(edge, '/live/twice'))?.via[0], {
+        timeout: 15_000,
+        what: 'the edge pulling',
+      })
+      const playing: Promise<PlayResult> = play(`${edge.rtmpUrl}/live/twice`, {
+        frames: 250,
+        timeout: 40_000,
+      })
+      await new Promise((r) => setTimeout(r, 4000))
+      const serving = ids.get(first) as NodeProcess
+      const killedAt = Date.now()
+      serving.kill('SIGKILL')
+      const p = await playing
+      const after = p.frames.filter((f) => f.at > killedAt + 200)
+      const gap = longestGap(p.frames.filter((f) => f.at > killedAt - 2000))
+      process.stdout.write(`# failover: longest pause at the player across the kill ${gap} ms\n`)
+      assert.ok(p.frames.length >= 250, `player got ${p.frames.length} frames; ${p.stderr.slice(-600)}`)
+      assert.ok(after.length > 50, `frames after the kill: ${after.length}`)
+      assertMonotonic(p.frames)
+      assert.doesNotMatch(p.stderr, /non-monotonic|Non-monotonous/i)
+      const now = await pullOn(edge, '/live/twice')
+      assert.notEqual(now?.via[0], first, 'the edge pulls from the other origin')
+    }),
+  )
+
+  test(
+    'no alternative (retryDuration 30): the edge resumes within 5 s of the origin coming back and the stream being republished',
+    withCluster(async (cluster, t) => {
+      const { origin, edge } = await originAndEdge(cluster, { cluster: { retryDuration: 30 } })
+      let publisher = await publish(`${origin.rtmpUrl}/live/back`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      await until('the edge pulling', async () => (await pullOn(edge, '/live/back')) !== undefined)
+      const playing = play(`${edge.rtmpUrl}/live/back`, { frames: 10_000, timeout: 20_000 })
+      await new Promise((r) => setTimeout(r, 3000))
+      origin.kill('SIGKILL')
+      await publisher.stop()
+      await new Promise((r) => setTimeout(r, 2000))
+      const restarted = await cluster.restart(0)
+      await until(
+        'one view of 2 again',
+        async () =>
+          ((await (await fetch(`${edge.httpUrl}/api/view`)).json()) as { members: string[] }).members
+            .length === 2,
+      )
+      const republishedAt = Date.now()
+      publisher = await publish(`${restarted.rtmpUrl}/live/back`, { seconds: 120 })
+      const p = await playing
+      const resumed = p.frames.find((f) => f.at > republishedAt)
+      assert.ok(resumed !== undefined, `no frame after the republish; ${p.stderr.slice(-600)}`)
+      const ms = resumed.at - republishedAt
+      process.stdout.write(`# resume after republish: first frame at the kept player after ${ms} ms\n`)
+      assert.ok(ms < 5000, `resumed after ${ms} ms`)
+      assertMonotonic(p.frames)
+    }),
+  )
+
+  test(
+    'an edge whose origin is unreachable at start reaches it on a later retry',
+    withCluster(async (cluster, t) => {
+      const edge = await cluster.start({
+        cluster: { origins: [cluster.address(1)], retryDuration: 2 },
+      })
+      await new Promise((r) => setTimeout(r, 2500))
+      const origin = await cluster.start()
+      const publisher = await publish(`${origin.rtmpUrl}/live/later`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      const p = await play(`${edge.rtmpUrl}/live/later`, { frames: 20, timeout: 30_000 })
+      assert.ok(p.frames.length >= 20, `${p.frames.length} frames; ${p.stderr.slice(-800)}`)
+    }),
+  )
+
+  test(
+    'origin -> relay -> edge: the edge pulls through the relay it lists',
+    withCluster(async (cluster, t) => {
+      const origin = await cluster.start()
+      const relay = await cluster.start({ cluster: { origins: [cluster.address(0)], nodeType: 'relay' } })
+      const edge = await cluster.start({ cluster: { origins: [cluster.address(1)] } })
+      const relayId = (await relay.status()).id
+      const originId = (await origin.status()).id
+      const publisher = await publish(`${origin.rtmpUrl}/live/chain`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      await until(
+        'the edge pulling through the relay',
+        async () => (await pullOn(edge, '/live/chain'))?.via[0] === relayId,
+        20_000,
+      )
+      assert.deepEqual((await pullOn(edge, '/live/chain'))?.via, [relayId, originId])
+      const p = await play(`${edge.rtmpUrl}/live/chain`, { frames: 25, timeout: 20_000 })
+      assert.ok(p.frames.length >= 25, `${p.frames.length} frames; ${p.stderr.slice(-800)}`)
+    }),
+  )
+
+  test(
+    'an edge of another password learns nothing and pulls nothing',
+    withCluster(async (cluster, t) => {
+      const origin = await cluster.start()
+      const stranger = await cluster.start({
+        cluster: { origins: [cluster.address(0)], password: `${cluster.password}-other` },
+        properties: { 'edge.wait': 2 },
+      })
+      const publisher = await publish(`${origin.rtmpUrl}/live/secret`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      await new Promise((r) => setTimeout(r, 3000))
+      assert.deepEqual((await streams(stranger)).streams, [])
+      const p = await play(`${stranger.rtmpUrl}/live/secret`, { frames: 5, timeout: 8000 })
+      assert.equal(p.frames.length, 0)
+    }),
+  )
+
+  test(
+    'a publish to an edge is refused with a clear status; garbage on the RTMP port ends that session only',
+    withCluster(async (cluster, t) => {
+      const { origin, edge } = await originAndEdge(cluster)
+      const refused = await publish(`${edge.rtmpUrl}/live/wrongway`, { seconds: 5 })
+      const code = await refused.exited
+      assert.notEqual(code, 0)
+      assert.match(refused.stderr, /publish to an origin/)
+      const publisher = await publish(`${origin.rtmpUrl}/live/steady`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      const playing = play(`${edge.rtmpUrl}/live/steady`, { frames: 100, timeout: 30_000 })
+      for (const bytes of [
+        Buffer.from([3]),
+        Buffer.alloc(1537, 0xff),
+        Buffer.from('GET / HTTP/1.0\r\n\r\n'),
+      ]) {
+        await new Promise<void>((resolve) => {
+          const s = connect({ host: edge.host, port: 1935 }, () => s.end(bytes))
+          s.on('error', () => resolve())
+          s.on('close', () => resolve())
+          s.setTimeout(3000, () => s.destroy())
+        })
+      }
+      const p = await playing
+      assert.ok(p.frames.length >= 100, `${p.frames.length} frames; ${p.stderr.slice(-600)}`)
+      assert.equal((await edge.status()).ready, true)
+    }),
+  )
+})
