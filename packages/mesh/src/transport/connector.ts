@@ -33,8 +33,8 @@ type Failure = 'not-our-cluster' | 'refused' | 'timeout' | 'other'
  */
 const QUICK_RETRIES = [500, 1000, 2000, 4000]
 
-/** A failure of the same kind this many times in a row is logged: one garbled handshake proves nothing. */
-const SAY_AFTER: Record<Failure, number> = { 'not-our-cluster': 2, timeout: 2, refused: 1, other: 1 }
+/** A failure of the same kind this many times in a row is logged: one handshake that timed out on a loaded peer proves nothing. */
+const SAY_AFTER: Record<Failure, number> = { 'not-our-cluster': 1, timeout: 2, refused: 1, other: 1 }
 
 /** An error from the private-network/noise handshake that is not a peer-id mismatch. */
 function isForeignCluster(err: unknown): boolean {
