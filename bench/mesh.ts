@@ -508,6 +508,11 @@ async function detection(signal: 'SIGKILL' | 'SIGSTOP', target: 'member' | 'coor
   let victim: MeshPeer | undefined
   try {
     const { peers, reports } = await startPeers(group)
+    // The goals are for members past their first seconds: a just-started one gets 3x the silence.
+    progress(
+      `detect: ${signal} run ${run}: letting the members age ${meshOptions.DEFAULT_YOUNG_FOR / 1000} s`,
+    )
+    await sleep(meshOptions.DEFAULT_YOUNG_FOR)
     const ids = reports.map((r) => r.id)
     const coordinator = (reports[0] as PeerReport).view.coordinator
     const others = ids.flatMap((id, i) => (id === coordinator ? [] : [i]))

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import {
+  DEFAULT_YOUNG_FOR,
   MeshPeer,
   type NetnsLan,
   type NodeProcess,
@@ -121,6 +122,8 @@ describe('the mesh on a LAN (network namespaces)', () => {
         await Promise.all(peers.map((p) => p.started))
         const before = await viewsAre(peers, [[0, 1, 2, 3]], 'one view of 4')
         const ids = before.map((r) => r.id)
+        // The bound is for members past their first seconds (a just-started member gets 3x the silence: youngFor).
+        await new Promise((r) => setTimeout(r, DEFAULT_YOUNG_FOR))
 
         const cutAt = Date.now()
         await lan.partition([

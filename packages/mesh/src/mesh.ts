@@ -154,6 +154,7 @@ export class Mesh implements Startable {
         suspectAfter: this.#s.suspectAfter,
         closedGrace: this.#s.closedGrace,
         silentGrace: this.#s.silentGrace,
+        youngFor: this.#s.youngFor,
       },
       now,
     )
@@ -479,6 +480,12 @@ export class Mesh implements Startable {
    * anyone this node has joined; otherwise this node leads its own view.
    */
   async #join(): Promise<void> {
+    // With seeds, listen for joinTimeout after the first dial to them settles: under load
+    // (20 nodes starting on 2 cores) that dial alone took over joinTimeout, and each node
+    // that led its own cluster meanwhile had to be merged later (measured: seconds).
+    const connector = this.#connector
+    if (connector !== null && this.#s.seeds.length > 0)
+      await Promise.race([connector.firstRound, this.#alarm.sleep(this.#s.dialTimeout + this.#s.joinTimeout)])
     const deadline = Date.now() + this.#s.joinTimeout
     while (this.#phase === 'joining') {
       const view = this.#keeper.view
@@ -904,6 +911,8 @@ export class Mesh implements Startable {
 
   async #sayGoodbye(): Promise<void> {
     const frame: DirectFrame = { v: 1, k: 'leave', from: this.id }
+    // First on the open heartbeat links (no stream to negotiate: quickest under load), then gossip and direct.
+    this.#beats?.send(this.#connectedPeers(), encodeFrame(frame))
     await this.#publish(this.#names.heartbeatTopic, encodeFrame(frame)).catch(() => {})
     const direct = this.#direct
     if (direct === null) return

@@ -10,6 +10,8 @@ export const DEFAULT_SUSPECT_AFTER = 1500
 export const DEFAULT_CLOSED_GRACE = 300
 /** ms a silent member stays suspected (while we probe it) before removal. */
 export const DEFAULT_SILENT_GRACE = 1000
+/** ms after a member is first heard during which its silence is suspected only after 3 × suspectAfter. */
+export const DEFAULT_YOUNG_FOR = 10_000
 /** ms a starting node waits to hear of an existing cluster before it leads its own. */
 export const DEFAULT_JOIN_TIMEOUT = 1000
 /** Largest application message, as JSON (bytes). */
@@ -65,6 +67,7 @@ export interface MeshInit {
   suspectAfter?: number
   closedGrace?: number
   silentGrace?: number
+  youngFor?: number
   joinTimeout?: number
   maxMessageBytes?: number
   maxQueuedBytes?: number
@@ -96,6 +99,7 @@ export function settings(init: MeshInit): MeshSettings {
     suspectAfter: init.suspectAfter ?? DEFAULT_SUSPECT_AFTER,
     closedGrace: init.closedGrace ?? DEFAULT_CLOSED_GRACE,
     silentGrace: init.silentGrace ?? DEFAULT_SILENT_GRACE,
+    youngFor: init.youngFor ?? DEFAULT_YOUNG_FOR,
     joinTimeout: init.joinTimeout ?? DEFAULT_JOIN_TIMEOUT,
     maxMessageBytes: init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxQueuedBytes: init.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,

@@ -19,7 +19,7 @@ function member(id: string, startedAt: number): Member {
   }
 }
 
-const TIMINGS = { suspectAfter: 1500, closedGrace: 300, silentGrace: 1000 }
+const TIMINGS = { suspectAfter: 1500, closedGrace: 300, silentGrace: 1000, youngFor: 0 }
 const A = member('AAAAAAAAaaaa', 100)
 const B = member('BBBBBBBBbbbb', 200)
 const C = member('CCCCCCCCcccc', 300)
@@ -69,6 +69,17 @@ describe('MemberTable', () => {
     assert.equal(t.get(B.id)?.suspect, null)
     t.tick(3300)
     assert.equal(t.tick(4400).removed.length, 1)
+  })
+
+  test('a member heard for less than youngFor is suspected for silence only after 3 × suspectAfter', () => {
+    const t = new MemberTable(A, { ...TIMINGS, youngFor: 10_000 }, 0)
+    t.heard(B, 1, 0)
+    assert.equal(t.tick(2000).suspected.length, 0, 'young: 2 s of silence is not yet suspicious')
+    assert.equal(t.tick(4600).suspected.length, 1, 'young: 4.6 s is')
+    const u = new MemberTable(A, { ...TIMINGS, youngFor: 10_000 }, 0)
+    u.heard(B, 1, 0)
+    u.heard(B, 2, 11_000)
+    assert.equal(u.tick(12_600).suspected.length, 1, 'grown up: 1.6 s of silence is suspicious')
   })
 
   test('a replayed or older heartbeat is refused, also after removal', () => {

@@ -1,3 +1,5 @@
+/** How long a member counts as just started (its silence is suspected later): tests of steady-state detection wait it out. */
+export { DEFAULT_YOUNG_FOR } from '@meshcast/mesh'
 export type { Page } from './browser.ts'
 export {
   CHROMIUM_ARGS,

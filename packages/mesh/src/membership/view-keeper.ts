@@ -44,7 +44,11 @@ export class ViewKeeper {
   /** The view as the coordinator gossips it; null on other members. */
   wire(): WireView | undefined {
     if (!this.isCoordinator) return undefined
-    return { counter: this.#view.counter, members: this.#view.members.map((m) => m.id) }
+    return {
+      counter: this.#view.counter,
+      members: this.#view.members.map((m) => m.id),
+      records: [...this.#view.members],
+    }
   }
 
   /**
@@ -93,8 +97,11 @@ export class ViewKeeper {
     if (alive[0]?.id !== from) return null
     if (!view.members.includes(this.#selfId)) return null // it has not heard us yet
     if (this.#view.coordinator === from && this.#view.counter === view.counter) return null
-    if (view.members.some((id) => lookup(id) === undefined)) return null // adopted once they are heard
-    return this.#install(view, from, lookup)
+    // Members this node has not heard yet are taken as the coordinator describes them.
+    const told = new Map((view.records ?? []).map((m) => [m.id, m]))
+    const known = (id: string) => lookup(id) ?? told.get(id)
+    if (view.members.some((id) => known(id) === undefined)) return null // adopted once they are heard
+    return this.#install(view, from, known)
   }
 
   /** Member records change (load, data) without a new view: keep the current view's copies fresh. */

@@ -66,6 +66,8 @@ export class Connector {
   /** the peer each seed turned out to be */
   readonly #seedPeers = new Map<string, string>()
   #timer: ReturnType<typeof setInterval> | null = null
+  /** settles once every seed has been dialled once (reached or not) */
+  readonly #firstRound = Promise.withResolvers<void>()
 
   constructor(init: ConnectorInit, components: ConnectorComponents) {
     this.#init = init
@@ -75,7 +77,7 @@ export class Connector {
   start(): void {
     this.#c.libp2p.addEventListener('peer:discovery', (evt) => this.#discovered(evt.detail.id))
     this.#c.libp2p.addEventListener('peer:disconnect', (evt) => this.#lost(evt.detail.toString()))
-    void this.dialSeeds()
+    void this.dialSeeds().then(() => this.#firstRound.resolve())
     if (this.#init.seeds.length > 0)
       this.#timer = setInterval(() => void this.dialSeeds(), this.#init.retryInterval)
   }
@@ -85,6 +87,16 @@ export class Connector {
     this.#timer = null
     for (const t of this.#quick.values()) clearTimeout(t)
     this.#quick.clear()
+  }
+
+  /** Resolves once every seed has been dialled once, reached or not (at once with no seeds). */
+  get firstRound(): Promise<void> {
+    return this.#firstRound.promise
+  }
+
+  /** Whether some seed is connected now. */
+  get reachedSeed(): boolean {
+    return [...this.#seedPeers.values()].some((id) => this.isConnected(id))
   }
 
   isConnected(id: string): boolean {

@@ -35,6 +35,12 @@ export type BusEnvelope = DataEnvelope | RequestEnvelope | ReplyEnvelope
 export interface WireView {
   counter: number
   members: string[]
+  /**
+   * The members' records as the coordinator knows them: a member adopts the
+   * view without waiting to hear each new member itself (at 20 nodes joining
+   * at once that wait held views back for seconds).
+   */
+  records?: Member[]
 }
 
 /** Gossiped by every member every heartbeat interval (and at once after a change). */

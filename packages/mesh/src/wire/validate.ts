@@ -102,7 +102,17 @@ function view(v: unknown, field: string): WireView {
     id(x, `${field}.members[${i}]`),
   )
   if (members.length === 0) throw new FrameError(`${field}.members must not be empty`)
-  return { counter: int(o.counter, `${field}.counter`, 1), members }
+  const out: WireView = { counter: int(o.counter, `${field}.counter`, 1), members }
+  if (o.records !== undefined) {
+    const records = arr(o.records, `${field}.records`, MAX_MEMBERS).map((r, i) =>
+      member(r, `${field}.records[${i}]`),
+    )
+    const ids = new Set(members)
+    if (records.some((r) => !ids.has(r.id)))
+      throw new FrameError(`${field}.records must be members of the view`)
+    out.records = records
+  }
+  return out
 }
 
 function heartbeat(o: Obj): HeartbeatFrame {
