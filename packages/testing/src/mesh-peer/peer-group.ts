@@ -69,7 +69,15 @@ export class PeerGroup {
   /** Every peer's last log lines, for a failed test. */
   async logs(): Promise<string> {
     const parts = await Promise.all(
-      this.peers.map(async (p) => `----- ${p.name} -----\n${await p.logTail()}`),
+      this.peers.map(async (p) => {
+        // what the log does not say: where each sender's stream stands, and the counters
+        const r = await p.report().catch(() => null)
+        const state =
+          r === null
+            ? '(no report)'
+            : JSON.stringify({ view: r.view.id, received: r.received, gaps: r.gaps, counters: r.counters })
+        return `----- ${p.name} -----\n${await p.logTail()}\n${state}`
+      }),
     )
     return parts.join('\n')
   }
