@@ -374,33 +374,29 @@ export class Mesh implements Startable {
         dropped: (reason, detail, peer) => this.#drops.drop(reason, detail, { peer, path: 'direct' }),
       },
     )
-    this.#links = new BusLinks(
-      {
-        protocol: this.#names.busProtocol,
-        maxFrameBytes: this.#maxFrame,
-        openTimeout: s.dialTimeout,
-        maxQueuedBytes: BUS_LINK_QUEUE_BYTES,
-      },
-      {
-        libp2p,
-        logger: this.#log,
-        receive: (peer, bytes) => this.#onLinkFrame(peer, bytes),
-        oversize: (peer, detail) => this.#drops.drop('oversize', detail, { peer, path: 'bus link' }),
-      },
+    const links = (
+      protocol: string,
+      maxQueuedBytes: number,
+      path: string,
+      receive: (peer: string, bytes: Uint8Array) => void,
+    ) =>
+      new BusLinks(
+        { protocol, maxFrameBytes: this.#maxFrame, openTimeout: s.dialTimeout, maxQueuedBytes },
+        {
+          libp2p,
+          logger: this.#log,
+          receive,
+          oversize: (peer, detail) => this.#drops.drop('oversize', detail, { peer, path }),
+        },
+      )
+    this.#links = links(this.#names.busProtocol, BUS_LINK_QUEUE_BYTES, 'bus link', (peer, bytes) =>
+      this.#onLinkFrame(peer, bytes),
     )
-    this.#beats = new BusLinks(
-      {
-        protocol: this.#names.heartbeatProtocol,
-        maxFrameBytes: this.#maxFrame,
-        openTimeout: s.dialTimeout,
-        maxQueuedBytes: HEARTBEAT_LINK_QUEUE_BYTES,
-      },
-      {
-        libp2p,
-        logger: this.#log,
-        receive: (peer, bytes) => this.#onBeatFrame(peer, bytes),
-        oversize: (peer, detail) => this.#drops.drop('oversize', detail, { peer, path: 'heartbeat link' }),
-      },
+    this.#beats = links(
+      this.#names.heartbeatProtocol,
+      HEARTBEAT_LINK_QUEUE_BYTES,
+      'heartbeat link',
+      (peer, bytes) => this.#onBeatFrame(peer, bytes),
     )
     this.#connector = new Connector(
       { selfId: this.id, seeds: s.seeds, retryInterval: s.retryInterval },
@@ -666,6 +662,14 @@ export class Mesh implements Startable {
   #viewChanged(change: ViewChange): void {
     this.#counters.viewChanges++
     const { view, joined, left, merged } = change
+    // A view can name members this node has not heard yet (the coordinator described them):
+    // what this node sends from now on is theirs too, so count them now, and connect to them.
+    for (const m of joined) {
+      if (m.id === this.id) continue
+      this.#sender.addMember(m.id)
+      this.#connector?.learn(m.id, m.mesh)
+      this.#connector?.ensure(m.id, m.mesh, false)
+    }
     if (left.length > 0) this.#bus.membersLeft(left.map((m) => m.id))
     if (this.#keeper.isCoordinator) this.#heartbeatSoon()
     this.#alarm.wake()
