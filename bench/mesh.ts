@@ -11,9 +11,9 @@
 // offered schedule ended. A failed step does not end the ladder: the next
 // runs in a fresh group; two failures in a row do.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import {
   type MeshPeer,
   type NodeProcess,
@@ -23,6 +23,22 @@ import {
   TestCluster,
 } from '@meshcast/testing'
 import * as meshOptions from '../packages/mesh/src/options.ts'
+import {
+  type CpuShares,
+  cpuMark,
+  cpuSince,
+  daemonPid,
+  errorText,
+  fmt,
+  max,
+  median,
+  progress,
+  progressDone,
+  quantile,
+  round,
+  rssMiB,
+  sleep,
+} from './lib.ts'
 
 // ---- command line and parameters ------------------------------------------
 
@@ -80,66 +96,6 @@ const LOG_ARGS = ['--log-level', 'info']
 
 // ---- small helpers ----------------------------------------------------------
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
-}
-
-function median(values: readonly number[]): number {
-  return quantile(values, 0.5)
-}
-
-function max(values: readonly number[]): number {
-  return values.length === 0 ? Number.NaN : values.reduce((a, b) => Math.max(a, b), -Infinity)
-}
-
-const round = (v: number, digits = 1) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null)
-
-const fmt = (v: number | null | undefined, digits = 0) =>
-  v === null || v === undefined || !Number.isFinite(v)
-    ? '—'
-    : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-
-const isTty = process.stderr.isTTY === true
-function progress(text: string): void {
-  if (isTty) process.stderr.write(`\r\x1b[K${text}`)
-  else process.stderr.write(`${text}\n`)
-}
-function progressDone(): void {
-  if (isTty) process.stderr.write('\r\x1b[K')
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
-/**
- * The pid of the daemon's Node process: `pid` itself when it is a `node`
- * executable running meshcast.ts, else (a wrapper such as
- * node_modules/.bin/node, a shell script) the first such descendant.
- */
-function daemonPid(pid: number): number {
-  const exe = readlinkSync(`/proc/${pid}/exe`)
-  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-  if (basename(exe) === 'node' && args.some((a) => a.endsWith('meshcast.ts'))) return pid
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)
-  for (const child of children.filter(Boolean).map(Number)) {
-    try {
-      return daemonPid(child)
-    } catch {
-      // not this one
-    }
-  }
-  throw new Error(`pid ${pid} (${exe} ${args.join(' ')}) is no meshcast node process`)
-}
-
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024
-}
-
 interface LogLine {
   level: string
   message: string
@@ -172,70 +128,6 @@ function notable(report: PeerReport, since = 0): string[] {
 }
 
 /** CPU time counters of the whole machine (/proc/stat, in ticks). */
-function cpuTicks(): number[] {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
-  return line.trim().split(/\s+/).slice(1).map(Number)
-}
-
-/**
- * CPU ticks used by processes outside this benchmark's process tree (other
- * work on the box, e.g. a test suite, skews every number here): sampled
- * every half second, so short-lived processes are undercounted.
- */
-const foreign = { ticks: 0, last: new Map<number, number>() }
-function sampleForeign(): void {
-  const procs = new Map<number, { ppid: number; ticks: number }>()
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      procs.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) })
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const mine = new Set([process.pid])
-  for (let grew = true; grew; ) {
-    grew = false
-    for (const [pid, p] of procs)
-      if (!mine.has(pid) && mine.has(p.ppid)) {
-        mine.add(pid)
-        grew = true
-      }
-  }
-  const now = new Map<number, number>()
-  for (const [pid, p] of procs) {
-    if (mine.has(pid)) continue
-    const before = foreign.last.get(pid)
-    if (before !== undefined) foreign.ticks += Math.max(0, p.ticks - before)
-    now.set(pid, p.ticks)
-  }
-  foreign.last = now
-}
-sampleForeign()
-setInterval(sampleForeign, 500).unref()
-
-interface CpuMark {
-  stat: number[]
-  foreign: number
-}
-const cpuMark = (): CpuMark => ({ stat: cpuTicks(), foreign: foreign.ticks })
-
-/** Shares of the machine's CPU time since `from`: busy, stolen by the hypervisor, used by processes not ours. */
-function cpuSince(from: CpuMark) {
-  sampleForeign()
-  const d = cpuTicks().map((v, i) => v - (from.stat[i] ?? 0))
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = d
-  const total = user + nice + system + idle + iowait + irq + softirq + steal
-  const pct = (v: number) => round((100 * v) / Math.max(total, 1), 1)
-  return {
-    busyPct: pct(total - idle - iowait - steal),
-    stealPct: pct(steal),
-    foreignPct: pct(foreign.ticks - from.foreign),
-  }
-}
-type CpuShares = ReturnType<typeof cpuSince>
 
 interface PeerExit {
   peer: string
