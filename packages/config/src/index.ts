@@ -25,6 +25,8 @@ export { COMMAND_LINE } from './overrides.ts'
 export { isWildcardHost, parseHost, parseOriginAddress } from './parse-address.ts'
 export { parseClusterXml } from './parse-cluster-xml.ts'
 export { DEFAULT_EDGE_TIMINGS, parseRed5Properties, RED5_PROPERTY_KEYS } from './parse-red5-properties.ts'
+export type { ClusterXmlOptions } from './render-conf.ts'
+export { clusterXml, red5Properties } from './render-conf.ts'
 export { resolveRole } from './resolve-role.ts'
 export type {
   ClusterSettings,
