@@ -23,7 +23,17 @@ describe('meshcast --help', () => {
     for (const cmd of ['start', 'check', 'demo']) assert.match(r.stdout, new RegExp(`\\b${cmd}\\b`))
   })
 
-  for (const cmd of ['start', 'check', 'demo']) {
+  test('demo --help lists its flags and their defaults', async () => {
+    const r = await runCli(['demo', '--help'])
+    assert.equal(r.code, 0)
+    assert.match(r.stdout, /--origins <n>.*\(default:\s+"2"\)/s)
+    assert.match(r.stdout, /--edges <n>.*\(default:\s+"2"\)/s)
+    assert.match(r.stdout, /--address <ip>.*\(default:\s+"127\.0\.0\.1"\)/s)
+    assert.match(r.stdout, /--no-publish/)
+    assert.match(r.stdout, /--log-level <level>.*\(choices:.*default:\s+"info"\)/s)
+  })
+
+  for (const cmd of ['start', 'check']) {
     test(`${cmd} --help lists its flags and their defaults`, async () => {
       const r = await runCli([cmd, '--help'])
       assert.equal(r.code, 0)
@@ -206,15 +216,12 @@ describe('meshcast start', () => {
 })
 
 describe('meshcast demo', () => {
-  test('serves a live test pattern, prints where to watch, and Ctrl-C stops every process', async () => {
-    const host = loopbackSubnet()(0)
-    const child = spawn(
-      process.execPath,
-      [MESHCAST_BIN, 'demo', '--conf', join(ROOT, 'conf'), '--host', host],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
+  test('runs 2 origins and 2 edges with a live test pattern, prints the URLs, and Ctrl-C stops every process', async () => {
+    const first = loopbackSubnet()(0)
+    const addresses = [0, 1, 2, 3].map((i) => first.replace(/\d+$/, (n) => String(Number(n) + i)))
+    const child = spawn(process.execPath, [MESHCAST_BIN, 'demo', '--address', first], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout.setEncoding('utf8').on('data', (t: string) => {
       out += t
@@ -224,31 +231,57 @@ describe('meshcast demo', () => {
     })
     const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])))
     try {
-      const watch = await waitFor(() => /watch: +ffplay (rtmp:\/\/\S+)/.exec(out)?.[1], {
+      const watch = await waitFor(() => /watch +ffplay (rtmp:\/\/\S+)/.exec(out)?.[1], {
         what: 'the demo banner',
-        timeout: 20_000,
+        timeout: 60_000,
       })
-      assert.equal(watch, `rtmp://${host}:1935/live/demo`)
-      assert.match(out, new RegExp(`status: +http://${host.replaceAll('.', '\\.')}:5080/api/status`))
+      // the player URL names the first edge, the third node
+      assert.equal(watch, `rtmp://${addresses[2]}:1935/live/demo`)
+      assert.match(out, /… starting origin-1 on .* \(1\/4\)/, 'a progress line per node')
+      for (const a of addresses) assert.ok(out.includes(`http://${a}:5080/`), `node ${a} listed`)
+      assert.ok(out.includes(`dashboard http://${addresses[0]}:5080/`))
+      assert.ok(out.includes(`player    http://${addresses[2]}:5080/?play=live/demo`))
+      assert.ok(out.includes(`chat      http://${addresses[2]}:5080/chatr/chatr.html`))
+
+      const view = (await (await fetch(`http://${addresses[3]}:5080/api/view`)).json()) as {
+        members: string[]
+      }
+      assert.equal(view.members.length, 4, 'one cluster of four')
+      const roles = (await (await fetch(`http://${addresses[0]}:5080/api/members`)).json()) as {
+        members: { role: string }[]
+      }
+      assert.deepEqual(roles.members.map((m) => m.role).sort(), ['edge', 'edge', 'origin', 'origin'])
+      const page = await fetch(`http://${addresses[0]}:5080/`)
+      assert.match(await page.text(), /meshcast dashboard/)
       const children = () =>
         readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
           .trim()
           .split(/\s+/)
           .filter(Boolean)
-      const publisherPids = children()
-      assert.equal(publisherPids.length, 1, 'one test publisher runs')
+      const pids = children()
+      assert.equal(pids.length, 5, 'four nodes and the test publisher run')
       const result = await play(watch, { frames: 25 })
       assert.ok(result.frames.length >= 25, result.stderr)
       child.kill('SIGINT')
       assert.deepEqual(await exited, [0, null])
-      for (const pid of publisherPids) {
-        assert.throws(() => process.kill(Number(pid), 0), /ESRCH/, 'the publisher is gone')
-      }
+      for (const pid of pids)
+        assert.throws(() => process.kill(Number(pid), 0), /ESRCH/, `process ${pid} is gone`)
+      for (const a of addresses)
+        assert.deepEqual(await listeningPorts(a, [1935, 5080, 7800]), [], `nothing listens on ${a} any more`)
     } catch (err) {
       process.stderr.write(out)
       throw err
     } finally {
       child.kill('SIGKILL')
     }
+  })
+
+  test('refuses a bad address or node count with one clear line and exit 1', async () => {
+    const bad = await runCli(['demo', '--address', '10.0.0.1'])
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr + bad.stdout, /--address must be an IPv4 loopback address/)
+    const none = await runCli(['demo', '--origins', '0'])
+    assert.equal(none.code, 1)
+    assert.match(none.stderr + none.stdout, /--origins must be a whole number, at least 1/)
   })
 })

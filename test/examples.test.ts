@@ -474,6 +474,12 @@ describe('the examples, run', () => {
           )
           const p = await playFrom(run, 'edge', '/live/lan', 25)
           assert.ok(p.frames.length >= 25, `${p.frames.length} frames; ${p.stderr.slice(-800)}`)
+          // every address a wildcard: /cluster names nodes by where they are reached, never 0.0.0.0
+          const routed = await (await edge.httpGet('/cluster?stream=live/lan')).text()
+          assert.ok(
+            [run.address('origin'), run.address('edge')].map((a) => `${a}:1935`).includes(routed),
+            `/cluster answered ${routed}`,
+          )
         },
         lan,
       ),

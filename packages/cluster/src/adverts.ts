@@ -41,6 +41,8 @@ export function parseAdverts(value: unknown): ParsedAdverts {
       audio: a.audio,
       since: a.since,
       subscribers: a.subscribers,
+      // a node of an earlier version sends none: its stream still plays, at an unknown rate
+      kbps: a.kbps ?? 0,
       via: [...a.via],
     })
   }
@@ -58,6 +60,8 @@ function advertProblem(v: unknown): string | null {
     if (a[k] !== null && (typeof a[k] !== 'string' || (a[k] as string).length > 32)) return `bad ${k}`
   if (!Number.isSafeInteger(a.since) || (a.since as number) < 0) return 'bad since'
   if (!Number.isSafeInteger(a.subscribers) || (a.subscribers as number) < 0) return 'bad subscribers'
+  if (a.kbps !== undefined && (typeof a.kbps !== 'number' || !Number.isFinite(a.kbps) || a.kbps < 0))
+    return 'bad kbps'
   if (
     !Array.isArray(a.via) ||
     a.via.length > MAX_VIA ||

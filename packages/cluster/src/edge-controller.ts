@@ -39,8 +39,12 @@ interface Pull {
   retry: ReturnType<typeof setTimeout> | null
   linger: ReturnType<typeof setTimeout> | null
   wait: ReturnType<typeof setTimeout> | null
-  /** ms since the epoch of the first media from the current upstream */
+  /** ms since the epoch of the first media from the current upstream; 0 until the first */
   since: number
+  /** the upstream lost (or whose advert was withdrawn) and not replaced yet */
+  lostFrom: string | null
+  /** an upstream advertised the stream while a connect was under way: weigh it when that ends */
+  recheck: boolean
   closed: boolean
 }
 
@@ -49,6 +53,23 @@ export interface PullInfo {
   path: string
   upstream: { node: string; rtmpUrl: string; via: readonly string[] } | null
   since: number
+}
+
+/**
+ * What the controller has done since it was made (monotonic, for metrics).
+ * Switching to a preferred origin that starts advertising the stream is an
+ * upgrade, not a failover: it is not counted.
+ */
+export interface EdgeCounters {
+  /** pulls that got their first upstream */
+  started: number
+  /** attempts to pull from an upstream that failed (refused, timed out, no media) */
+  failed: number
+  /**
+   * switches to another upstream after losing one (closed, stalled,
+   * unpublished) or after its advert was withdrawn (e.g. an origin shutting down)
+   */
+  failovers: number
 }
 
 /**
@@ -64,6 +85,7 @@ export class EdgeController {
   readonly #port: RelayPort
   readonly #log: Logger
   readonly #pulls = new Map<string, Pull>()
+  readonly #counters: EdgeCounters = { started: 0, failed: 0, failovers: 0 }
   #stopped = false
   readonly #unhook: (() => void)[] = []
 
@@ -122,6 +144,10 @@ export class EdgeController {
     if (pull !== undefined) this.#lingerIfIdle(pull)
   }
 
+  counters(): EdgeCounters {
+    return { ...this.#counters }
+  }
+
   pulls(): PullInfo[] {
     return [...this.#pulls.values()].map((p) => ({
       path: p.path,
@@ -140,25 +166,45 @@ export class EdgeController {
       if (!this.#s.streamOnDemand) this.#ensure(path)
       return
     }
-    if (pull.connecting) return
+    if (pull.connecting) {
+      pull.recheck = true
+      return
+    }
     if (pull.upstream === null) {
       // The advert, not the retry timer, brings a lost stream back.
       pull.avoid.clear()
       void this.#connect(pull, 'an upstream advertised it')
       return
     }
-    const fresh = this.#book.upstreams(path).find((c) => c.member.id === node)
-    if (fresh === undefined) return
+    this.#upgrade(pull)
+  }
+
+  /** Moves to a listed origin ranked above the current upstream, when one has the stream. */
+  #upgrade(pull: Pull): void {
+    if (pull.upstream === null || pull.closed || pull.connecting) return
     const now = originsIndex(pull.upstream, this.#s.origins)
-    const better = originsIndex(fresh, this.#s.origins)
-    if (better !== -1 && (now === -1 || better < now)) void this.#connect(pull, 'a preferred origin has it')
+    const better = this.#book
+      .upstreams(pull.path)
+      .filter((c) => c.member.id !== this.#s.selfId && !pull.avoid.has(c.member.id))
+      .map((c) => originsIndex(c, this.#s.origins))
+      .filter((i) => i !== -1 && (now === -1 || i < now))
+    if (better.length > 0) void this.#connect(pull, 'a preferred origin has it')
   }
 
   #upstreamWithdrawn(path: string, node: string): void {
     const pull = this.#pulls.get(path)
+    // a connect under way settles it as it ends: its upstream is no longer offered
     if (pull === undefined || pull.upstream?.member.id !== node || pull.connecting) return
-    // node-media-server holds an unpublished stream open for a grace period: the advert is the faster sign.
-    this.#down(pull, 'unpublished', 'the upstream withdrew its advert')
+    if (this.#candidates(pull).length === 0) {
+      // node-media-server holds an unpublished stream open for a grace period: the advert is the faster sign.
+      this.#down(pull, 'unpublished', 'the upstream withdrew its advert')
+      return
+    }
+    // Make before break: the upstream may still feed (an origin shutting down withdraws first and
+    // waits for its edges), so it feeds the players until another one delivers media.
+    pull.lostFrom = node
+    this.#log.info('upstream withdrew its advert; switching to another', { path, upstream: node })
+    void this.#connect(pull, 'the upstream withdrew its advert')
   }
 
   /** The pull for `path`, opened if needed (null for a stream published here). */
@@ -177,6 +223,8 @@ export class EdgeController {
       linger: null,
       wait: null,
       since: 0,
+      lostFrom: null,
+      recheck: false,
       closed: false,
     }
     this.#pulls.set(path, pull)
@@ -213,6 +261,7 @@ export class EdgeController {
         try {
           await pull.relay.pull(url)
         } catch (err) {
+          this.#counters.failed++
           pull.avoid.add(id)
           this.#log.warn('cannot pull stream from upstream', {
             path: pull.path,
@@ -220,13 +269,17 @@ export class EdgeController {
             url,
             error: (err as Error).message,
           })
-          if (pull.upstream !== null) return // an upgrade failed: the current upstream still feeds
+          // an upgrade failed: the current upstream, still advertised, still feeds
+          if (pull.upstream !== null && this.#offered(pull.path, pull.upstream)) return
           continue
         }
         if (pull.closed) return
         const switched = pull.upstream !== null
+        if (pull.since === 0) this.#counters.started++
+        else if (pull.lostFrom !== null && pull.lostFrom !== id) this.#counters.failovers++
         pull.upstream = next
         pull.since = Date.now()
+        pull.lostFrom = null
         pull.avoid.clear()
         if (pull.wait !== null) clearTimeout(pull.wait)
         pull.wait = null
@@ -239,20 +292,41 @@ export class EdgeController {
         this.events.emit('change', undefined)
         return
       }
+      // every alternative failed while a withdrawn upstream still fed: it is lost after all
+      if (pull.upstream !== null && !this.#offered(pull.path, pull.upstream))
+        this.#lose(pull, 'unpublished', 'the upstream withdrew its advert and no other one could feed')
       if (pull.upstream === null) this.#noUpstream(pull)
     } finally {
       pull.connecting = false
+      // an advert that came while connecting may name a better upstream than the one just reached
+      if (pull.recheck) {
+        pull.recheck = false
+        if (pull.upstream !== null) this.#upgrade(pull)
+        else if (this.#candidates(pull).some((c) => !pull.avoid.has(c.member.id)))
+          void this.#connect(pull, 'an upstream advertised it')
+      }
     }
   }
 
+  /** Whether `c` still advertises `path` as an upstream. */
+  #offered(path: string, c: Carrier): boolean {
+    return this.#book.upstreams(path).some((u) => u.member.id === c.member.id)
+  }
+
   #down(pull: Pull, reason: DownReason, detail: string): void {
+    if (this.#lose(pull, reason, detail)) void this.#connect(pull, `upstream ${reason}`)
+  }
+
+  /** Forgets the current upstream; false when there was none. */
+  #lose(pull: Pull, reason: DownReason, detail: string): boolean {
     const lost = pull.upstream
-    if (lost === null) return
+    if (lost === null) return false
     pull.upstream = null
+    pull.lostFrom = lost.member.id
     pull.avoid.add(lost.member.id)
     this.#log.warn('upstream lost', { path: pull.path, upstream: lost.member.id, reason, detail })
     this.events.emit('change', undefined)
-    void this.#connect(pull, `upstream ${reason}`)
+    return true
   }
 
   #noUpstream(pull: Pull): void {

@@ -6,7 +6,15 @@ export {
   type ParsedAdverts,
   parseAdverts,
 } from './adverts.ts'
-export { EdgeController, type EdgeEvents, type EdgeSettings, type PullInfo } from './edge-controller.ts'
+export { awaitDrain, type DrainResult, pullingFrom } from './drain.ts'
+export { DRAINING_KEY, isDraining } from './draining.ts'
+export {
+  EdgeController,
+  type EdgeCounters,
+  type EdgeEvents,
+  type EdgeSettings,
+  type PullInfo,
+} from './edge-controller.ts'
 export type { DownReason, Relay, RelayPort } from './relay-port.ts'
 export { normaliseStreamParam, RoundRobin, type Route, type RouteResult } from './round-robin.ts'
 export { type Carrier, isUpstream, StreamBook, type StreamBookEvents } from './stream-book.ts'

@@ -1,5 +1,6 @@
 import type { Member } from '@meshcast/interface'
 import { isStreamPath } from './adverts.ts'
+import { isDraining } from './draining.ts'
 import type { StreamBook } from './stream-book.ts'
 
 /** Where a client is sent: a node's public RTMP address. */
@@ -34,15 +35,17 @@ function route(m: Member, path: string | null): Route {
  * Red5 Pro's round-robin servlet (`GET /cluster`): each call names the next
  * public node in turn. With a stream, meshcast routes to a node that
  * already has it (least loaded), else to one that can get it: an edge or a
- * relay (they pull on demand), least loaded.
+ * relay (they pull on demand), least loaded. A node shutting down (draining)
+ * is never named: it would refuse the client, or drop it within seconds.
  */
 export class RoundRobin {
   #turn = 0
 
   next(members: readonly Member[], book: StreamBook, stream?: string): RouteResult {
-    const open = members.filter((m) => !m.privateInstance)
+    const open = members.filter((m) => !m.privateInstance && !isDraining(m))
     if (stream === undefined) {
-      if (open.length === 0) return { ok: false, status: 503, message: 'no public node in the cluster' }
+      if (open.length === 0)
+        return { ok: false, status: 503, message: 'no public node in the cluster (or all are shutting down)' }
       const m = open[this.#turn++ % open.length] as Member
       return { ok: true, route: route(m, null) }
     }
@@ -53,11 +56,12 @@ export class RoundRobin {
         status: 400,
         message: `bad stream ${JSON.stringify(stream.slice(0, 300))}: expected app/name (letters, digits, . _ ~ -)`,
       }
-    const ids = new Set(open.map((m) => m.id))
+    // the caller's records, not the book's copies: their load is current and their address filled in
+    const byId = new Map(open.map((m) => [m.id, m]))
     const having = book
       .carriers(path)
-      .filter((c) => ids.has(c.member.id))
-      .map((c) => c.member)
+      .map((c) => byId.get(c.member.id))
+      .filter((m) => m !== undefined)
     const candidates =
       having.length > 0 ? having : open.filter((m) => m.role === 'edge' || m.role === 'relay')
     if (candidates.length === 0)

@@ -13,6 +13,8 @@ export interface StreamBookEvents {
   upstream: { path: string; node: string }
   /** `node` no longer offers `path` as an upstream */
   withdrawn: { path: string; node: string }
+  /** what `node` has was replaced, or it left (after `upstream` and `withdrawn`) */
+  change: { node: string }
 }
 
 /** Whether an advert makes its node an upstream others may pull from. */
@@ -62,6 +64,7 @@ export class StreamBook {
     for (const [path, a] of after)
       if (isUpstream(a) && !(before.has(path) && isUpstream(before.get(path) as StreamAdvert)))
         this.events.emit('upstream', { path, node: member.id })
+    this.events.emit('change', { node: member.id })
   }
 
   /** A member left the view. */
@@ -71,6 +74,7 @@ export class StreamBook {
     this.#nodes.delete(id)
     for (const [path, a] of entry.adverts)
       if (isUpstream(a)) this.events.emit('withdrawn', { path, node: id })
+    this.events.emit('change', { node: id })
   }
 
   /** Keeps only these members (the view), dropping the rest. */

@@ -20,6 +20,9 @@ describe('stream adverts from the wire', () => {
       [[{ ...good, rtmpUrl: 'http://x/y' }], /bad rtmpUrl/],
       [[{ ...good, since: -1 }], /bad since/],
       [[{ ...good, subscribers: 1.5 }], /bad subscribers/],
+      [[{ ...good, kbps: -1 }], /bad kbps/],
+      [[{ ...good, kbps: Number.POSITIVE_INFINITY }], /bad kbps/],
+      [[{ ...good, kbps: '900' }], /bad kbps/],
       [[{ ...good, via: 'n2' }], /bad via/],
       [Array.from({ length: 1001 }, () => good), /> 1000/],
     ]
@@ -28,6 +31,15 @@ describe('stream adverts from the wire', () => {
       assert.equal(parsed.ok, false, JSON.stringify(value).slice(0, 80))
       if (!parsed.ok) assert.match(parsed.problem, why)
     }
+  })
+
+  test('kbps is a non-negative number; a node that sends none (an earlier version) has 0', () => {
+    const m = member('n1')
+    const withRate = advert(m, '/live/a', { kbps: 1200 })
+    assert.deepEqual(parseAdverts([withRate]), { ok: true, adverts: [withRate] })
+    const { kbps: _kbps, ...without } = withRate
+    const parsed = parseAdverts([without])
+    assert.equal(parsed.ok && parsed.adverts[0]?.kbps, 0)
   })
 
   test('random junk never throws', () => {

@@ -14,6 +14,8 @@ class FakePort implements RelayPort {
   readonly kicked: string[] = []
   readonly closed: { path: string; kick: boolean }[] = []
   readonly dead = new Set<string>()
+  /** pulls of these urls wait for the promise (media not yet flowing) */
+  readonly gates = new Map<string, Promise<void>>()
   readonly players = new Map<string, number>()
   readonly downs = new Map<string, (reason: DownReason, detail: string) => void>()
 
@@ -24,6 +26,7 @@ class FakePort implements RelayPort {
       pull: async (url) => {
         this.pulls.push(url)
         await sleep(1)
+        await this.gates.get(url)
         if (this.dead.has(url)) throw new Error('connection refused')
       },
       onDown: (fn) => this.downs.set(path, fn),
@@ -170,5 +173,80 @@ describe('edge controller', () => {
     await sleep(10)
     assert.deepEqual(port.pulls, [url(1), url(2)])
     assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
+  })
+
+  test('a withdrawn advert with another upstream: the old one stays the upstream until the new one delivers', async (t) => {
+    const { book, port, edge } = setup()
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await sleep(10)
+    const { promise: media, resolve: deliver } = Promise.withResolvers<void>()
+    port.gates.set(url(2), media)
+    book.set(o1, []) // n1 shuts down: it withdraws first, and still feeds
+    await sleep(10)
+    assert.deepEqual(port.pulls, [url(1), url(2)])
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n1', 'n1 still feeds while n2 has sent nothing')
+    deliver()
+    await sleep(10)
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
+    assert.deepEqual(edge.counters(), { started: 1, failed: 0, failovers: 1 })
+  })
+
+  test('a withdrawn advert whose alternatives all fail is a lost upstream', async (t) => {
+    const { book, port, edge } = setup({ retryMs: 60_000 })
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await sleep(10)
+    port.dead.add(url(2))
+    book.set(o1, [])
+    await sleep(10)
+    assert.equal(edge.pulls()[0]?.upstream, null)
+    assert.deepEqual(edge.counters(), { started: 1, failed: 1, failovers: 0 })
+  })
+
+  test('counts pulls started, failed attempts and failovers; a preferred origin is an upgrade, not a failover', async (t) => {
+    const { book, port, edge } = setup({ origins: [{ host: '10.0.0.3', port: 1935 }] })
+    t.after(() => edge.stop())
+    const o3 = member('n3')
+    port.dead.add(url(1))
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await sleep(10)
+    assert.deepEqual(edge.counters(), { started: 1, failed: 1, failovers: 0 }, 'n1 refused, n2 feeds')
+    book.set(o3, [advert(o3, '/live/a', { since: 3 })])
+    await sleep(10)
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n3')
+    assert.deepEqual(
+      edge.counters(),
+      { started: 1, failed: 1, failovers: 0 },
+      'the upgrade to n3 is no failover',
+    )
+    port.dead.delete(url(1))
+    port.downs.get('/live/a')?.('closed', 'socket closed')
+    await sleep(10)
+    assert.deepEqual(edge.counters(), { started: 1, failed: 1, failovers: 1 })
+  })
+
+  test('a preferred origin that advertises while the edge connects elsewhere is taken once that connect ends', async (t) => {
+    const { book, port, edge } = setup({ origins: [{ host: '10.0.0.1', port: 1935 }] })
+    t.after(() => edge.stop())
+    let open = () => {}
+    port.gates.set(
+      url(2),
+      new Promise<void>((r) => {
+        open = r
+      }),
+    )
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await sleep(10)
+    assert.deepEqual(port.pulls, [url(2)], 'connecting to n2, the only one')
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    await sleep(10)
+    open()
+    await sleep(10)
+    assert.deepEqual(port.pulls, [url(2), url(1)])
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n1', 'on the listed origin')
   })
 })

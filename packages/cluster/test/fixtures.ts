@@ -26,6 +26,7 @@ export function advert(m: Member, path: string, over: Partial<StreamAdvert> = {}
     audio: 'AAC',
     since: 1000,
     subscribers: 0,
+    kbps: 0,
     via: [],
     ...over,
   }

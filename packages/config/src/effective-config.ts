@@ -27,6 +27,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
       ),
     },
     edge: { ...config.edge },
+    shutdown: { ...config.shutdown },
     warnings: [...config.warnings],
   }
 }

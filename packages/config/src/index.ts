@@ -24,7 +24,12 @@ export { loadConfig } from './load-config.ts'
 export { COMMAND_LINE } from './overrides.ts'
 export { isWildcardHost, parseHost, parseOriginAddress } from './parse-address.ts'
 export { parseClusterXml } from './parse-cluster-xml.ts'
-export { DEFAULT_EDGE_TIMINGS, parseRed5Properties, RED5_PROPERTY_KEYS } from './parse-red5-properties.ts'
+export {
+  DEFAULT_EDGE_TIMINGS,
+  DEFAULT_SHUTDOWN,
+  parseRed5Properties,
+  RED5_PROPERTY_KEYS,
+} from './parse-red5-properties.ts'
 export type { ClusterXmlOptions } from './render-conf.ts'
 export { clusterXml, red5Properties } from './render-conf.ts'
 export { resolveRole } from './resolve-role.ts'
@@ -37,6 +42,7 @@ export type {
   Listeners,
   NodeConfig,
   OriginAddress,
+  ShutdownSettings,
   WebappsSettings,
 } from './types.ts'
 export { APP_KEY_PREFIX, DEFAULT_WEBAPPS_DIR, WEBAPPS_DIR_KEY } from './webapps.ts'

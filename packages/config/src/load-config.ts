@@ -6,7 +6,7 @@ import { DEFAULTS } from './defaults.ts'
 import { defaultDiscovery, resolvePeers } from './discovery.ts'
 import { applyDiscoveryOverrides, applyOverrides } from './overrides.ts'
 import { publicSelf, readClusterXml } from './parse-cluster-xml.ts'
-import { DEFAULT_EDGE_TIMINGS, readRed5Properties } from './parse-red5-properties.ts'
+import { DEFAULT_EDGE_TIMINGS, DEFAULT_SHUTDOWN, readRed5Properties } from './parse-red5-properties.ts'
 import { ProblemList } from './problem-list.ts'
 import { resolveRole } from './resolve-role.ts'
 import { findSelfOrigins, selfAddress } from './self-origin.ts'
@@ -58,6 +58,7 @@ export function loadConfig(confDir: string, overrides: ConfigOverrides = {}): No
     discovery: { mdns: discovery.mdns, peers: peers.peers },
     webapps: webapps.webapps,
     edge: properties?.edge ?? { ...DEFAULT_EDGE_TIMINGS },
+    shutdown: properties?.shutdown ?? { ...DEFAULT_SHUTDOWN },
     warnings: [...cluster.warnings, ...(properties?.warnings ?? []), ...peers.warnings, ...webapps.warnings],
   })
 }

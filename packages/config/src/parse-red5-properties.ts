@@ -13,7 +13,7 @@ import { LineIndex } from './line-index.ts'
 import { parseHost } from './parse-address.ts'
 import { parseBoolean, parsePort, parseSeconds } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
-import type { DiscoverySettings, EdgeTimings, ListenAddress, Listeners } from './types.ts'
+import type { DiscoverySettings, EdgeTimings, ListenAddress, Listeners, ShutdownSettings } from './types.ts'
 import {
   emptyWebappsReading,
   isWebappsKey,
@@ -45,17 +45,23 @@ const EDGE_KEYS = new Map<string, keyof EdgeTimings>([
 
 export const DEFAULT_EDGE_TIMINGS: EdgeTimings = { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 }
 
+/** Seconds a node shutting down waits for the nodes pulling from it to switch upstream. */
+const DRAIN_KEY = 'shutdown.drain'
+
+export const DEFAULT_SHUTDOWN: ShutdownSettings = { drainSeconds: 3 }
+
 /** Every red5.properties key meshcast reads (besides the `app.<name>` family). */
 export const RED5_PROPERTY_KEYS: readonly string[] = [
   ...LISTENER_KEYS.keys(),
   MDNS_KEY,
   PEERS_KEY,
   ...EDGE_KEYS.keys(),
+  DRAIN_KEY,
   WEBAPPS_DIR_KEY,
 ]
 
 /** `mesh.*` and `webapps.*` keys are meshcast's own, so an unknown one is likely a typo; other unknown keys belong to Red5. */
-const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.']
+const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.', 'shutdown.']
 
 /** Listeners and discovery settings read from red5.properties, with everything found wrong. */
 export interface PropertiesReading extends Listeners {
@@ -64,6 +70,7 @@ export interface PropertiesReading extends Listeners {
   /** application keys, checked against the disk by `loadConfig` */
   webapps: WebappsReading
   edge: EdgeTimings
+  shutdown: ShutdownSettings
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -86,7 +93,7 @@ function setField(
 
 /** Sets what one known key says; a bad value becomes a problem and leaves the default. */
 function setKey(
-  reading: Listeners & { discovery: DiscoveryReading; edge: EdgeTimings },
+  reading: Listeners & { discovery: DiscoveryReading; edge: EdgeTimings; shutdown: ShutdownSettings },
   place: ProblemPlace & { property: string; line: number },
   problems: ProblemList,
 ) {
@@ -97,6 +104,13 @@ function setKey(
   } else if (EDGE_KEYS.has(place.property)) {
     const field = EDGE_KEYS.get(place.property) as keyof EdgeTimings
     reading.edge[field] = problems.check(place, () => parseSeconds(place.value ?? ''), reading.edge[field])
+  } else if (place.property === DRAIN_KEY) {
+    const drain = reading.shutdown.drainSeconds
+    reading.shutdown.drainSeconds = problems.check(
+      place,
+      () => parseSeconds(place.value ?? '', { zero: true }),
+      drain,
+    )
   } else if (place.property === MDNS_KEY) {
     discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
   } else {
@@ -111,6 +125,7 @@ export function readRed5Properties(text: string, file: string): PropertiesReadin
     ...copyListeners(DEFAULTS),
     discovery: defaultDiscovery(),
     edge: { ...DEFAULT_EDGE_TIMINGS },
+    shutdown: { ...DEFAULT_SHUTDOWN },
   }
   const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
@@ -160,6 +175,7 @@ export function parseRed5Properties(
     warnings,
     webapps: _webapps,
     edge: _edge,
+    shutdown: _shutdown,
     ...listeners
   } = readRed5Properties(text, file)
   const list = new ProblemList()

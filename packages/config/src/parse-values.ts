@@ -17,12 +17,13 @@ export function parsePort(text: string): number {
 }
 
 /** `true` or `false`, any case, as Spring reads booleans. */
-/** A positive number of seconds (decimals allowed), at most a day. */
-export function parseSeconds(text: string): number {
+/** A positive number of seconds (decimals allowed), at most a day; `zero` allows 0 too. */
+export function parseSeconds(text: string, opts: { zero?: boolean } = {}): number {
   const value = Number(text.trim())
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value > 86_400)
+  const low = opts.zero === true ? value < 0 : value <= 0
+  if (text.trim() === '' || !Number.isFinite(value) || low || value > 86_400)
     throw new InvalidValueError(
-      'is not a number of seconds: use a number above 0 and at most 86400 (e.g. 10 or 2.5)',
+      `is not a number of seconds: use a number ${opts.zero === true ? 'from 0 to 86400' : 'above 0 and at most 86400'} (e.g. 10 or 2.5)`,
     )
   return value
 }

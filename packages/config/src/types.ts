@@ -60,6 +60,15 @@ export interface EdgeTimings {
   stallSeconds: number
 }
 
+/** How a node shuts down (red5.properties `shutdown.*`, seconds). */
+export interface ShutdownSettings {
+  /**
+   * on SIGTERM, how long a node that others pull streams from waits for them to switch to
+   * another upstream before it leaves (`shutdown.drain`, default 3; 0: leave at once)
+   */
+  drainSeconds: number
+}
+
 /** Everything a node needs, checked and deep-frozen by `loadConfig`. */
 export interface NodeConfig {
   /** absolute path of the conf folder */
@@ -74,6 +83,7 @@ export interface NodeConfig {
   discovery: DiscoverySettings
   webapps: WebappsSettings
   edge: EdgeTimings
+  shutdown: ShutdownSettings
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

@@ -27,3 +27,19 @@ describe('red5.properties edge.* timings', () => {
     assert.match(r.warnings.join('\n'), /edge\.lingr.*edge\.linger/)
   })
 })
+
+describe('red5.properties shutdown.drain', () => {
+  test('3 s by default; 0 (leave at once) and decimals allowed; a negative or a word is a problem', () => {
+    assert.deepEqual(readRed5Properties('', 'r.p').shutdown, { drainSeconds: 3 })
+    assert.deepEqual(readRed5Properties('shutdown.drain=0\n', 'r.p').shutdown, { drainSeconds: 0 })
+    assert.deepEqual(readRed5Properties('shutdown.drain=1.5\n', 'r.p').shutdown, { drainSeconds: 1.5 })
+    const r = readRed5Properties('shutdown.drain=-1\n', 'r.p')
+    assert.deepEqual(
+      r.problems.map((p) => [p.line, p.property, p.value]),
+      [[1, 'shutdown.drain', '-1']],
+    )
+    assert.match(r.problems[0]?.message ?? '', /from 0 to 86400/)
+    assert.equal(readRed5Properties('shutdown.drain=soon\n', 'r.p').problems.length, 1)
+    assert.match(readRed5Properties('shutdown.drian=2\n', 'r.p').warnings.join('\n'), /shutdown\.drain/)
+  })
+})

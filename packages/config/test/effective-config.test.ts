@@ -34,6 +34,7 @@ describe('effectiveConfig', () => {
       discovery: { mdns: true, peers: [] },
       webapps: { dir: join(dirname(dir), 'webapps'), apps: [], settings: [] },
       edge: { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 },
+      shutdown: { drainSeconds: 3 },
       warnings: [],
     })
   })

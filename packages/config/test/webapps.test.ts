@@ -143,7 +143,7 @@ describe('application settings that cannot be used', () => {
       line: 4,
       property: 'app.api',
       value: 'x',
-      message: /reserved for the node's own endpoints \(\/api, \/cluster, \/metrics\)/,
+      message: /reserved for the node's own endpoints \(\/api, \/cluster, \/dashboard, \/metrics\)/,
     })
     assertProblem(byProperty('app.chatr.'), {
       file: properties,
@@ -199,7 +199,7 @@ describe('application warnings', () => {
     )
     assert.deepEqual(config.warnings, [
       `${properties}:2: unknown key "webapps.dri" is ignored (did you mean "webapps.dir"?)`,
-      `${join(root, 'webapps')}: folder "api" is not loaded as an application: its name is reserved for the node's own endpoints (/api, /cluster, /metrics): choose another name`,
+      `${join(root, 'webapps')}: folder "api" is not loaded as an application: its name is reserved for the node's own endpoints (/api, /cluster, /dashboard, /metrics): choose another name`,
       `${properties}:1: settings for application "ghost" are ignored: no such application is loaded`,
     ])
   })

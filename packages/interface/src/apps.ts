@@ -12,7 +12,7 @@ export interface AppSpec {
 const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
 
 /** Paths of the node's own HTTP endpoints, which no application may take. */
-export const RESERVED_APP_NAMES: readonly string[] = ['api', 'cluster', 'metrics']
+export const RESERVED_APP_NAMES: readonly string[] = ['api', 'cluster', 'dashboard', 'metrics']
 
 /** Why `name` cannot name an application, or null when it can. */
 export function appNameProblem(name: string): string | null {

@@ -19,6 +19,11 @@ export interface StreamAdvert {
   since: number
   /** players this node serves the stream to now */
   subscribers: number
+  /**
+   * the stream's incoming bitrate here (from its publisher, or its pull), kbit/s over the last
+   * few seconds, rounded to 2 significant digits so that the advert does not change every beat
+   */
+  kbps: number
   /** ids of the nodes it comes through, nearest first (empty when published here): no node pulls from a chain it is in */
   via: string[]
 }

@@ -10,6 +10,8 @@ export interface FlvHttpOptions {
   refuseText: string
   /** false while the media server is stopped: 503 */
   running: () => boolean
+  /** why players are refused now (the node is shutting down: 503), or null */
+  refusal: () => string | null
   logger: Logger
 }
 
@@ -50,6 +52,8 @@ export class FlvHttp {
       return reply(res, 405, `${method} is not supported on ${target.path}.flv`)
     }
     if (!this.#o.running()) return reply(res, 503, 'the media server is not running')
+    const refused = this.#o.refusal()
+    if (refused !== null) return reply(res, 503, `${target.path}: ${refused}`)
     res.writeHead(200, { ...CORS, 'Content-Type': 'video/x-flv', 'Cache-Control': 'no-cache, no-store' })
     if (method === 'HEAD') {
       res.end()
@@ -74,6 +78,8 @@ export class FlvHttp {
     if (target === null) return false
     if (!target.ok) return refuseUpgrade(socket, 400, target.message)
     if (!this.#o.running()) return refuseUpgrade(socket, 503, 'the media server is not running')
+    const refused = this.#o.refusal()
+    if (refused !== null) return refuseUpgrade(socket, 503, `${target.path}: ${refused}`)
     this.#wss ??= new nmsWs.WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE })
     this.#wss.handleUpgrade(req, socket, head, (ws: NmsWebSocket) => {
       const protocol = ws.protocol.toLowerCase()

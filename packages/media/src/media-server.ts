@@ -10,9 +10,10 @@ import { bridgeNmsLogger } from './nms-log-bridge.ts'
 import { PlayerGuard } from './player-guard.ts'
 import type { RelayPort } from './relay-types.ts'
 import { MediaRelays } from './relays.ts'
-import { guardRtmpSession, refusePublish } from './rtmp-accept.ts'
+import { guardRtmpSession, refusePlay, refusePublish } from './rtmp-accept.ts'
 import { closeServer, listenTcp } from './rtmp-listener.ts'
 import { type StreamSession, toStreamSession } from './stream-session.ts'
+import { type StreamTraffic, TrafficTally } from './traffic.ts'
 
 /** ms without audio or video before a pulled upstream counts as stalled. */
 export const DEFAULT_STALL_MS = 2000
@@ -102,8 +103,11 @@ export class MediaServer implements Startable {
   readonly #relays: MediaRelays
   readonly #flv: FlvHttp
   readonly #guard: PlayerGuard
+  readonly #traffic = new TrafficTally()
   #nms: NodeMediaServer | null = null
   #server: net.Server | null = null
+  /** why new players and publishers are refused (the node is shutting down), or null */
+  #draining: string | null = null
   #unhook: (() => void)[] = []
   /** players seen starting: NMS reports a "donePlay" for every non-publisher that closes, played or not */
   readonly #playing = new Set<string>()
@@ -127,6 +131,7 @@ export class MediaServer implements Startable {
       acceptsPublish: this.acceptsPublish,
       refuseText: this.#refuseText,
       running: () => this.#server !== null,
+      refusal: () => this.#draining,
       logger: this.#log.child({ component: 'media:flv' }),
     })
     this.#guard = new PlayerGuard(
@@ -146,6 +151,22 @@ export class MediaServer implements Startable {
 
   get #refuseText(): string {
     return this.#init.refusePublishText ?? DEFAULT_REFUSE_PUBLISH_TEXT
+  }
+
+  /** True from `drain()` until `stop()`. */
+  get draining(): boolean {
+    return this.#draining !== null
+  }
+
+  /**
+   * Takes no new players (RTMP: NetStream.Play.Failed naming `why`; HTTP-
+   * and WS-FLV: 503) and no new publishers (NetStream.Publish.Rejected) from
+   * now until `stop()`: the node is shutting down. Those already here carry on.
+   */
+  drain(why: string): void {
+    if (this.#draining !== null) return
+    this.#draining = why
+    this.#log.info('draining: new players and publishers are refused', { why })
   }
 
   async start(): Promise<void> {
@@ -182,6 +203,8 @@ export class MediaServer implements Startable {
     this.#unhookEvents()
     this.#playing.clear()
     this.#publishing.clear()
+    this.#traffic.clear()
+    this.#draining = null
     running = null
   }
 
@@ -204,6 +227,16 @@ export class MediaServer implements Startable {
         height: pub?.videoHeight ?? 0,
       }
     })
+  }
+
+  /**
+   * Bytes in and out per stream on this node, each monotonic while the
+   * stream exists here: players that left and publishers (or pulls) that
+   * were replaced still count. A pulled stream's bytes in are the media its
+   * pulls fed, across upstream switches.
+   */
+  traffic(): StreamTraffic[] {
+    return this.#traffic.read(Context.broadcasts)
   }
 
   /** Pulls (edges and relays): what the edge controller drives. */
@@ -232,12 +265,22 @@ export class MediaServer implements Startable {
   #accept(socket: net.Socket): void {
     const session = new RtmpSession(socket)
     guardRtmpSession(session, this.#log)
-    if (!this.acceptsPublish) refusePublish(session, this.#refuseText, this.#log)
+    refusePublish(session, () => (this.acceptsPublish ? this.#draining : this.#refuseText), this.#log)
+    refusePlay(session, () => this.#draining, this.#log)
     session.run()
     Context.sessions.set(session.id, session)
   }
 
   #hookEvents(): void {
+    // byte counts of sessions about to go, stand-ins included (before the events below drop them)
+    const played = (s: NmsSession) => this.#traffic.playerLeft(Context.broadcasts.get(s.streamPath), s)
+    const published = (s: NmsSession) => this.#traffic.publishEnded(s)
+    Context.eventEmitter.on('donePlay', played)
+    Context.eventEmitter.on('donePublish', published)
+    this.#unhook.push(
+      () => Context.eventEmitter.off('donePlay', played),
+      () => Context.eventEmitter.off('donePublish', published),
+    )
     for (const [nmsName, ours] of EVENTS) {
       const handler = (s: NmsSession) => {
         // a pull's stand-in publisher is not a publish: the mesh would take this node for an origin

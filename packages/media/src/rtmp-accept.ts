@@ -3,6 +3,8 @@ import type { RtmpSession } from './nms.ts'
 
 /** The status a refused publisher gets: fatal for ffmpeg, OBS (librtmp) and NMS's own client. */
 export const PUBLISH_REFUSED = 'NetStream.Publish.Rejected'
+/** The status a refused player gets (a node shutting down): an error, so ffmpeg and librtmp give up at once. */
+export const PLAY_REFUSED = 'NetStream.Play.Failed'
 /** How long a refused publisher may keep its connection after the status before it is cut. */
 const REFUSED_LINGER_MS = 2000
 
@@ -28,23 +30,55 @@ export function guardRtmpSession(session: RtmpSession, log: Logger): void {
   }
 }
 
+/** Why a command is refused now, or null to let it through (asked when the command arrives). */
+export type Refusal = () => string | null
+
 /**
- * Refuses every publish on this session with an error status naming `why`.
- * NMS answers NetStream.Publish.Start before any hook of ours could veto
- * (rtmp.js:712-724), and refusing later leaves the path in its 30 s
- * "reconnecting" grace; so the session's own `onPublish` (which
- * `invokeHandler` calls) is replaced: no Publish.Start, no broadcast, no
- * publish event.
+ * Refuses a publish on this session, with an error status naming why, while
+ * `refusal` gives a reason. NMS answers NetStream.Publish.Start before any
+ * hook of ours could veto (rtmp.js:712-724), and refusing later leaves the
+ * path in its 30 s "reconnecting" grace; so the session's own `onPublish`
+ * (which `invokeHandler` calls) is wrapped: no Publish.Start, no broadcast,
+ * no publish event.
  */
-export function refusePublish(session: RtmpSession, why: string, log: Logger): void {
+export function refusePublish(session: RtmpSession, refusal: Refusal, log: Logger): void {
   const rtmp = session.rtmp
+  const onPublish = rtmp.onPublish.bind(rtmp)
   rtmp.onPublish = (message) => {
-    const name = String(message.streamName ?? '').split('?')[0] ?? ''
-    const path = `/${rtmp.streamApp}/${name}`
-    log.info('publish refused', { path, remote: session.ip, why })
-    rtmp.sendStatusMessage(rtmp.parserPacket.header.stream_id, 'error', PUBLISH_REFUSED, `${path}: ${why}`)
-    // end() sends the status first; a client that does not hang up is cut
-    session.socket.end()
-    setTimeout(() => session.socket.destroy(), REFUSED_LINGER_MS).unref()
+    const why = refusal()
+    if (why === null) onPublish(message)
+    else refuse(session, 'publish', PUBLISH_REFUSED, message.streamName, why, log)
   }
+}
+
+/**
+ * Refuses a play on this session while `refusal` gives a reason, the same
+ * way: before NMS answers NetStream.Play.Start or attaches the player.
+ */
+export function refusePlay(session: RtmpSession, refusal: Refusal, log: Logger): void {
+  const rtmp = session.rtmp
+  const onPlay = rtmp.onPlay.bind(rtmp)
+  rtmp.onPlay = (message) => {
+    const why = refusal()
+    if (why === null) onPlay(message)
+    else refuse(session, 'play', PLAY_REFUSED, message.streamName, why, log)
+  }
+}
+
+function refuse(
+  session: RtmpSession,
+  what: 'publish' | 'play',
+  code: string,
+  streamName: unknown,
+  why: string,
+  log: Logger,
+): void {
+  const rtmp = session.rtmp
+  const name = String(streamName ?? '').split('?')[0] ?? ''
+  const path = `/${rtmp.streamApp}/${name}`
+  log.info(`${what} refused`, { path, remote: session.ip, why })
+  rtmp.sendStatusMessage(rtmp.parserPacket.header.stream_id, 'error', code, `${path}: ${why}`)
+  // end() sends the status first; a client that does not hang up is cut
+  session.socket.end()
+  setTimeout(() => session.socket.destroy(), REFUSED_LINGER_MS).unref()
 }

@@ -129,6 +129,37 @@ describe('edge pulls', { timeout: 120_000 }, () => {
     assert.deepEqual(plays.map((e) => e.s.protocol).sort(), ['flv', 'flv', 'rtmp'])
   })
 
+  test('traffic(): bytes the pull fed in, bytes sent out to players, those that left included', async () => {
+    const traffic = () => edge.traffic().find((t) => t.path === '/live/s')
+    const before = traffic()
+    assert.ok(before !== undefined && before.inBytes > 0, JSON.stringify(before))
+    assert.ok(before.outBytes > 0, 'the players of the test before have left; their bytes stay')
+    const samples: { inBytes: number; outBytes: number }[] = []
+    const sampler = setInterval(() => {
+      const t = traffic()
+      if (t !== undefined) samples.push(t)
+    }, 50)
+    try {
+      const r = await playCount(rtmp(EDGE), 2)
+      assert.ok(r.frames > 20, `decoded ${r.frames}`)
+      await waitFor('the player to leave', () => stream('/live/s')?.subscribers === 0)
+    } finally {
+      clearInterval(sampler)
+    }
+    const after = traffic()
+    assert.ok(
+      after !== undefined && after.outBytes > before.outBytes + 10_000,
+      JSON.stringify({ before, after }),
+    )
+    assert.ok(after.inBytes > before.inBytes)
+    for (const [i, t] of samples.entries()) {
+      const prev = samples[i - 1]
+      if (prev === undefined) continue
+      assert.ok(t.inBytes >= prev.inBytes && t.outBytes >= prev.outBytes, `sample ${i} went down`)
+    }
+    measured.traffic = { ...after, samples: samples.length }
+  })
+
   test('publishing to the edge is refused with a clear status, over RTMP, HTTP and WebSocket', async () => {
     const c = ffmpeg([
       ...['-loglevel', 'info', '-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '5'],
@@ -345,5 +376,47 @@ describe('origin events', () => {
     assert.ok(await exited(second, 10_000), 'the second publisher was cut')
     const evs = await o1.ask<{ event: string; path: string }[]>('events')
     assert.equal(evs.filter((e) => e.event === 'publish' && e.path === '/live/s').length, 1)
+  })
+})
+
+describe('draining (the node is shutting down)', () => {
+  test('new players are refused over RTMP, HTTP-FLV and WS-FLV; a player already there keeps playing', async () => {
+    const relay = edge.relays().open('/live/drain')
+    await relay.pull(rtmp(O1))
+    const kept = playCount(rtmp(EDGE, '/live/drain'), 4)
+    await waitFor('the kept player to attach', () => stream('/live/drain')?.subscribers === 1)
+    assert.equal(edge.draining, false)
+    edge.drain('this node is shutting down: play from another node')
+    assert.equal(edge.draining, true)
+
+    const c = ffmpeg(['-loglevel', 'info', '-i', rtmp(EDGE, '/live/drain'), '-t', '2', '-f', 'null', '-'])
+    let stderr = ''
+    c.stderr?.setEncoding('utf8').on('data', (t: string) => {
+      stderr += t
+    })
+    assert.ok(await exited(c, 10_000), 'the refused player gave up')
+    assert.notEqual(c.exitCode, 0)
+    assert.match(stderr, /\/live\/drain: this node is shutting down/)
+    measured.refusedPlay = stderr
+      .split('\n')
+      .find((l) => l.includes('shutting down'))
+      ?.trim()
+
+    const res = await fetch(`http://${EDGE}:${HTTP_PORT}/live/drain.flv`)
+    assert.equal(res.status, 503)
+    assert.match(await res.text(), /shutting down/)
+    const ws = await new Promise<string>((resolve) => {
+      const client = new nmsWs.WebSocket(`ws://${EDGE}:${HTTP_PORT}/live/drain.flv`) as unknown as {
+        on(e: 'unexpected-response', f: (req: unknown, res: { statusCode: number }) => void): void
+        on(e: 'error', f: (err: Error) => void): void
+      }
+      client.on('unexpected-response', (_req, r) => resolve(String(r.statusCode)))
+      client.on('error', (err) => resolve(err.message))
+    })
+    assert.match(ws, /503/)
+
+    const played = await kept
+    assert.ok(played.frames > 60, `the kept player decoded ${played.frames} frames`)
+    relay.close(true)
   })
 })

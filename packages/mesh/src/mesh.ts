@@ -480,8 +480,11 @@ export class Mesh implements Startable {
     // (20 nodes starting on 2 cores) that dial alone took over joinTimeout, and each node
     // that led its own cluster meanwhile had to be merged later (measured: seconds).
     const connector = this.#connector
-    if (connector !== null && this.#s.seeds.length > 0)
+    if (connector !== null && this.#s.seeds.length > 0) {
       await Promise.race([connector.firstRound, this.#alarm.sleep(this.#s.dialTimeout + this.#s.joinTimeout)])
+      // the losing sleep's timer would hold the process up to 6 s after a stop (SIGTERM soon after start)
+      this.#alarm.wake()
+    }
     const deadline = Date.now() + this.#s.joinTimeout
     while (this.#phase === 'joining') {
       const view = this.#keeper.view
@@ -923,6 +926,7 @@ export class Mesh implements Startable {
     const others = this.#table.entries().filter((e) => e.member.id !== this.id)
     const sends = Promise.allSettled(others.map((e) => direct.send(e.member.id, encodeFrame(frame), false)))
     await Promise.race([sends, this.#alarm.sleep(500)])
+    this.#alarm.wake()
   }
 
   // ---- helpers ------------------------------------------------------------

@@ -1,23 +1,33 @@
 import type { Server } from 'node:http'
 import { type AppHost, catchApplicationErrors } from '@meshcast/apps'
 import type { NodeConfig } from '@meshcast/config'
-import type { Logger, Startable } from '@meshcast/interface'
+import { DashboardFeed, dashboardRouter } from '@meshcast/dashboard'
+import { formatAddress, type Logger, type Startable } from '@meshcast/interface'
 import { MediaServer } from '@meshcast/media'
 import { Mesh, newIdentity } from '@meshcast/mesh'
 import type { Express } from 'express'
+import type { Registry } from 'prom-client'
 import { createAppHost } from './apps.ts'
+import { dashboardSource } from './dashboard-source.ts'
 import { closeHttp, createApp, listenHttp } from './http-server.ts'
 import { MediaPlane } from './media-plane.ts'
 import { meshInit } from './mesh-init.ts'
+import { metricsRegistry } from './metrics.ts'
+import { STOP_TIMEOUT_MS } from './run-until-signal.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
 import { VERSION } from './version.ts'
+
+/** What a player that arrives while the node shuts down is told. */
+const DRAINING_TEXT = 'this node is shutting down: play from another node'
 
 /**
  * One meshcast node: the media server (RTMP), the HTTP side, the mesh and
  * the applications, started in that order. It is ready once it has joined
  * its cluster and its applications have started (or failed: an app's
- * failure is its own). Stopping stops the applications, then leaves the
- * mesh, so the others hear of it at once.
+ * failure is its own). Stopping drains first: no new players, adverts
+ * withdrawn, and a wait (at most `shutdown.drain`) until no edge pulls from
+ * it; then the applications stop and it leaves the mesh, so the others hear
+ * of it at once.
  */
 export class Daemon implements Startable {
   /** the node id: its mesh peer id (a fresh one each run) */
@@ -31,11 +41,16 @@ export class Daemon implements Startable {
   /** null on a standalone node */
   readonly #plane: MediaPlane | null
   readonly #up = new Set<string>()
+  readonly #metrics: Registry
+  readonly #dashboard: DashboardFeed
   #appsStarted = false
+  /** true from the start of a stop until it ends */
+  #draining = false
   #uncatchApplicationErrors: (() => void) | null = null
   #startedAt = 0
   #http: Server | null = null
   #starting: Promise<void> | null = null
+  #stopping: Promise<void> | null = null
 
   constructor(config: NodeConfig, logger: Logger) {
     const identity = newIdentity()
@@ -67,6 +82,24 @@ export class Daemon implements Startable {
             relays: pulls ? this.#media.relays() : null,
             logger: this.#log,
           })
+    this.#metrics = this.#metricsRegistry()
+    this.#dashboard = new DashboardFeed(
+      dashboardSource({
+        id: this.id,
+        role: config.role,
+        http: formatAddress(config.http),
+        rtmp: formatAddress({ host: config.cluster.publicIp, port: config.cluster.publicPort }),
+        media: this.#media,
+        mesh: this.#mesh,
+        book: this.#plane?.book ?? null,
+      }),
+      this.#log.child({ component: 'dashboard' }),
+    )
+  }
+
+  /** How long `stop()` may take: the drain, then the rest (runUntilSignal gives up after that). */
+  get stopTimeoutMs(): number {
+    return this.config.shutdown.drainSeconds * 1000 + STOP_TIMEOUT_MS
   }
 
   /** The mesh, or null on a standalone node. */
@@ -115,6 +148,7 @@ export class Daemon implements Startable {
         this.#up.add('mesh')
         this.#plane?.start()
       }
+      this.#dashboard.start()
       await this.#apps.start()
       this.#appsStarted = true
     } catch (err) {
@@ -129,10 +163,20 @@ export class Daemon implements Startable {
     })
   }
 
+  /** Drains, then stops everything; a call while a stop runs waits for that one. */
   async stop(): Promise<void> {
+    this.#stopping ??= this.#stop().finally(() => {
+      this.#stopping = null
+    })
+    await this.#stopping
+  }
+
+  async #stop(): Promise<void> {
+    await this.#drain()
     await this.#apps.stop()
     this.#appsStarted = false
     this.#plane?.stop()
+    this.#dashboard.stop()
     await this.#mesh?.stop()
     const http = this.#http
     this.#http = null
@@ -142,6 +186,46 @@ export class Daemon implements Startable {
     this.#uncatchApplicationErrors?.()
     this.#uncatchApplicationErrors = null
     this.#starting = null
+    this.#draining = false
+  }
+
+  /**
+   * The first part of a stop, while everything still runs: refuse new
+   * players and publishers; withdraw the adverts and mark this member
+   * draining; then wait until no member pulls from this node (they switch
+   * upstream before its streams end), at most `shutdown.drain`. An edge
+   * has nobody pulling from it: it goes on at once.
+   */
+  async #drain(): Promise<void> {
+    if (this.#draining || !this.#up.has('rtmp')) return
+    this.#draining = true
+    this.#media.drain(DRAINING_TEXT)
+    const plane = this.#plane
+    if (plane === null || this.#mesh?.state !== 'joined') return
+    const timeoutMs = this.config.shutdown.drainSeconds * 1000
+    this.#log.info('draining: adverts withdrawn, waiting for the nodes pulling from this one', { timeoutMs })
+    plane.drain()
+    const result = await plane.drained(timeoutMs)
+    if (result.drained) this.#log.info('drained: no node pulls from this one', { ms: result.ms })
+    else this.#log.warn('drain timed out; leaving anyway', { ms: result.ms, stillPulling: result.waiting })
+  }
+
+  #metricsRegistry(): Registry {
+    const mesh = this.#mesh
+    const edge = this.#plane?.edge ?? null
+    return metricsRegistry({
+      node: { id: this.id, role: this.config.role, version: VERSION, draining: () => this.#draining },
+      media: this.#media,
+      mesh:
+        mesh === null ? null : { counters: () => mesh.counters(), members: () => mesh.view.members.length },
+      pulls:
+        edge === null
+          ? null
+          : {
+              counters: () => edge.counters(),
+              active: () => edge.pulls().filter((p) => p.upstream !== null).length,
+            },
+    })
   }
 
   status() {
@@ -157,8 +241,13 @@ export class Daemon implements Startable {
       up: this.#up,
     }
     const status = nodeStatus(source)
-    // ready once the apps have started too: a page must not meet "starting"
-    return { ...status, ready: status.ready && this.#appsStarted, mesh: this.#mesh?.status() ?? null }
+    // ready once the apps have started too: a page must not meet "starting"; not while shutting down
+    return {
+      ...status,
+      ready: status.ready && this.#appsStarted && !this.#draining,
+      draining: this.#draining,
+      mesh: this.#mesh?.status() ?? null,
+    }
   }
 
   #routes(app: Express): void {
@@ -169,6 +258,10 @@ export class Daemon implements Startable {
     app.get('/api/status', (_req, res) => {
       res.json(this.status())
     })
+    app.get('/metrics', async (_req, res) => {
+      res.type(this.#metrics.contentType).send(await this.#metrics.metrics())
+    })
+    app.use(dashboardRouter(this.#dashboard, this.#log.child({ component: 'dashboard' })))
     app.get('/api/members', (_req, res) => {
       const mesh = this.#mesh
       if (mesh === null) {

@@ -1,5 +1,8 @@
 import {
   ADVERTS_KEY,
+  awaitDrain,
+  DRAINING_KEY,
+  type DrainResult,
   EdgeController,
   normaliseStreamParam,
   type RelayPort,
@@ -11,6 +14,7 @@ import { isWildcard, type Logger, type Member, type StreamAdvert } from '@meshca
 import type { MediaServer } from '@meshcast/media'
 import type { Mesh } from '@meshcast/mesh'
 import type { Express, Request, Response } from 'express'
+import { BitrateMeter } from './bitrate.ts'
 
 /** How long an advert change waits for others close behind it (publish + play of one client). */
 const ADVERT_DEBOUNCE_MS = 20
@@ -42,7 +46,10 @@ export class MediaPlane {
   readonly #p: MediaPlaneParts
   readonly #log: Logger
   readonly #rr = new RoundRobin()
+  readonly #bitrates = new BitrateMeter()
   readonly #unhook: (() => void)[] = []
+  /** shutting down: nothing is advertised, and the member record says so */
+  #draining = false
   #advertTimer: ReturnType<typeof setTimeout> | null = null
   #refresh: ReturnType<typeof setInterval> | null = null
   /** the last adverts put on the heartbeat, as JSON */
@@ -126,6 +133,23 @@ export class MediaPlane {
     this.edge?.stop()
   }
 
+  /**
+   * The node shuts down: withdraws every advert at once (edges switch to
+   * another upstream) and marks the member draining (no node routes
+   * clients to it any more), in one heartbeat sent now.
+   */
+  drain(): void {
+    if (this.#draining) return
+    this.#draining = true
+    this.#p.mesh.setData(DRAINING_KEY, true)
+    this.#advert()
+  }
+
+  /** Waits, at most `timeoutMs`, until no member pulls a stream straight from this node. */
+  drained(timeoutMs: number): Promise<DrainResult> {
+    return awaitDrain(this.book, this.#p.id, timeoutMs)
+  }
+
   routes(app: Express): void {
     app.get('/api/streams', (_req, res) => {
       res.json({ streams: this.#streams() })
@@ -133,8 +157,9 @@ export class MediaPlane {
     app.get('/cluster', (req, res) => this.#cluster(req, res))
   }
 
-  /** This node's adverts: what is published here, and what it pulls. */
+  /** This node's adverts: what is published here, and what it pulls (nothing once draining). */
   localAdverts(): StreamAdvert[] {
+    if (this.#draining) return []
     const { media, config } = this.#p
     const pulls = new Map((this.edge?.pulls() ?? []).map((p) => [p.path, p]))
     const out: StreamAdvert[] = []
@@ -151,6 +176,7 @@ export class MediaPlane {
         audio: AUDIO[s.audioCodec] ?? null,
         since: published ? (s.publisher?.startedAt ?? Date.now()) : (pull?.since ?? Date.now()),
         subscribers: s.subscribers,
+        kbps: this.#bitrates.kbps(s.path),
         via: pull?.upstream == null ? [] : [pull.upstream.node, ...pull.upstream.via],
       })
     }
@@ -192,6 +218,7 @@ export class MediaPlane {
 
   #advert(): void {
     const { mesh, media, id } = this.#p
+    this.#bitrates.sample(media.traffic())
     const adverts = this.localAdverts()
     const json = JSON.stringify(adverts)
     const streams = media.streams()
@@ -224,6 +251,7 @@ export class MediaPlane {
           audio: c.advert.audio,
           since: c.advert.since,
           subscribers: c.advert.subscribers,
+          kbps: c.advert.kbps,
           via: c.advert.via,
         })),
         subscribers: carriers.reduce((n, c) => n + c.advert.subscribers, 0),
@@ -246,7 +274,8 @@ export class MediaPlane {
         )
       return
     }
-    const members = this.#p.mesh.view.members.map((m) => this.#reachable(m))
+    // the records as last heard (load, draining), not the copies the view was installed with
+    const members = this.#p.mesh.members().map((m) => this.#reachable(m, req.socket.localAddress))
     const result = this.#rr.next(members, this.book, stream)
     const json = req.accepts(['text/plain', 'application/json']) === 'application/json'
     if (!result.ok) {
@@ -261,9 +290,21 @@ export class MediaPlane {
   }
 
   /** A member whose publicIp is a wildcard, with the address this node reaches it at instead. */
-  #reachable(m: Member): Member {
+  #reachable(m: Member, asked: string | undefined): Member {
     if (!isWildcard(m.publicIp)) return m
-    const host = m.id === this.#p.id ? this.#host().replace(/^\[|\]$/g, '') : this.#p.mesh.peerHost(m.id)
+    const host = m.id === this.#p.id ? this.#selfHost(asked) : this.#p.mesh.peerHost(m.id)
     return host === null ? m : { ...m, publicIp: host }
+  }
+
+  /**
+   * Where a client reaches this node: its configured host, else (every
+   * setting a wildcard, zero-config) the address the request came in on.
+   */
+  #selfHost(asked: string | undefined): string | null {
+    const host = this.#host().replace(/^\[|\]$/g, '')
+    if (!isWildcard(host)) return host
+    if (asked === undefined || asked === '') return null
+    // an IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d
+    return asked.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')
   }
 }

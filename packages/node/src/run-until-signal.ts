@@ -1,7 +1,12 @@
 import type { Logger, Startable } from '@meshcast/interface'
 
-/** How long a stop may take before the process gives up and exits 1. */
+/** How long a stop may take before the process gives up and exits 1 (unless the service says more). */
 export const STOP_TIMEOUT_MS = 10_000
+
+/** A service that may need longer than STOP_TIMEOUT_MS to stop (a node draining first). */
+export interface Stoppable extends Startable {
+  readonly stopTimeoutMs?: number
+}
 
 export interface RunOptions {
   /** stop when stdin ends: a supervisor (the test launcher) that dies takes its nodes with it */
@@ -14,7 +19,7 @@ export interface RunOptions {
  * failed or timed out. A second signal while stopping exits at once.
  */
 export async function runUntilSignal(
-  service: Startable,
+  service: Stoppable,
   logger: Logger,
   opts: RunOptions = {},
 ): Promise<number> {
@@ -37,10 +42,11 @@ export async function runUntilSignal(
   }
   process.once('SIGINT', again)
   process.once('SIGTERM', again)
+  const timeoutMs = service.stopTimeoutMs ?? STOP_TIMEOUT_MS
   const timeout = setTimeout(() => {
-    logger.error('stop timed out', { ms: STOP_TIMEOUT_MS })
+    logger.error('stop timed out', { ms: timeoutMs })
     process.exit(1)
-  }, STOP_TIMEOUT_MS)
+  }, timeoutMs)
   timeout.unref()
   try {
     await service.stop()

@@ -27,6 +27,8 @@ export interface PlayOptions {
   /** kill the player after this long (ms); default 15 s */
   timeout?: number
   wrap?: Wrap
+  /** called with each frame as it arrives (e.g. to act once the player is well under way) */
+  onFrame?: (frame: FrameInfo) => void
 }
 
 export interface PublishOptions extends TestPatternOptions {
@@ -113,7 +115,10 @@ export async function play(url: string, opts: PlayOptions = {}): Promise<PlayRes
     partial = lines.pop() ?? ''
     for (const line of lines) {
       const m = SHOWINFO.exec(line)
-      if (m !== null) frames.push({ n: Number(m[1]), pts: Number(m[2]), at })
+      if (m === null) continue
+      const frame = { n: Number(m[1]), pts: Number(m[2]), at }
+      frames.push(frame)
+      opts.onFrame?.(frame)
     }
   })
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? DEFAULT_PLAY_TIMEOUT_MS)
