@@ -93,7 +93,7 @@ describe('stream adverts and routing', () => {
       const r = await get(edge, '/cluster?stream=live/routed', 'application/json')
       assert.equal(r.status, 200)
       assert.equal(JSON.parse(r.body).rtmpUrl.endsWith('/live/routed'), true)
-      for (const bad of ['live/../x', 'a%20b/c', 'nohandle', '<script>/x']) {
+      for (const bad of ['live/../x', 'a%20b/c', 'nohandle', '<script>/x', 'live/cam.v2', 'live/a~b']) {
         const res = await get(edge, `/cluster?stream=${bad}`)
         assert.equal(res.status, 400, bad)
         assert.match(res.body, /bad stream/)

@@ -11,11 +11,14 @@ export const MAX_VIA = 16
 
 const SOURCES: readonly StreamSource[] = ['publish', 'relay', 'edge']
 
-/** `/app/name`: the characters RTMP tools put in app and stream names, no `..`, no empty part. */
-const PATH = /^\/[A-Za-z0-9_.~-]{1,128}\/[A-Za-z0-9_.~-]{1,256}$/
+/**
+ * `/app/name` with the names node-media-server accepts (letters, digits, `_`, `-`; it refuses
+ * any other name), at most 128 characters each, as packages/media checks them.
+ */
+const PATH = /^\/[A-Za-z0-9_-]{1,128}\/[A-Za-z0-9_-]{1,128}$/
 
 export function isStreamPath(path: string): boolean {
-  return PATH.test(path) && !path.split('/').includes('..')
+  return PATH.test(path)
 }
 
 export type ParsedAdverts = { ok: true; adverts: StreamAdvert[] } | { ok: false; problem: string }

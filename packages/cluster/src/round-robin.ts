@@ -54,7 +54,7 @@ export class RoundRobin {
       return {
         ok: false,
         status: 400,
-        message: `bad stream ${JSON.stringify(stream.slice(0, 300))}: expected app/name (letters, digits, . _ ~ -)`,
+        message: `bad stream ${JSON.stringify(stream.slice(0, 300))}: expected app/name (letters, digits, _ and -)`,
       }
     // the caller's records, not the book's copies: their load is current and their address filled in
     const byId = new Map(open.map((m) => [m.id, m]))

@@ -45,7 +45,11 @@ describe('stream adverts from the wire', () => {
   test('random junk never throws', () => {
     const junk = [0, true, {}, [[]], [{ path: 1 }], [{ path: '/a/b', source: 'publish' }], '[]', [undefined]]
     for (const v of junk) assert.equal(parseAdverts(v).ok, false)
-    assert.equal(isStreamPath('/live/cam-1_HD.v2~x'), true)
+    assert.equal(isStreamPath('/live/cam-1_HD'), true)
+    // what node-media-server refuses, we refuse where the name enters
+    assert.equal(isStreamPath('/live/cam.v2'), false)
+    assert.equal(isStreamPath('/live/a~x'), false)
+    assert.equal(isStreamPath(`/live/${'a'.repeat(129)}`), false)
     assert.equal(isStreamPath('live/a'), false)
     assert.equal(isStreamPath('/live/a/b'), false)
   })

@@ -270,7 +270,7 @@ export class MediaPlane {
         .status(400)
         .type('text/plain')
         .send(
-          `bad stream ${JSON.stringify(stream.slice(0, 300))}: expected app/name (letters, digits, . _ ~ -)`,
+          `bad stream ${JSON.stringify(stream.slice(0, 300))}: expected app/name (letters, digits, _ and -)`,
         )
       return
     }
