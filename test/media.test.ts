@@ -6,6 +6,7 @@ import {
   type NodeProcess,
   type PlayResult,
   play,
+  playWsFlv,
   publish,
   type TestCluster,
   waitFor,
@@ -138,11 +139,21 @@ describe('the media plane: edges pull from origins over RTMP', () => {
         frames: 250,
         timeout: 40_000,
       })
+      // a browser-style player too: WS-FLV from the same edge, kept open across the switch
+      const ws = await playWsFlv(`${edge.httpUrl.replace(/^http/, 'ws')}/live/twice.flv`)
+      t.after(() => ws.close())
       await new Promise((r) => setTimeout(r, 4000))
       const serving = ids.get(first) as NodeProcess
       const killedAt = Date.now()
       serving.kill('SIGKILL')
       const p = await playing
+      assert.equal(ws.closed, null, 'the WS-FLV player stays connected')
+      const video = ws.tags.filter((x) => x.type === 9)
+      assert.ok(video.filter((x) => x.at > killedAt + 200).length > 50, 'WS-FLV video after the kill')
+      for (let i = 1; i < video.length; i++) {
+        const [a, b] = [video[i - 1]?.timestamp ?? 0, video[i]?.timestamp ?? 0]
+        assert.ok(b >= a, `WS-FLV video tag ${i}: timestamp ${b} after ${a}`)
+      }
       const after = p.frames.filter((f) => f.at > killedAt + 200)
       const gap = longestGap(p.frames.filter((f) => f.at > killedAt - 2000))
       process.stdout.write(`# failover: longest pause at the player across the kill ${gap} ms\n`)
