@@ -4,6 +4,9 @@
 // Prints a table on stdout, progress on stderr, and writes bench/results/mesh.json
 // (a run of some phases only updates those phases in it; --quick writes mesh-quick.json).
 // Usage: npx -y pnpm@10 bench:mesh [views] [kill] [cut] [latency] [rate] [--quick]
+//   [--sizes=10,20] [--runs=3] (views only: which sizes, how many runs each)
+//   [--out=file.json] (results elsewhere) [--logs=dir] (every daemon's debug log, per run)
+// e.g. only the join part at 10 and 20 nodes: node bench/mesh.ts views --sizes=10,20 --out=/tmp/v.json
 //
 // A rate step passes when every receiver got every message once and in order,
 // with no gap event, no suspicion and no view change, the senders published at
@@ -11,7 +14,7 @@
 // offered schedule ended. A failed step does not end the ladder: the next
 // runs in a fresh group; two failures in a row do.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -46,19 +49,34 @@ const PHASES = ['views', 'kill', 'cut', 'latency', 'rate'] as const
 type Phase = (typeof PHASES)[number]
 const argv = process.argv.slice(2)
 const QUICK = argv.includes('--quick')
-const named = argv.filter((a) => a !== '--quick')
+/** `--name=value` options: they narrow a run (e.g. `views --sizes=10,20`) or redirect its output. */
+const OPTIONS = ['sizes', 'runs', 'out', 'logs'] as const
+const option = (name: (typeof OPTIONS)[number]): string | undefined =>
+  argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const isOption = (a: string) => OPTIONS.some((name) => a.startsWith(`--${name}=`))
+const named = argv.filter((a) => a !== '--quick' && !isOption(a))
 const unknownArgs = named.filter((a) => !(PHASES as readonly string[]).includes(a))
-if (unknownArgs.length > 0) {
-  console.error(`unknown argument(s): ${unknownArgs.join(' ')}`)
-  console.error(`usage: node bench/mesh.ts [${PHASES.join('] [')}] [--quick]`)
+const SIZES = option('sizes')?.split(',').map(Number)
+const RUNS = option('runs') === undefined ? undefined : Number(option('runs'))
+if (
+  unknownArgs.length > 0 ||
+  SIZES?.some((n) => !Number.isInteger(n) || n < 2) === true ||
+  (RUNS !== undefined && !(Number.isInteger(RUNS) && RUNS > 0))
+) {
+  console.error(`bad argument(s): ${[...unknownArgs, ...argv.filter(isOption)].join(' ')}`)
+  console.error(
+    `usage: node bench/mesh.ts [${PHASES.join('] [')}] [--quick] [--sizes=10,20] [--runs=3] [--out=file.json] [--logs=dir]`,
+  )
+  console.error('  --sizes/--runs: which cluster sizes the views phase starts, and how often')
+  console.error('  --out: results file instead of bench/results/mesh.json; --logs: every daemon log, per run')
   process.exit(2)
 }
 const selected: Phase[] = PHASES.filter((p) => named.length === 0 || named.includes(p))
 
 const P = {
   /** daemons per cluster for "time to one view" */
-  viewSizes: QUICK ? [3, 5] : [3, 5, 10, 20],
-  viewRuns: QUICK ? 1 : 3,
+  viewSizes: SIZES ?? (QUICK ? [3, 5] : [3, 5, 10, 20]),
+  viewRuns: RUNS ?? (QUICK ? 1 : 3),
   viewPollMs: 25,
   viewTimeoutMs: 120_000,
   /** let the daemons settle (JIT, GC) before reading their memory */
@@ -92,7 +110,8 @@ const P = {
   deliveryPollMs: 100,
 }
 
-const LOG_ARGS = ['--log-level', 'info']
+/** `--logs` asks for debug lines too: they say when each dial, stream and state request happened. */
+const LOG_ARGS = ['--log-level', option('logs') === undefined ? 'info' : 'debug']
 
 // ---- small helpers ----------------------------------------------------------
 
@@ -312,6 +331,13 @@ async function timeToView(n: number, run: number): Promise<ViewRun> {
       const full = result.logs.fullViewMs[result.logs.fullViewMs.length - 1]
       result.afterLastUpMs =
         up === null || full === null || full === undefined ? null : Math.max(0, full - up)
+    }
+    const logs = option('logs')
+    if (logs !== undefined) {
+      const dir = join(logs, `n${n}-run${run}`)
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(join(dir, 'spawned.txt'), `${wall0}\n`)
+      for (const node of cluster.nodes) writeFileSync(join(dir, `${node.name}.log`), `${node.log()}\n`)
     }
     progress(`views: N=${n} run ${run}/${P.viewRuns}: stopping`)
     await cluster.stopAll()
@@ -1120,7 +1146,7 @@ console.log(
 
 // ---- results file ---------------------------------------------------------------------
 
-const out = join(import.meta.dirname, 'results', QUICK ? 'mesh-quick.json' : 'mesh.json')
+const out = option('out') ?? join(import.meta.dirname, 'results', QUICK ? 'mesh-quick.json' : 'mesh.json')
 const previous =
   !QUICK && selected.length < PHASES.length && existsSync(out)
     ? (JSON.parse(readFileSync(out, 'utf8')) as { phases?: Record<string, unknown> })

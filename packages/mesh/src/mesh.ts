@@ -1,4 +1,3 @@
-import { peerIdFromString } from '@libp2p/peer-id'
 import {
   type BusTarget,
   formatAddress,
@@ -23,6 +22,7 @@ import { toWire } from './bus/targets.ts'
 import { clusterKey, clusterNames } from './cluster-key.ts'
 import { DropLog } from './drop-log.ts'
 import { MeshNotRunningError } from './errors.ts'
+import { gossipNeeded } from './membership/gossip-policy.ts'
 import { MemberTable, type SuspectReason } from './membership/member-table.ts'
 import { ViewKeeper } from './membership/view-keeper.ts'
 import { type MeshInit, type MeshSettings, settings } from './options.ts'
@@ -32,6 +32,7 @@ import { Connector } from './transport/connector.ts'
 import { DirectChannel } from './transport/direct.ts'
 import { type MeshIdentity, newIdentity } from './transport/identity.ts'
 import { createMeshLibp2p, type MeshLibp2p } from './transport/libp2p-node.ts'
+import { peerId } from './transport/peer-ids.ts'
 import { decodeTopicFrame, encodeFrame, encodeRetransmitFrame } from './wire/codec.ts'
 import type { BusFrame, DirectFrame, HeartbeatFrame, StateFrame, TopicFrame } from './wire/frames.ts'
 
@@ -70,13 +71,6 @@ export interface MemberInfo extends Member {
 const BUS_LINK_QUEUE_BYTES = 32 * 1024 * 1024
 /** Heartbeats that may wait for one peer's link: a few beats; older ones are worthless. */
 const HEARTBEAT_LINK_QUEUE_BYTES = 256 * 1024
-/**
- * Every this many beats a heartbeat also goes out on gossip, for peers this
- * node has no connection to yet. The others go straight to each connected
- * peer: gossip's forwarding made every heartbeat arrive about six times, and
- * at 20 nodes that alone kept both cores busy (measured).
- */
-const GOSSIP_EVERY = 4
 
 /** Largest frame on any path: a full batch plus its envelope. */
 function frameLimit(s: MeshSettings): number {
@@ -114,12 +108,14 @@ export class Mesh implements Startable {
   #links: BusLinks | null = null
   /** heartbeats and leave notices, on streams of their own so bus traffic never delays them */
   #beats: BusLinks | null = null
-  /** the next heartbeat also goes on gossip: someone new must hear every member, connected or not */
-  #gossipNext = false
   #connector: Connector | null = null
   #timers: ReturnType<typeof setInterval>[] = []
   #soonTimer: ReturnType<typeof setTimeout> | null = null
+  /** reconciles when the admissions the view keeper holds back are due */
+  #admitTimer: ReturnType<typeof setTimeout> | null = null
   #hbNumber = 0
+  /** heartbeats sent to every peer (not the ones to a peer that just connected) */
+  #rounds = 0
   #ticks = 0
   /** per member: its last data and load, as JSON, to tell news from repetition */
   readonly #said = new Map<string, string>()
@@ -158,7 +154,7 @@ export class Mesh implements Startable {
       },
       now,
     )
-    this.#keeper = new ViewKeeper(this.#selfRecord())
+    this.#keeper = new ViewKeeper(this.#selfRecord(), { bundling: this.#s.viewBundling })
     this.#sender = new BusSender(
       { maxInFlight: this.#s.maxInFlight, maxBatchBytes: this.#s.maxBatchBytes },
       { selfId: this.id, logger: this.#log, publish: (frame) => this.#publishBus(frame) },
@@ -254,7 +250,7 @@ export class Mesh implements Startable {
     const libp2p = this.#libp2p
     if (libp2p === null) return null
     try {
-      for (const c of libp2p.getConnections(peerIdFromString(id))) {
+      for (const c of libp2p.getConnections(peerId(id))) {
         const ip = c.remoteAddr.getComponents().find((p) => p.name === 'ip4' || p.name === 'ip6')
         if (ip?.value !== undefined) return ip.value
       }
@@ -339,6 +335,7 @@ export class Mesh implements Startable {
     for (const t of this.#timers) clearInterval(t)
     this.#timers = []
     if (this.#soonTimer !== null) clearTimeout(this.#soonTimer)
+    if (this.#admitTimer !== null) clearTimeout(this.#admitTimer)
     this.#sender.stop()
     this.#bus.stop()
     await this.#stopTransport()
@@ -404,7 +401,10 @@ export class Mesh implements Startable {
     )
     const pubsub = libp2p.services.pubsub
     pubsub.addEventListener('message', (evt) => this.#onTopic(evt.detail.topic, evt.detail.data))
-    pubsub.addEventListener('subscription-change', () => this.#heartbeatSoon())
+    // A joiner's first beats must reach a coordinator it is not connected to: gossip can carry them once a peer subscribes.
+    pubsub.addEventListener('subscription-change', () => {
+      if (this.#phase === 'joining') this.#heartbeatSoon()
+    })
     libp2p.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
     libp2p.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
     try {
@@ -573,7 +573,28 @@ export class Mesh implements Startable {
     }
   }
 
+  /**
+   * The periodic heartbeat (and the one a view change or new data asks for):
+   * straight to every connected peer, and on gossip only where those links
+   * may not reach (see gossipNeeded).
+   */
   #heartbeat(): void {
+    const connected = this.#connectedPeers()
+    const gossip = gossipNeeded({
+      selfId: this.id,
+      joining: this.#phase === 'joining',
+      coordinator: this.#keeper.isCoordinator,
+      connected: new Set(connected),
+      heard: this.#table.entries().map((e) => e.member.id),
+      view: this.#keeper.view.members.map((m) => m.id),
+      announcers: this.#keeper.announcers(),
+      round: ++this.#rounds,
+    })
+    this.#beat(connected, gossip)
+  }
+
+  /** Sends one heartbeat to `peers` on their heartbeat links, and on gossip when `gossip`. */
+  #beat(peers: readonly string[], gossip: boolean): void {
     if (this.#libp2p === null || this.#phase === 'stopped') return
     const frame: HeartbeatFrame = {
       v: 1,
@@ -587,11 +608,9 @@ export class Mesh implements Startable {
     const view = this.#keeper.wire()
     if (view !== undefined) frame.view = view
     const bytes = encodeFrame(frame)
-    const connected = this.#connectedPeers()
-    this.#beats?.send(connected, bytes)
+    this.#beats?.send(peers, bytes)
     // Gossip reaches peers not connected to this node; direct links cover the rest.
-    if (this.#gossipNext || frame.n % GOSSIP_EVERY === 1 || connected.length === 0) {
-      this.#gossipNext = false
+    if (gossip) {
       this.#publish(this.#names.heartbeatTopic, bytes).catch((err: Error) =>
         this.#log.debug('heartbeat publish failed', { error: err.message }),
       )
@@ -630,9 +649,9 @@ export class Mesh implements Startable {
       this.events.emit('member', m)
     }
     if (heard === 'new') {
-      // A joiner adopts a view only once it has heard every member in it: say so on gossip now.
-      this.#gossipNext = true
-      this.#heartbeatSoon()
+      // Nothing to send: it heard this node's beat when they connected, and joiners take the
+      // members they have not heard from the coordinator's view. Answering every new member
+      // with a beat to all (and on gossip) made forming 20 nodes cost O(N³) messages (measured).
       this.#log.info('member heard', { peer: m.id, role: m.role, mesh: m.mesh })
       this.#sender.addMember(m.id)
       this.#connector?.learn(m.id, m.mesh)
@@ -660,6 +679,15 @@ export class Mesh implements Startable {
   #reconcile(): void {
     const change = this.#keeper.reconcile(this.#table.ordered(), (id) => this.#table.get(id)?.member)
     if (change !== null) this.#viewChanged(change)
+    const due = this.#keeper.admitAt
+    if (due !== null && this.#admitTimer === null && this.#phase !== 'stopped')
+      this.#admitTimer = setTimeout(
+        () => {
+          this.#admitTimer = null
+          this.#reconcile()
+        },
+        Math.max(0, due - Date.now()),
+      )
   }
 
   #viewChanged(change: ViewChange): void {
@@ -710,7 +738,8 @@ export class Mesh implements Startable {
   #onConnect(id: string): void {
     if (this.#table.alive(id, Date.now()))
       this.#log.info('suspicion cleared: connection re-established', { peer: id })
-    this.#heartbeatSoon()
+    // Only the new peer needs this node's beat now; the others heard it half a second ago.
+    this.#beat([id], false)
   }
 
   #onDisconnect(id: string): void {
@@ -732,7 +761,7 @@ export class Mesh implements Startable {
     const libp2p = this.#libp2p
     if (libp2p === null) return
     libp2p.services.ping
-      .ping(peerIdFromString(id), { signal: AbortSignal.timeout(this.#s.silentGrace) })
+      .ping(peerId(id), { signal: AbortSignal.timeout(this.#s.silentGrace) })
       .then(() => {
         if (this.#table.alive(id, Date.now()))
           this.#log.info('suspicion cleared: member answered a probe', { peer: id })

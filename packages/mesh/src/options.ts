@@ -12,6 +12,11 @@ export const DEFAULT_CLOSED_GRACE = 300
 export const DEFAULT_SILENT_GRACE = 1000
 /** ms after a member is first heard during which its silence is suspected only after 3 × suspectAfter. */
 export const DEFAULT_YOUNG_FOR = 10_000
+/**
+ * ms a coordinator holds an admission back to admit everyone heard meanwhile
+ * in one view (JGroups' view bundling); removals are never held back.
+ */
+export const DEFAULT_VIEW_BUNDLING = 100
 /** ms a starting node waits to hear of an existing cluster before it leads its own. */
 export const DEFAULT_JOIN_TIMEOUT = 1000
 /** Largest application message, as JSON (bytes). */
@@ -69,6 +74,8 @@ export interface MeshInit {
   silentGrace?: number
   youngFor?: number
   joinTimeout?: number
+  /** ms a coordinator holds admissions back to admit them in one view */
+  viewBundling?: number
   maxMessageBytes?: number
   maxQueuedBytes?: number
   maxBatchBytes?: number
@@ -101,6 +108,7 @@ export function settings(init: MeshInit): MeshSettings {
     silentGrace: init.silentGrace ?? DEFAULT_SILENT_GRACE,
     youngFor: init.youngFor ?? DEFAULT_YOUNG_FOR,
     joinTimeout: init.joinTimeout ?? DEFAULT_JOIN_TIMEOUT,
+    viewBundling: init.viewBundling ?? DEFAULT_VIEW_BUNDLING,
     maxMessageBytes: init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxQueuedBytes: init.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
     maxBatchBytes: init.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,

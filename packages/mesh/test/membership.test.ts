@@ -156,3 +156,65 @@ describe('ViewKeeper', () => {
     assert.ok(again.view.counter > 9)
   })
 })
+
+describe('ViewKeeper: bundled admissions', () => {
+  const lookup = (...ms: Member[]) => {
+    const map = new Map(ms.map((m) => [m.id, m]))
+    return (id: string) => map.get(id)
+  }
+  const D = member('DDDDDDDDdddd', 400)
+
+  test('joiners heard within the bundling window are admitted in one view when it ends', () => {
+    const k = new ViewKeeper(A, { bundling: 100 })
+    assert.equal(k.reconcile([A, B], lookup(A, B), 1000), null, 'held back')
+    assert.equal(k.admitAt, 1100)
+    assert.equal(k.reconcile([A, B, C], lookup(A, B, C), 1050), null, 'the window is from the first joiner')
+    const change = k.reconcile([A, B, C], lookup(A, B, C), 1100)
+    assert.ok(change)
+    assert.deepEqual(
+      change.joined.map((m) => m.id),
+      [B.id, C.id],
+    )
+    assert.equal(k.admitAt, null)
+    assert.equal(
+      k.reconcile([A, B, C, D], lookup(A, B, C, D), 1150),
+      null,
+      'a later joiner opens a new window',
+    )
+    assert.equal(k.admitAt, 1250)
+  })
+
+  test('a removal is installed at once, and admits whoever waits', () => {
+    const k = new ViewKeeper(A, { bundling: 100 })
+    k.reconcile([A, B], lookup(A, B), 0)
+    k.reconcile([A, B], lookup(A, B), 100)
+    assert.equal(k.view.members.length, 2)
+    assert.equal(k.reconcile([A, B, C], lookup(A, B, C), 200), null)
+    const change = k.reconcile([A, C], lookup(A, C), 210)
+    assert.ok(change, 'B removed: no waiting')
+    assert.deepEqual(
+      change.left.map((m) => m.id),
+      [B.id],
+    )
+    assert.deepEqual(
+      change.joined.map((m) => m.id),
+      [C.id],
+    )
+    assert.equal(k.admitAt, null)
+  })
+
+  test('a joiner gone before its window ends leaves nothing waiting', () => {
+    const k = new ViewKeeper(A, { bundling: 100 })
+    assert.equal(k.reconcile([A, B], lookup(A, B), 0), null)
+    assert.equal(k.reconcile([A], lookup(A), 50), null)
+    assert.equal(k.admitAt, null)
+  })
+
+  test('a member that takes over from a lost coordinator installs at once', () => {
+    const k = new ViewKeeper(B, { bundling: 100 })
+    assert.ok(k.adopt(A.id, { counter: 4, members: [A.id, B.id] }, [A, B], lookup(A, B)))
+    const change = k.reconcile([B, C], lookup(B, C), 0)
+    assert.ok(change, 'not yet coordinator: nothing is held back')
+    assert.equal(change.view.coordinator, B.id)
+  })
+})

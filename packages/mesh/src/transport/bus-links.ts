@@ -1,8 +1,8 @@
 import type { Connection, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '@meshcast/interface'
 import { decode, encode } from 'it-length-prefixed'
 import type { MeshLibp2p } from './libp2p-node.ts'
+import { peerId } from './peer-ids.ts'
 
 export interface BusLinksInit {
   protocol: string
@@ -130,7 +130,7 @@ export class BusLinks {
   }
 
   async #open(peer: string, link: Link): Promise<Stream> {
-    const stream = await this.#c.libp2p.dialProtocol(peerIdFromString(peer), this.#init.protocol, {
+    const stream = await this.#c.libp2p.dialProtocol(peerId(peer), this.#init.protocol, {
       signal: AbortSignal.timeout(this.#init.openTimeout),
     })
     stream.addEventListener('close', () => {

@@ -1,8 +1,8 @@
 import type { PeerId } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { formatAddress, type Logger } from '@meshcast/interface'
 import { parseHostPort, tcpAddr } from './addresses.ts'
 import type { MeshLibp2p } from './libp2p-node.ts'
+import { peerId } from './peer-ids.ts'
 
 export interface Seed {
   host: string
@@ -101,7 +101,7 @@ export class Connector {
 
   isConnected(id: string): boolean {
     try {
-      return this.#c.libp2p.getConnections(peerIdFromString(id)).length > 0
+      return this.#c.libp2p.getConnections(peerId(id)).length > 0
     } catch {
       return false
     }
@@ -130,7 +130,7 @@ export class Connector {
     const addr = parseHostPort(mesh)
     if (addr === null) return
     this.#c.libp2p.peerStore
-      .merge(peerIdFromString(id), { multiaddrs: [tcpAddr(addr.host, addr.port)] })
+      .merge(peerId(id), { multiaddrs: [tcpAddr(addr.host, addr.port)] })
       .catch((err: Error) =>
         this.#c.logger.debug('peer store update failed', { peer: id, error: err.message }),
       )
@@ -138,7 +138,7 @@ export class Connector {
 
   /** Redials a member whose connection just closed, to tell a broken link from a dead node. */
   redial(id: string): Promise<boolean> {
-    return this.#c.libp2p.dial(peerIdFromString(id)).then(
+    return this.#c.libp2p.dial(peerId(id)).then(
       () => true,
       () => false,
     )

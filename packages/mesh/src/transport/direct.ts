@@ -1,10 +1,10 @@
 import type { Connection, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import type { Logger } from '@meshcast/interface'
 import { type DropReason, decodeDirectFrame } from '../wire/codec.ts'
 import type { DirectFrame } from '../wire/frames.ts'
 import type { MeshLibp2p } from './libp2p-node.ts'
+import { peerId } from './peer-ids.ts'
 
 /** Answers a direct frame; returns the reply's bytes, or null for none. */
 export type DirectHandler = (frame: DirectFrame) => Promise<Uint8Array | null> | Uint8Array | null
@@ -57,7 +57,7 @@ export class DirectChannel {
   async send(peer: string, frame: Uint8Array, expectReply: true): Promise<DirectFrame>
   async send(peer: string, frame: Uint8Array, expectReply: boolean): Promise<DirectFrame | null> {
     const signal = AbortSignal.timeout(this.#init.timeout)
-    const stream = await this.#c.libp2p.dialProtocol(peerIdFromString(peer), this.#init.protocol, { signal })
+    const stream = await this.#c.libp2p.dialProtocol(peerId(peer), this.#init.protocol, { signal })
     try {
       const lp = lpStream(stream, { maxDataLength: this.#init.maxFrameBytes })
       await lp.write(frame, { signal })
