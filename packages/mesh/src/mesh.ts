@@ -330,6 +330,8 @@ export class Mesh implements Startable {
     }
     this.#phase = 'leaving'
     this.#alarm.wake()
+    this.#links?.leaving()
+    this.#beats?.leaving()
     await this.#drain()
     await this.#sayGoodbye()
     for (const t of this.#timers) clearInterval(t)
@@ -723,6 +725,7 @@ export class Mesh implements Startable {
     this.#said.delete(id)
     this.#sender.removeMember(id)
     this.#links?.close(id)
+    this.#beats?.close(id)
     this.#lastBusInfo.delete(id)
     this.#keeper.forget(id)
     this.#log.info('member removed', { peer: id, why })

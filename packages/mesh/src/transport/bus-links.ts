@@ -43,12 +43,16 @@ interface Link {
  * (a closed link, a member far behind) is dropped here and recovered by the
  * bus's retransmission, exactly like a lost gossip frame.
  */
+/** ms a failed link waits for the member's leave notice before it is worth a warning. */
+const LEAVE_GRACE_MS = 1000
+
 export class BusLinks {
   readonly #init: BusLinksInit
   readonly #c: BusLinksComponents
   readonly #links = new Map<string, Link>()
   readonly #inbound = new Set<Stream>()
   #stopped = false
+  #leaving = false
   /** frames not written (overflow or a link that could not open) */
   dropped = 0
 
@@ -66,6 +70,11 @@ export class BusLinks {
         maxOutboundStreams: 4,
       },
     )
+  }
+
+  /** This node is leaving: links still send, but their failures are expected now (peers leave too). */
+  leaving(): void {
+    this.#leaving = true
   }
 
   async stop(): Promise<void> {
@@ -123,7 +132,17 @@ export class BusLinks {
       link.stream?.abort(err as Error)
       link.stream = null
       link.closedUntil = Date.now() + REOPEN_AFTER
-      this.#c.logger.warn('bus link failed', { peer, error: (err as Error).message })
+      // A link fails as expected when this node stops or the peer leaves, and a leave notice
+      // can arrive just after the failure it explains: warn only if the peer is still connected
+      // a moment later (a gone peer is membership's business). Frames lost either way are the
+      // receiver's to ask for again.
+      const error = (err as Error).message
+      this.#c.logger.debug('bus link failed', { peer, error })
+      setTimeout(() => {
+        const alive = !this.#stopped && !this.#leaving && this.#links.get(peer) === link
+        if (alive && this.#c.libp2p.getConnections(peerId(peer)).length > 0)
+          this.#c.logger.warn('bus link failed', { peer, error })
+      }, LEAVE_GRACE_MS).unref()
     } finally {
       link.writing = false
     }

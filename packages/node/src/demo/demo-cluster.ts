@@ -60,7 +60,12 @@ export class DemoCluster {
     const { name, address } = child.node
     this.#on.progress(`starting ${name} on ${address} (${n}/${this.children.length})`)
     const t0 = performance.now()
-    await child.start((node, line) => this.#on.notice(node.name, `${line.level}: ${line.message}`))
+    await child.start((node, line) =>
+      this.#on.notice(
+        node.name,
+        `${line.level}: ${line.message}${line.error === undefined ? '' : ` (${String(line.error)})`}`,
+      ),
+    )
     this.#on.progress(`${name} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     void child.exited.then((code) => {
       if (!this.#stopping) this.#on.notice(name, `exited (code ${code}); its log: ${child.logFile}`)
@@ -98,8 +103,14 @@ export class DemoCluster {
   async stop(keepLogs = false): Promise<number> {
     this.#stopping = true
     await Promise.all(this.#publishers.splice(0).map(stopChild))
-    const codes = await Promise.all(this.children.map((c) => c.stop()))
-    const failed = this.children.filter((_, i) => codes[i] !== 0)
+    // edges first (they drain at once), then the origins: no edge sees its upstream vanish
+    const edges = this.children.filter((c) => c.node.role !== 'origin')
+    const origins = this.children.filter((c) => c.node.role === 'origin')
+    const codes = new Map<NodeChild, number | null>()
+    for (const group of [edges, origins])
+      for (const [i, code] of (await Promise.all(group.map((c) => c.stop()))).entries())
+        codes.set(group[i] as NodeChild, code)
+    const failed = this.children.filter((c) => codes.get(c) !== 0)
     for (const c of failed) this.#on.notice(c.node.name, `did not stop cleanly; its log: ${c.logFile}`)
     if (failed.length === 0 && !keepLogs) rmSync(this.dir, { recursive: true, force: true })
     return failed.length === 0 ? 0 : 1
