@@ -50,13 +50,13 @@ export function errorText(err: unknown): string {
 
 /**
  * The pid of the daemon's Node process: `pid` itself when it is a `node`
- * executable running meshcast.ts, else (a wrapper such as
+ * executable running meshcast.js, else (a wrapper such as
  * node_modules/.bin/node, a shell script) the first such descendant.
  */
 export function daemonPid(pid: number): number {
   const exe = readlinkSync(`/proc/${pid}/exe`)
   const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-  if (basename(exe) === 'node' && args.some((a) => a.endsWith('meshcast.ts'))) return pid
+  if (basename(exe) === 'node' && args.some((a) => a.endsWith('meshcast.js'))) return pid
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)
   for (const child of children.filter(Boolean).map(Number)) {
     try {

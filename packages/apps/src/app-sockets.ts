@@ -1,4 +1,5 @@
-import { type IncomingMessage, STATUS_CODES } from 'node:http'
+import type { IncomingMessage } from 'node:http'
+import { createRequire } from 'node:module'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '@meshcast/interface'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
@@ -6,6 +7,9 @@ import type { AppScope } from './app-scope.ts'
 import { AppArgumentError } from './errors.ts'
 import type { AppSocket, WebSocketOptions } from './types.ts'
 
+// required, not imported: an ESM import of node:http builds its export facade, which loads
+// undici (for http.WebSocket), a few MB of memory in every node for nothing
+const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof import('node:http')
 /** Largest frame a socket accepts unless its route says otherwise. */
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024
 /** How long a closing socket may take for its close handshake before it is cut. */

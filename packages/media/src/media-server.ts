@@ -5,7 +5,7 @@ import type { HostPort, Logger, Startable } from '@meshcast/interface'
 import { MeshcastError, SafeEmitter } from '@meshcast/interface'
 import { isStandIn } from './feed.ts'
 import { FlvHttp } from './flv-http.ts'
-import { Context, type NmsSession, NodeMediaServer, RtmpSession } from './nms.ts'
+import { Context, type NmsSession, RtmpSession } from './nms.ts'
 import { bridgeNmsLogger } from './nms-log-bridge.ts'
 import { PlayerGuard } from './player-guard.ts'
 import type { RelayPort } from './relay-types.ts'
@@ -104,7 +104,6 @@ export class MediaServer implements Startable {
   readonly #flv: FlvHttp
   readonly #guard: PlayerGuard
   readonly #traffic = new TrafficTally()
-  #nms: NodeMediaServer | null = null
   #server: net.Server | null = null
   /** why new players and publishers are refused (the node is shutting down), or null */
   #draining: string | null = null
@@ -174,10 +173,10 @@ export class MediaServer implements Startable {
     if (running !== null && running !== this) throw new MediaSingletonError()
     running = this
     bridgeNmsLogger(this.#log.child({ component: 'nms' }))
-    // No http/rtmp ports: NMS opens no listener of its own, and run() is never
-    // called, so its JSON store (which would restore relay tasks and write
-    // ./data) is never opened.
-    this.#nms ??= new NodeMediaServer({ bind: this.#init.rtmp.host, webadmin: { enable: false } })
+    // NodeMediaServer itself is never made: its constructor only builds what meshcast does not
+    // use (a second express app, relay/record/notify servers, a JSON store that would restore
+    // relay tasks and write ./data, a rate-sampler timer). The sessions read nothing but this.
+    Context.config = { bind: this.#init.rtmp.host, webadmin: { enable: false } }
     this.#hookEvents()
     try {
       this.#server = await listenTcp('RTMP', this.#init.rtmp, (socket) => this.#accept(socket))
@@ -197,8 +196,6 @@ export class MediaServer implements Startable {
     const closed = closeServer(server)
     this.#relays.closeAll()
     for (const session of Context.sessions.values()) session.close()
-    await this.#nms?.stop()
-    this.#nms = null
     await closed
     this.#unhookEvents()
     this.#playing.clear()

@@ -16,7 +16,8 @@ const LEVELS: Record<string, 'warn' | 'debug'> = {
 }
 
 export function bridgeNmsLogger(logger: Logger): void {
-  nmsLogger.level = 'trace'
+  // 'debug', as NodeMediaServer's constructor set it: its trace lines are per-packet chatter
+  nmsLogger.level = 'debug'
   nmsLogger.log = (message: string, level = 'info') => {
     logger[LEVELS[level] ?? 'debug'](message)
   }

@@ -3,7 +3,6 @@
 import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import type { Duplex } from 'node:stream'
-import NodeMediaServer from 'node-media-server'
 import AVPacket from 'node-media-server/src/core/avpacket.js'
 import Context from 'node-media-server/src/core/context.js'
 import nmsLogger from 'node-media-server/src/core/logger.js'
@@ -20,7 +19,6 @@ export {
   BroadcastServer,
   Context,
   FlvSession,
-  NodeMediaServer,
   nmsLogger,
   Rtmp,
   RtmpClient,

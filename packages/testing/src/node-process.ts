@@ -9,7 +9,7 @@ export const MESHCAST_BIN = join(
   dirname(fileURLToPath(import.meta.resolve('@meshcast/node'))),
   '..',
   'bin',
-  'meshcast.ts',
+  'meshcast.js',
 )
 
 export const DEFAULT_READY_TIMEOUT_MS = 20_000

@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { createLogger } from '../logging.ts'
 import { runUntilSignal } from '../run-until-signal.ts'
+import { settleAfterStart } from '../settle-memory.ts'
 import { addConfOptions, addLogOptions, type ConfOptions, type LogOptions } from './options.ts'
 import { startNode } from './start-node.ts'
 
@@ -20,6 +21,7 @@ export function startCommand(setExit: (code: number) => void): Command {
       setExit(1)
       return
     }
+    settleAfterStart()
     setExit(await runUntilSignal(daemon, logger, { stopOnStdinClose: opts.stopOnStdinClose === true }))
   })
 }

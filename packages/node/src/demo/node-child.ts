@@ -6,7 +6,7 @@ import { MeshcastError } from '@meshcast/interface'
 import type { DemoNode } from './plan.ts'
 
 /** The CLI the demo runs once per node (node-media-server allows one node per process). */
-export const MESHCAST_BIN = fileURLToPath(new URL('../../bin/meshcast.ts', import.meta.url))
+export const MESHCAST_BIN = fileURLToPath(new URL('../../bin/meshcast.js', import.meta.url))
 /** ms a node may take to log `ready`. */
 export const READY_TIMEOUT_MS = 30_000
 /** ms a node may take to stop after SIGTERM before it is killed. */
