@@ -2,23 +2,25 @@ import module from 'node:module'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
-/** ms after `ready` for the one full collection: start-up's garbage is garbage by then. */
+/** ms after `ready` for the cache write and the one full collection: start-up's garbage is garbage by then. */
 export const SETTLE_AFTER_MS = 1000
 
 /**
  * Called once a node is ready (by `meshcast start`, not by the Daemon class,
  * which tests also run in their own processes):
- * - writes the compile cache now, so a node that is later killed still
- *   starts warm next time (Node writes it only at a clean exit);
- * - one full garbage collection a second later. Start-up leaves V8's young
+ * - writes the compile cache, so a node that is later killed still starts
+ *   warm next time (Node writes it only at a clean exit);
+ * - one full garbage collection. Start-up leaves V8's young
  *   generation grown to about 32 MB, and V8 gives it back only after about
  *   100 s of idle: the node sat at ~130-160 MB instead of ~100 MB (measured).
  *   `--expose-gc` can be turned on at run time; the function is taken from a
  *   fresh context, as it is only bound in contexts made after the flag.
  */
 export function settleAfterStart(): void {
-  module.flushCompileCache?.()
+  // both block the event loop for a moment (writing ~1,200 cached modules, a full GC): not
+  // while the first clients and peers arrive
   setTimeout(() => {
+    module.flushCompileCache?.()
     v8.setFlagsFromString('--expose-gc')
     const gc = vm.runInNewContext('gc') as () => void
     gc()
