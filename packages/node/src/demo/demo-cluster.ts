@@ -97,23 +97,27 @@ export class DemoCluster {
   }
 
   /**
-   * Stops the publisher and every node; resolves with 0, or 1 if a node did
-   * not stop cleanly. The logs are removed after a clean run, kept otherwise.
+   * Stops the publisher, then the edges (they drain at once), then the
+   * origins, so no edge sees its upstream vanish. Resolves with 0, or 1 when
+   * a node did not stop cleanly or had died; the logs are removed after a
+   * clean run, kept otherwise.
    */
   async stop(keepLogs = false): Promise<number> {
     this.#stopping = true
     await Promise.all(this.#publishers.splice(0).map(stopChild))
-    // edges first (they drain at once), then the origins: no edge sees its upstream vanish
-    const edges = this.children.filter((c) => c.node.role !== 'origin')
-    const origins = this.children.filter((c) => c.node.role === 'origin')
+    const running = new Set(this.children.filter((c) => c.running))
     const codes = new Map<NodeChild, number | null>()
-    for (const group of [edges, origins])
+    for (const role of ['edge', 'origin'] as const) {
+      const group = this.children.filter((c) => c.node.role === role)
       for (const [i, code] of (await Promise.all(group.map((c) => c.stop()))).entries())
         codes.set(group[i] as NodeChild, code)
-    const failed = this.children.filter((c) => codes.get(c) !== 0)
-    for (const c of failed) this.#on.notice(c.node.name, `did not stop cleanly; its log: ${c.logFile}`)
-    if (failed.length === 0 && !keepLogs) rmSync(this.dir, { recursive: true, force: true })
-    return failed.length === 0 ? 0 : 1
+    }
+    const bad = this.children.filter((c) => codes.get(c) !== 0)
+    // a node that had exited already (it failed to start, or died) was reported then
+    for (const c of bad.filter((c) => running.has(c)))
+      this.#on.notice(c.node.name, `did not stop cleanly; its log: ${c.logFile}`)
+    if (bad.length === 0 && !keepLogs) rmSync(this.dir, { recursive: true, force: true })
+    return bad.length === 0 ? 0 : 1
   }
 }
 

@@ -52,6 +52,12 @@ export class NodeChild {
     return this.#child?.pid
   }
 
+  /** Whether the process runs now (started and not exited). */
+  get running(): boolean {
+    const child = this.#child
+    return child !== null && child.exitCode === null && child.signalCode === null
+  }
+
   /** Resolves with the exit code once the process has exited (null: killed by a signal). */
   get exited(): Promise<number | null> {
     return this.#exited ?? Promise.resolve(0)
