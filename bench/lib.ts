@@ -162,3 +162,12 @@ export function cpuSince(from: CpuMark) {
   }
 }
 export type CpuShares = ReturnType<typeof cpuSince>
+
+/** One row of a benchmark's printed table. */
+export type Row = [what: string, result: string, goal: string, verdict: string]
+
+/** A warning when processes outside the benchmark used a noticeable share of the CPU. */
+export function othersNote(cpu: (CpuShares | undefined)[]): string {
+  const worst = max(cpu.map((c) => c?.foreignPct ?? 0))
+  return worst >= 5 ? `other processes used up to ${fmt(worst)} % of the CPU` : ''
+}

@@ -32,11 +32,13 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { spawnFfmpeg } from '@meshcast/node/ffmpeg'
 import {
+  carrierOn,
   isListening,
   loopbackSubnet,
   type NodeProcess,
   type Publisher,
   publish,
+  streamsOf,
   TestCluster,
   waitFor,
 } from '@meshcast/testing'
@@ -53,10 +55,12 @@ import {
   median,
   min,
   nums,
+  othersNote,
   procTicks,
   progress,
   progressDone,
   quantile,
+  type Row,
   round,
   rssMiB,
   sleep,
@@ -289,34 +293,7 @@ function meshcastServer(node: NodeProcess): Server {
   }
 }
 
-interface Carrier {
-  node: string
-  source: string
-  via: string[]
-}
-interface StreamsBody {
-  streams: { path: string; carriers: Carrier[] }[]
-}
-
-const nodeIds = new WeakMap<NodeProcess, string>()
-async function idOf(node: NodeProcess): Promise<string> {
-  let id = nodeIds.get(node)
-  if (id === undefined) {
-    id = (await node.status()).id
-    nodeIds.set(node, id)
-  }
-  return id
-}
-
-async function streamsOf(node: NodeProcess): Promise<StreamsBody> {
-  return (await (await node.httpGet('/api/streams')).json()) as StreamsBody
-}
-
-/** The node's own carrier entry for `path` (its pull, when it is an edge), or undefined. */
-async function pullOn(node: NodeProcess, path: string): Promise<Carrier | undefined> {
-  const id = await idOf(node)
-  return (await streamsOf(node)).streams.find((s) => s.path === path)?.carriers.find((c) => c.node === id)
-}
+const idOf = async (node: NodeProcess): Promise<string> => (await node.status()).id
 
 async function viewSize(node: NodeProcess): Promise<number> {
   return ((await (await node.httpGet('/api/view')).json()) as { members: string[] }).members.length
@@ -1042,7 +1019,7 @@ async function ttffMeshcast(): Promise<TtffResult[]> {
       args: LOG_ARGS,
     })
     pub = await startPublisher(`${origin.rtmpUrl}${path}`)
-    await until('the warm edge to pull', async () => (await pullOn(warm, path))?.source === 'edge')
+    await until('the warm edge to pull', async () => (await carrierOn(warm, path))?.source === 'edge')
     await until('the cold edge to hear of the stream', async () =>
       (await streamsOf(cold)).streams.some((s) => s.path === path),
     )
@@ -1054,7 +1031,7 @@ async function ttffMeshcast(): Promise<TtffResult[]> {
       await until(
         'the cold edge to end its pull (edge.linger after the last player)',
         async () =>
-          (await pullOn(cold, path)) === undefined && !tcpRemotes(c.pid()).includes(`${origin.host}:1935`),
+          (await carrierOn(cold, path)) === undefined && !tcpRemotes(c.pid()).includes(`${origin.host}:1935`),
       )
       await sleep(200)
     }
@@ -1329,7 +1306,7 @@ async function failoverMeshcast(run: number): Promise<FailoverRun> {
       [await idOf(o2), o2],
     ])
     pubs.push(await startPublisher(`${o1.rtmpUrl}${path}`), await startPublisher(`${o2.rtmpUrl}${path}`))
-    const first = await waitFor(async () => (await pullOn(edge, path))?.via[0], {
+    const first = await waitFor(async () => (await carrierOn(edge, path))?.via[0], {
       timeout: 15_000,
       what: 'the edge to pull',
     })
@@ -1351,7 +1328,7 @@ async function failoverMeshcast(run: number): Promise<FailoverRun> {
     result.kept = keptPlayer(probe, killedAt, steadyFrom, performance.now())
     await decoder.stop()
     result.decoder = decoder.report(killedAt)
-    const now = await pullOn(edge, path)
+    const now = await carrierOn(edge, path)
     result.switched = now !== undefined && now.via[0] !== first
     result.evidence = pullLog(edge, wall - 100)
   } catch (err) {
@@ -1626,7 +1603,7 @@ async function deployMeshcastResume(eager: boolean): Promise<ResumeDeployment> {
             { timeout: 20_000, interval: 10, what: 'the restarted origin to accept RTMP' },
           )
       },
-      pulling: (path) => until('the edge to pull', async () => (await pullOn(edge, path)) !== undefined),
+      pulling: (path) => until('the edge to pull', async () => (await carrierOn(edge, path)) !== undefined),
       waitsForView: !eager,
       rejoined: async () => {
         if (!eager)
@@ -1906,7 +1883,7 @@ async function loadMeshcast() {
         pids: { edge: meshcastServer(edge).pid(), origin: meshcastServer(origin).pid() },
         publish: async () => {
           pub = await startPublisher(`${origin.rtmpUrl}${path}`)
-          await until('the edge to pull', async () => (await pullOn(edge, path))?.source === 'edge')
+          await until('the edge to pull', async () => (await carrierOn(edge, path))?.source === 'edge')
           return {
             playersOn: 'edge' as const,
             playUrl: `${edge.rtmpUrl}${path}`,
@@ -2081,12 +2058,6 @@ const durationS = round((performance.now() - started) / 1000, 1)
 
 // ---- table ----------------------------------------------------------------------------
 
-type Row = [what: string, result: string, goal: string, verdict: string]
-/** A warning when processes outside the benchmark used a noticeable share of the CPU. */
-function othersNote(cpu: (CpuShares | undefined)[]): string {
-  const worst = max(cpu.map((c) => c?.foreignPct ?? 0))
-  return worst >= 5 ? `other processes used up to ${fmt(worst)} % of the CPU` : ''
-}
 const rows: Row[] = []
 /** ms with a decimal below 100 (TTFF on loopback is a few ms) */
 const ms = (v: number | null | undefined) => fmt(v, v != null && Math.abs(v) < 100 ? 1 : 0)

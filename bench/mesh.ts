@@ -35,9 +35,11 @@ import {
   fmt,
   max,
   median,
+  othersNote,
   progress,
   progressDone,
   quantile,
+  type Row,
   round,
   rssMiB,
   sleep,
@@ -1000,12 +1002,6 @@ const durationS = round((performance.now() - started) / 1000, 1)
 
 // ---- table ----------------------------------------------------------------------------
 
-type Row = [what: string, result: string, goal: string, verdict: string]
-/** A warning when processes outside the benchmark used a noticeable share of the CPU. */
-function othersNote(cpu: (CpuShares | undefined)[]): string {
-  const worst = max(cpu.map((c) => c?.foreignPct ?? 0))
-  return worst >= 5 ? `other processes used up to ${fmt(worst)} % of the CPU` : ''
-}
 const rows: Row[] = []
 const verdict = (ok: boolean) => (ok ? 'ok' : 'FAIL')
 

@@ -1,24 +1,14 @@
 // Benchmark: how long a node takes from spawn to `ready`, and how much memory
 // an idle node holds. Prints a table and writes bench/results/startup.json.
 // Usage: npx -y pnpm@10 bench:startup [runs]
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { TestCluster } from '@meshcast/testing'
+import { quantile, rssMiB, sleep } from './lib.ts'
 
 const RUNS = Number(process.argv[2] ?? 10)
 /** Idle means settled: V8 shrinks its young generation some seconds after the GC a node runs 1 s after ready. */
 const IDLE_SETTLE_MS = 15_000
-
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1])
-  return kb / 1024
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
-}
 
 const startMs: number[] = []
 const rss: number[] = []
@@ -28,8 +18,10 @@ for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now()
     const node = await cluster.start({ cluster: { nodeType: 'off' }, args: ['--log-level', 'info'] })
     startMs.push(performance.now() - t0)
-    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS))
-    rss.push(rssMiB(node.child.pid as number))
+    await sleep(IDLE_SETTLE_MS)
+    const mib = rssMiB(node.child.pid as number)
+    if (mib === null) throw new Error('the node exited while idle')
+    rss.push(mib)
   } finally {
     await cluster.stopAll()
   }

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
 import {
-  type FrameInfo,
+  assertMonotonic,
+  carrierOn,
+  longestGap,
   loopbackSubnet,
   type NetnsLan,
   NodeProcess,
@@ -62,16 +64,6 @@ const START_ORDER: Record<Role, number> = { origin: 0, standalone: 0, relay: 1, 
 const REPORT_TAIL_LINES = 150
 
 const PASSWORD_PROPERTY = /(<property\s+name="password"\s+value=")[^"]*(")/
-
-interface Carrier {
-  node: string
-  source: string
-  via: string[]
-  subscribers: number
-}
-interface StreamsBody {
-  streams: { path: string; carriers: Carrier[] }[]
-}
 
 /** A running example: its nodes by folder name, and how to reach each. */
 interface Running {
@@ -131,17 +123,9 @@ function rewriter(example: Example, password: string, subnet: ((i: number) => st
   }
 }
 
-const streams = async (node: NodeProcess) =>
-  (await (await node.httpGet('/api/streams')).json()) as StreamsBody
 const idOf = async (node: NodeProcess) => (await node.status()).id
 const viewSize = async (node: NodeProcess) =>
   ((await (await node.httpGet('/api/view')).json()) as { members: string[] }).members.length
-
-/** The node's own carrier entry for `path` (its pull, or the publish), or undefined. */
-async function carrierOn(node: NodeProcess, path: string): Promise<Carrier | undefined> {
-  const id = await idOf(node)
-  return (await streams(node)).streams.find((s) => s.path === path)?.carriers.find((c) => c.node === id)
-}
 
 /** Waits until `node` pulls `path` through exactly `via` (ids, nearest upstream first). */
 async function pullsThrough(node: NodeProcess, path: string, via: string[], what: string): Promise<void> {
@@ -157,17 +141,6 @@ async function pullsThrough(node: NodeProcess, path: string, via: string[], what
 /** Whether the node has logged a player starting on `path`. */
 const playing = (node: NodeProcess, path: string) =>
   node.records().some((r) => r.message === 'play' && r.path === path)
-
-function assertMonotonic(frames: readonly FrameInfo[]): void {
-  for (let i = 1; i < frames.length; i++) {
-    const [a, b] = [frames[i - 1] as FrameInfo, frames[i] as FrameInfo]
-    assert.ok(b.pts > a.pts, `frame ${i}: pts ${b.pts} after ${a.pts}`)
-  }
-}
-
-/** The longest pause between two frames arriving at the player (ms). */
-const longestGap = (frames: readonly FrameInfo[]) =>
-  frames.slice(1).reduce((gap, f, i) => Math.max(gap, f.at - (frames[i] as FrameInfo).at), 0)
 
 /**
  * Runs an example: copies its conf folders (a fresh loopback subnet unless on

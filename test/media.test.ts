@@ -2,49 +2,22 @@ import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { describe, test } from 'node:test'
 import {
-  type FrameInfo,
+  assertMonotonic,
+  carrierOn,
+  longestGap,
   type NodeProcess,
   type PlayResult,
   play,
   playWsFlv,
   publish,
+  streamsOf,
   type TestCluster,
   waitFor,
   withCluster,
 } from '@meshcast/testing'
 
-interface Carrier {
-  node: string
-  source: string
-  via: string[]
-}
-interface StreamsBody {
-  streams: { path: string; carriers: Carrier[] }[]
-}
-
-const streams = async (node: NodeProcess): Promise<StreamsBody> =>
-  (await (await fetch(`${node.httpUrl}/api/streams`)).json()) as StreamsBody
-
-/** The edge's own carrier entry for `path` (its pull), or undefined. */
-async function pullOn(node: NodeProcess, path: string): Promise<Carrier | undefined> {
-  const id = (await node.status()).id
-  return (await streams(node)).streams.find((s) => s.path === path)?.carriers.find((c) => c.node === id)
-}
-
 const until = (what: string, fn: () => Promise<unknown>, timeout = 15_000) =>
   waitFor(async () => ((await fn()) ? true : undefined), { timeout, what })
-
-/** Frames' presentation times never go back and never repeat. */
-function assertMonotonic(frames: readonly FrameInfo[]): void {
-  for (let i = 1; i < frames.length; i++) {
-    const [a, b] = [frames[i - 1] as FrameInfo, frames[i] as FrameInfo]
-    assert.ok(b.pts > a.pts, `frame ${i}: pts ${b.pts} after ${a.pts}`)
-  }
-}
-
-/** The longest pause between two frames arriving at the player (ms). */
-const longestGap = (frames: readonly FrameInfo[]) =>
-  frames.slice(1).reduce((gap, f, i) => Math.max(gap, f.at - (frames[i] as FrameInfo).at), 0)
 
 /** Starts an origin (node 0) and an edge listing it, with cluster.xml/red5 extras for the edge. */
 async function originAndEdge(
@@ -68,7 +41,7 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       t.after(() => publisher.stop())
       await until(
         'the edge to pull /live/repeat with nobody watching',
-        async () => (await pullOn(edge, '/live/repeat'))?.source === 'edge',
+        async () => (await carrierOn(edge, '/live/repeat'))?.source === 'edge',
       )
       const rtmp = await play(`${edge.rtmpUrl}/live/repeat`, { frames: 50, timeout: 20_000 })
       assert.ok(rtmp.frames.length >= 50, `${rtmp.frames.length} frames; ${rtmp.stderr.slice(-800)}`)
@@ -87,15 +60,15 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       })
       const publisher = await publish(`${origin.rtmpUrl}/live/demand`, { seconds: 120 })
       t.after(() => publisher.stop())
-      await until('the edge to hear of the stream', async () => (await streams(edge)).streams.length > 0)
+      await until('the edge to hear of the stream', async () => (await streamsOf(edge)).streams.length > 0)
       await new Promise((r) => setTimeout(r, 1000))
-      assert.equal(await pullOn(edge, '/live/demand'), undefined, 'no pull while nobody watches')
+      assert.equal(await carrierOn(edge, '/live/demand'), undefined, 'no pull while nobody watches')
       const p = await play(`${edge.rtmpUrl}/live/demand`, { frames: 30, timeout: 20_000 })
       assert.ok(p.frames.length >= 30, `${p.frames.length} frames; ${p.stderr.slice(-800)}`)
       const left = Date.now()
       await until(
         'the pull to end after the linger',
-        async () => (await pullOn(edge, '/live/demand')) === undefined,
+        async () => (await carrierOn(edge, '/live/demand')) === undefined,
         10_000,
       )
       const lingered = Date.now() - left
@@ -131,7 +104,7 @@ describe('the media plane: edges pull from origins over RTMP', () => {
         await publish(`${o2.rtmpUrl}/live/twice`, { seconds: 120 }),
       ]
       t.after(() => Promise.all(pubs.map((p) => p.stop())))
-      const first = await waitFor(async () => (await pullOn(edge, '/live/twice'))?.via[0], {
+      const first = await waitFor(async () => (await carrierOn(edge, '/live/twice'))?.via[0], {
         timeout: 15_000,
         what: 'the edge pulling',
       })
@@ -161,7 +134,7 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       assert.ok(after.length > 50, `frames after the kill: ${after.length}`)
       assertMonotonic(p.frames)
       assert.doesNotMatch(p.stderr, /non-monotonic|Non-monotonous/i)
-      const now = await pullOn(edge, '/live/twice')
+      const now = await carrierOn(edge, '/live/twice')
       assert.notEqual(now?.via[0], first, 'the edge pulls from the other origin')
     }),
   )
@@ -172,7 +145,7 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       const { origin, edge } = await originAndEdge(cluster, { cluster: { retryDuration: 30 } })
       let publisher = await publish(`${origin.rtmpUrl}/live/back`, { seconds: 120 })
       t.after(() => publisher.stop())
-      await until('the edge pulling', async () => (await pullOn(edge, '/live/back')) !== undefined)
+      await until('the edge pulling', async () => (await carrierOn(edge, '/live/back')) !== undefined)
       const playing = play(`${edge.rtmpUrl}/live/back`, { frames: 10_000, timeout: 20_000 })
       await new Promise((r) => setTimeout(r, 3000))
       origin.kill('SIGKILL')
@@ -224,10 +197,10 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       t.after(() => publisher.stop())
       await until(
         'the edge pulling through the relay',
-        async () => (await pullOn(edge, '/live/chain'))?.via[0] === relayId,
+        async () => (await carrierOn(edge, '/live/chain'))?.via[0] === relayId,
         20_000,
       )
-      assert.deepEqual((await pullOn(edge, '/live/chain'))?.via, [relayId, originId])
+      assert.deepEqual((await carrierOn(edge, '/live/chain'))?.via, [relayId, originId])
       const p = await play(`${edge.rtmpUrl}/live/chain`, { frames: 25, timeout: 20_000 })
       assert.ok(p.frames.length >= 25, `${p.frames.length} frames; ${p.stderr.slice(-800)}`)
     }),
@@ -244,7 +217,7 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       const publisher = await publish(`${origin.rtmpUrl}/live/secret`, { seconds: 120 })
       t.after(() => publisher.stop())
       await new Promise((r) => setTimeout(r, 3000))
-      assert.deepEqual((await streams(stranger)).streams, [])
+      assert.deepEqual((await streamsOf(stranger)).streams, [])
       const p = await play(`${stranger.rtmpUrl}/live/secret`, { frames: 5, timeout: 8000 })
       assert.equal(p.frames.length, 0)
     }),

@@ -1,30 +1,20 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type FrameInfo, type NodeProcess, play, publish, waitFor, withCluster } from '@meshcast/testing'
-
-interface Carrier {
-  node: string
-  source: string
-  via: string[]
-}
-interface StreamsBody {
-  streams: { path: string; carriers: Carrier[] }[]
-}
+import {
+  assertMonotonic,
+  carrierOn,
+  longestGap,
+  type NodeProcess,
+  play,
+  publish,
+  type StreamsBody,
+  waitFor,
+  withCluster,
+} from '@meshcast/testing'
 
 async function json<T>(node: NodeProcess, path: string, accept = 'application/json'): Promise<T> {
   return (await (await fetch(`${node.httpUrl}${path}`, { headers: { accept } })).json()) as T
 }
-
-/** The node's own carrier entry for `path` (its pull), or undefined. */
-async function pullOn(node: NodeProcess, path: string): Promise<Carrier | undefined> {
-  const id = (await node.status()).id
-  const body = await json<StreamsBody>(node, '/api/streams')
-  return body.streams.find((s) => s.path === path)?.carriers.find((c) => c.node === id)
-}
-
-/** The longest pause between two frames arriving at the player (ms). */
-const longestGap = (frames: readonly FrameInfo[]) =>
-  frames.slice(1).reduce((gap, f, i) => Math.max(gap, f.at - (frames[i] as FrameInfo).at), 0)
 
 /** SIGTERM, and how the node exited and how long it took (ms). */
 async function terminate(node: NodeProcess): Promise<{ code: number | null; ms: number; at: number }> {
@@ -70,7 +60,7 @@ describe('graceful shutdown (SIGTERM)', () => {
         },
       })
       await underWay
-      const first = (await pullOn(edge, '/live/drain'))?.via[0] as string
+      const first = (await carrierOn(edge, '/live/drain'))?.via[0] as string
       const serving = ids.get(first) as NodeProcess
       const other = [...ids.keys()].find((id) => id !== first) as string
       const stopped = await terminate(serving)
@@ -94,12 +84,9 @@ describe('graceful shutdown (SIGTERM)', () => {
         'frames kept coming after the SIGTERM',
       )
       assert.ok(gap < 1000, `the longest pause around the switch was ${gap} ms`)
-      for (let i = 1; i < p.frames.length; i++) {
-        const [a, b] = [p.frames[i - 1] as FrameInfo, p.frames[i] as FrameInfo]
-        assert.ok(b.pts > a.pts, `frame ${i}: pts ${b.pts} after ${a.pts}`)
-      }
+      assertMonotonic(p.frames)
       assert.equal(
-        (await pullOn(edge, '/live/drain'))?.via[0],
+        (await carrierOn(edge, '/live/drain'))?.via[0],
         other,
         "the edge's upstream is the other origin",
       )

@@ -52,6 +52,7 @@ export function demoCommand(setExit: (code: number) => void): Command {
   addLogOptions(cmd)
   return cmd.action(async (opts: DemoOptions) => {
     const logger = createLogger({ level: opts.logLevel, format: opts.logFormat })
+    const hasChat = existsSync(CHAT_APP)
     let nodes: DemoNode[]
     try {
       nodes = planDemo({
@@ -60,7 +61,7 @@ export function demoCommand(setExit: (code: number) => void): Command {
         address: opts.address,
         // the password is the cluster: a fresh one, so the demo joins nothing else
         password: `demo-${randomBytes(6).toString('hex')}`,
-        chat: existsSync(CHAT_APP) ? CHAT_APP : null,
+        chat: hasChat ? CHAT_APP : null,
       })
     } catch (err) {
       if (!(err instanceof DemoPlanError)) throw err
@@ -80,8 +81,8 @@ export function demoCommand(setExit: (code: number) => void): Command {
       setExit(1)
       return
     }
-    const publishing = opts.publish ? await cluster.publish(opts.redundant === true) : false
-    printBanner(cluster, publishing)
+    if (opts.publish) await cluster.publish(opts.redundant === true)
+    printBanner(cluster, hasChat)
     setExit(await runUntilSignal({ start: async () => {}, stop: () => stopAll(cluster) }, logger))
   })
 }
@@ -91,25 +92,25 @@ async function stopAll(cluster: DemoCluster): Promise<void> {
   if ((await cluster.stop()) !== 0) throw new Error('a node did not stop cleanly')
 }
 
-function printBanner(cluster: DemoCluster, publishing: boolean): void {
+function printBanner(cluster: DemoCluster, chat: boolean): void {
   const nodes = cluster.nodes
   const origins = nodes.filter((n) => n.role === 'origin')
   const edges = nodes.filter((n) => n.role === 'edge')
   const first = origins[0] as DemoNode
   const viewer = edges[0] ?? first
-  const chat = nodes[0]?.files['red5.properties'].includes('app.chatr=') === true
   const pad = (label: string) => `  ${label.padEnd(10)}`
   const lines = [
     '',
     `meshcast demo is running: ${origins.length} origin${origins.length === 1 ? '' : 's'} + ${edges.length} edge${edges.length === 1 ? '' : 's'}, one process each`,
     ...cluster.children.map(
-      (c) => `${pad(c.node.name)}${webOf(c.node)}/  rtmp ${rtmpOf(c.node).slice(7)}  (pid ${c.pid ?? '?'})`,
+      (c) =>
+        `${pad(c.node.name)}${webOf(c.node)}/  rtmp ${rtmpOf(c.node).replace('rtmp://', '')}  (pid ${c.pid ?? '?'})`,
     ),
     '',
     `${pad('dashboard')}${webOf(first)}/   (every node has one: the members, the streams, pulls and failovers, live)`,
     `${pad('player')}${webOf(viewer)}/?play=${DEMO_STREAM}   (HTTP-FLV from ${viewer.name}, in the page)`,
     ...(chat ? [`${pad('chat')}${webOf(viewer)}/chatr/chatr.html   (open it on two nodes and talk)`] : []),
-    publishing
+    cluster.publishedTo.length > 0
       ? `${pad('live now')}${rtmpOf(first)}/${DEMO_STREAM}  (test pattern + 440 Hz tone, published to ${cluster.publishedTo.map((n) => n.name).join(' and ')})`
       : `${pad('live now')}nothing yet: publish to an origin`,
     ...(cluster.publishedTo.length > 1

@@ -74,10 +74,11 @@ export class DemoCluster {
 
   /**
    * Publishes the test pattern to the first origin, or to every origin
-   * (`redundant`: a redundant publish, so an edge can fail over). Returns
-   * false (with a warning) when ffmpeg cannot run.
+   * (`redundant`: a redundant publish, so an edge can fail over). When
+   * ffmpeg cannot run it warns and stops trying; `publishedTo` says where it
+   * publishes.
    */
-  async publish(redundant = false): Promise<boolean> {
+  async publish(redundant = false): Promise<void> {
     const origins = this.nodes.filter((n) => n.role === 'origin').slice(0, redundant ? undefined : 1)
     for (const origin of origins) {
       this.#on.progress(`starting the test publisher (ffmpeg) on ${origin.name}`)
@@ -90,10 +91,9 @@ export class DemoCluster {
         this.publishedTo.push(origin)
       } catch (err) {
         this.#log.warn('no test publisher', { reason: err instanceof Error ? err.message : String(err) })
-        return false
+        return
       }
     }
-    return this.publishedTo.length > 0
   }
 
   /**
