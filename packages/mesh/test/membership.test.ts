@@ -82,6 +82,29 @@ describe('MemberTable', () => {
     assert.equal(u.tick(12_600).suspected.length, 1, 'grown up: 1.6 s of silence is suspicious')
   })
 
+  test('silence is counted only while a member is watched; a closed connection is judged regardless', () => {
+    const t = new MemberTable(A, TIMINGS, 0)
+    t.heard(B, 1, 0)
+    t.heard(C, 1, 0)
+    let watching = false
+    const watched = (id: string) => id === C.id || watching
+    assert.deepEqual(
+      t.tick(5000, watched).suspected.map((e) => e.member.id),
+      [C.id],
+      'B is not watched: 5 s without its beats is not silence',
+    )
+    watching = true
+    assert.equal(t.tick(6000, watched).suspected.length, 0, 'watched for 1 s: not yet silent')
+    assert.deepEqual(
+      t.tick(6600, watched).suspected.map((e) => e.member.id),
+      [B.id],
+      'silent for suspectAfter since it was first watched',
+    )
+    const u = new MemberTable(A, TIMINGS, 0)
+    u.heard(B, 1, 0)
+    u.closed(B.id, 100)
+    assert.equal(u.tick(500, () => false).removed.length, 1, 'an unwatched member whose connection closed')
+  })
   test('a replayed or older heartbeat is refused, also after removal', () => {
     const t = new MemberTable(A, TIMINGS, 0)
     assert.equal(t.heard(B, 5, 0), 'new')

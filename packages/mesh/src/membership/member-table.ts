@@ -143,13 +143,21 @@ export class MemberTable {
     return id !== this.selfId && this.#entries.delete(id)
   }
 
-  /** Suspects the silent, removes suspects whose grace is over. */
-  tick(now: number): TickResult {
+  /**
+   * Suspects the silent, removes suspects whose grace is over. Silence is
+   * counted only while `watched(id)`: a member this node cannot expect to
+   * hear (no connection yet) is someone else's to judge until it can.
+   */
+  tick(now: number, watched: (id: string) => boolean = () => true): TickResult {
     const result: TickResult = { suspected: [], removed: [] }
     const t = this.#timings
     for (const [id, entry] of this.#entries) {
       if (id === this.selfId) continue
       if (entry.suspect === null) {
+        if (!watched(id)) {
+          entry.lastHeard = Math.max(entry.lastHeard, now)
+          continue
+        }
         const young = now - entry.firstHeard < t.youngFor
         if (now - entry.lastHeard > (young ? 3 * t.suspectAfter : t.suspectAfter)) {
           entry.suspect = { reason: 'silent', since: now }

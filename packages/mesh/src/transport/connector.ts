@@ -56,6 +56,8 @@ export class Connector {
   readonly #init: ConnectorInit
   readonly #c: ConnectorComponents
   readonly #dialing = new Set<string>()
+  /** members whose address came from the mesh: `ensure` dials them, when the mesh says so */
+  readonly #learned = new Set<string>()
   /** per seed: the last failure's kind, how many in a row, and whether it was said */
   readonly #failures = new Map<string, { kind: Failure; count: number; said: boolean }>()
   readonly #quick = new Map<string, ReturnType<typeof setTimeout>>()
@@ -112,7 +114,10 @@ export class Connector {
     await Promise.all(this.#init.seeds.map((seed) => this.#dialSeed(seed)))
   }
 
-  /** Makes sure there is a connection to a member heard of by gossip (its `mesh` address). */
+  /**
+   * Makes sure there is a connection to a member (at its `mesh` address).
+   * Of two members the lower id dials, unless `force` (the coordinator).
+   */
   ensure(id: string, mesh: string, force: boolean): void {
     if (id === this.#init.selfId || this.#dialing.has(id) || this.isConnected(id)) return
     if (!force && this.#init.selfId > id) return // the other side dials
@@ -125,15 +130,25 @@ export class Connector {
       .finally(() => this.#dialing.delete(id))
   }
 
-  /** Records a member's mesh address (heard by gossip), so direct streams can reach it before any connection. */
+  /**
+   * Records a member's mesh address (from its heartbeat or a view), so
+   * direct streams can reach it before any connection. It does not dial:
+   * the peer store announces the new peer as discovered, which is left to `ensure`.
+   */
   learn(id: string, mesh: string): void {
     const addr = parseHostPort(mesh)
     if (addr === null) return
+    this.#learned.add(id)
     this.#c.libp2p.peerStore
       .merge(peerId(id), { multiaddrs: [tcpAddr(addr.host, addr.port)] })
       .catch((err: Error) =>
         this.#c.logger.debug('peer store update failed', { peer: id, error: err.message }),
       )
+  }
+
+  /** A member left the view: mDNS may dial it again should it come back. */
+  forget(id: string): void {
+    this.#learned.delete(id)
   }
 
   /** Redials a member whose connection just closed, to tell a broken link from a dead node. */
@@ -146,7 +161,13 @@ export class Connector {
 
   #discovered(peer: PeerId): void {
     const id = peer.toString()
-    if (id === this.#init.selfId || this.#init.selfId > id || this.#dialing.has(id) || this.isConnected(id))
+    if (
+      id === this.#init.selfId ||
+      this.#init.selfId > id ||
+      this.#learned.has(id) ||
+      this.#dialing.has(id) ||
+      this.isConnected(id)
+    )
       return
     this.#dialing.add(id)
     this.#c.libp2p
