@@ -2,8 +2,14 @@ import module from 'node:module'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
-/** ms after `ready` for the cache write and the one full collection: start-up's garbage is garbage by then. */
-export const SETTLE_AFTER_MS = 1000
+/**
+ * ms after `ready` for the cache write and the one full collection:
+ * start-up's garbage is garbage by then, and a cluster forming around the
+ * node has had the CPU first. At 1 s, 20 nodes starting at once on 2 cores
+ * collected in the middle of forming their view: one view of 20 took
+ * 1.5-2.2 s after the last node was up, 1.5-1.6 s at 5 s (measured).
+ */
+export const SETTLE_AFTER_MS = 5000
 
 /**
  * Called once a node is ready (by `meshcast start`, not by the Daemon class,

