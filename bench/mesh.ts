@@ -27,6 +27,7 @@ import {
 } from '@meshcast/testing'
 import * as meshOptions from '../packages/mesh/src/options.ts'
 import {
+  CLK_TCK,
   type CpuShares,
   cpuMark,
   cpuSince,
@@ -36,6 +37,7 @@ import {
   max,
   median,
   othersNote,
+  procTicks,
   progress,
   progressDone,
   quantile,
@@ -81,8 +83,14 @@ const P = {
   viewRuns: RUNS ?? (QUICK ? 1 : 3),
   viewPollMs: 25,
   viewTimeoutMs: 120_000,
-  /** let the daemons settle (JIT, GC) before reading their memory */
-  idleSettleMs: 3000,
+  /**
+   * let the daemons settle before reading their memory and CPU: each runs
+   * one full GC 5 s after ready, and members connect to each other 1 s
+   * after the view holds (meshSettle)
+   */
+  idleSettleMs: 8000,
+  /** window over which each daemon's idle CPU is read */
+  idleCpuWindowMs: 5000,
   /** peers per group for the failure-detection and bus phases */
   peers: 5,
   killRuns: QUICK ? 2 : 5,
@@ -222,6 +230,8 @@ interface ViewRun {
   /** the same view still on every node after the idle wait */
   stableAfterIdle: boolean | null
   rssMiB: number[]
+  /** per daemon: % of one core over idleCpuWindowMs once settled */
+  idleCpuPct: number[]
   /** machine CPU from the first spawn until one view */
   cpu?: CpuShares
   /** what the daemons logged meanwhile */
@@ -286,7 +296,15 @@ function daemonLogs(nodes: readonly NodeProcess[], wall0: number, n: number): Da
 
 async function timeToView(n: number, run: number): Promise<ViewRun> {
   const cluster = new TestCluster()
-  const result: ViewRun = { n, run, ms: null, viewId: null, stableAfterIdle: null, rssMiB: [] }
+  const result: ViewRun = {
+    n,
+    run,
+    ms: null,
+    viewId: null,
+    stableAfterIdle: null,
+    rssMiB: [],
+    idleCpuPct: [],
+  }
   let wall0 = 0
   try {
     progress(`views: N=${n} run ${run}/${P.viewRuns}: starting node 0`)
@@ -319,7 +337,16 @@ async function timeToView(n: number, run: number): Promise<ViewRun> {
     }
     progress(`views: N=${n} run ${run}/${P.viewRuns}: one view after ${result.ms} ms; idling`)
     await sleep(P.idleSettleMs)
-    result.rssMiB = cluster.nodes.map((node) => round(rssMiB(daemonPid(node.child.pid as number)), 1) ?? 0)
+    const pids = cluster.nodes.map((node) => daemonPid(node.child.pid as number))
+    result.rssMiB = pids.map((pid) => round(rssMiB(pid), 1) ?? 0)
+    const before = pids.map(procTicks)
+    await sleep(P.idleCpuWindowMs)
+    result.idleCpuPct = pids.map((pid, i) => {
+      const [a, b] = [before[i], procTicks(pid)]
+      return a == null || b == null
+        ? 0
+        : (round((100 * (b - a)) / CLK_TCK / (P.idleCpuWindowMs / 1000), 2) ?? 0)
+    })
     const after = await oneDaemonView(cluster.nodes, n)
     result.stableAfterIdle = after !== null && after.id === result.viewId
     return result
@@ -354,6 +381,7 @@ async function phaseViews() {
     const ms = runs.flatMap((r) => (r.ms === null ? [] : [r.ms]))
     const afterUp = runs.flatMap((r) => (r.afterLastUpMs == null ? [] : [r.afterLastUpMs]))
     const rss = runs.flatMap((r) => r.rssMiB)
+    const idleCpu = runs.flatMap((r) => r.idleCpuPct)
     perN.push({
       n,
       runs,
@@ -364,6 +392,8 @@ async function phaseViews() {
       afterLastUpMsMax: round(max(afterUp), 0),
       rssMedianMiB: round(median(rss), 1),
       rssMaxMiB: round(max(rss), 1),
+      idleCpuPctMedian: round(median(idleCpu), 2),
+      idleCpuPctMax: round(max(idleCpu), 2),
     })
   }
   return { date: new Date().toISOString(), loadAverage: loadavg(), perN }
@@ -1034,6 +1064,12 @@ if (views?.perN !== undefined)
     rows.push([
       `idle RSS per daemon, ${v.n} daemons (MiB, median / max)`,
       `${fmt(v.rssMedianMiB, 1)} / ${fmt(v.rssMaxMiB, 1)}`,
+      '',
+      '',
+    ])
+    rows.push([
+      `idle CPU per daemon, ${v.n} daemons (% of a core, median / max)`,
+      `${fmt(v.idleCpuPctMedian, 2)} / ${fmt(v.idleCpuPctMax, 2)}`,
       '',
       '',
     ])
