@@ -740,7 +740,7 @@ export class Mesh implements Startable {
    * all a join needs. When 20 nodes start at once, each view used to
    * set every member dialling the newcomers while later ones still waited
    * for the coordinator: 170 handshakes on the same CPUs as the
-   * admissions. Deferring them took one view of 20 from 4.5 s to 1.8 s
+   * admissions. Deferring them took one view of 20 from 4.5 s to 1.7 s
    * after the last node was up (measured). The bus needs no full mesh
    * meanwhile: a bus link dials the member it sends to.
    */
