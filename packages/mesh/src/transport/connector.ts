@@ -244,8 +244,10 @@ export class Connector {
           ? 'timeout'
           : 'other'
     const before = this.#failures.get(key)
-    // A foreign peer's handshake sometimes just hangs: that is no news once "not of this cluster" was said.
-    if (before?.kind === 'not-our-cluster' && before.said && kind === 'timeout') return
+    // A foreign peer's handshakes fail in varied ways on a loaded box (garbled, reset, timed
+    // out): once "not of this cluster" was said, none of that is news, and saying it again
+    // whenever the kinds alternated repeated the line. Only a refusal (the peer gone) is.
+    if (before?.kind === 'not-our-cluster' && before.said && kind !== 'refused') return
     const failure =
       before?.kind === kind ? { ...before, count: before.count + 1 } : { kind, count: 1, said: false }
     this.#failures.set(key, failure)
