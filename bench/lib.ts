@@ -97,6 +97,25 @@ export function procTicks(pid: number): number | null {
   }
 }
 
+/**
+ * Per-process CPU over a window that starts now: `end()` gives the seconds
+ * elapsed and each process's share of one core over them (%, null: gone).
+ */
+export function processCpuWindow(pids: readonly number[]) {
+  const before = pids.map(procTicks)
+  const t0 = performance.now()
+  return {
+    end() {
+      const elapsed = (performance.now() - t0) / 1000
+      const pct = pids.map((pid, i) => {
+        const [a, b] = [before[i], procTicks(pid)]
+        return a == null || b === null ? null : round((100 * (b - a)) / CLK_TCK / elapsed, 2)
+      })
+      return { elapsed, pct }
+    },
+  }
+}
+
 /** CPU time counters of the whole machine (/proc/stat, in ticks). */
 export function cpuTicks(): number[] {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''

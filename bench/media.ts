@@ -56,7 +56,7 @@ import {
   min,
   nums,
   othersNote,
-  procTicks,
+  processCpuWindow,
   progress,
   progressDone,
   quantile,
@@ -1742,22 +1742,13 @@ interface Window {
 async function measureWindow(pids: Record<string, number>, seconds: number): Promise<Window> {
   const mark = cpuMark()
   const self = process.cpuUsage()
-  const ticks = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procTicks(pid)]))
-  const t0 = performance.now()
+  const entries = Object.entries(pids)
+  const window = processCpuWindow(entries.map(([, pid]) => pid))
   await sleep(seconds * 1000)
-  const elapsed = (performance.now() - t0) / 1000
+  const { elapsed, pct } = window.end()
   const used = process.cpuUsage(self)
-  const cpuPct: Record<string, number | null> = {}
-  const rss: Record<string, number | null> = {}
-  for (const [k, pid] of Object.entries(pids)) {
-    const before = ticks[k]
-    const after = procTicks(pid)
-    cpuPct[k] =
-      before === null || before === undefined || after === null
-        ? null
-        : round((100 * (after - before)) / CLK_TCK / elapsed, 2)
-    rss[k] = round(rssMiB(pid), 1)
-  }
+  const cpuPct = Object.fromEntries(entries.map(([k], i) => [k, pct[i] ?? null]))
+  const rss = Object.fromEntries(entries.map(([k, pid]) => [k, round(rssMiB(pid), 1)]))
   return {
     seconds: round(elapsed, 2) ?? seconds,
     cpuPct,

@@ -27,7 +27,6 @@ import {
 } from '@meshcast/testing'
 import * as meshOptions from '../packages/mesh/src/options.ts'
 import {
-  CLK_TCK,
   type CpuShares,
   cpuMark,
   cpuSince,
@@ -37,7 +36,7 @@ import {
   max,
   median,
   othersNote,
-  procTicks,
+  processCpuWindow,
   progress,
   progressDone,
   quantile,
@@ -85,7 +84,7 @@ const P = {
   viewTimeoutMs: 120_000,
   /**
    * let the daemons settle before reading their memory and CPU: each runs
-   * one full GC 5 s after ready, and members connect to each other 1 s
+   * one full GC 3 s after ready, and members connect to each other 1 s
    * after the view holds (meshSettle)
    */
   idleSettleMs: 8000,
@@ -339,14 +338,9 @@ async function timeToView(n: number, run: number): Promise<ViewRun> {
     await sleep(P.idleSettleMs)
     const pids = cluster.nodes.map((node) => daemonPid(node.child.pid as number))
     result.rssMiB = pids.map((pid) => round(rssMiB(pid), 1) ?? 0)
-    const before = pids.map(procTicks)
+    const window = processCpuWindow(pids)
     await sleep(P.idleCpuWindowMs)
-    result.idleCpuPct = pids.map((pid, i) => {
-      const [a, b] = [before[i], procTicks(pid)]
-      return a == null || b == null
-        ? 0
-        : (round((100 * (b - a)) / CLK_TCK / (P.idleCpuWindowMs / 1000), 2) ?? 0)
-    })
+    result.idleCpuPct = window.end().pct.map((pct) => pct ?? 0)
     const after = await oneDaemonView(cluster.nodes, n)
     result.stableAfterIdle = after !== null && after.id === result.viewId
     return result
