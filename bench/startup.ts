@@ -7,7 +7,7 @@ import { TestCluster } from '@meshcast/testing'
 import { quantile, rssMiB, sleep } from './lib.ts'
 
 const RUNS = Number(process.argv[2] ?? 10)
-/** Idle means settled: V8 shrinks its young generation some seconds after the GC a node runs 5 s after ready. */
+/** Idle means settled: V8 shrinks its young generation some seconds after the GC a node runs 3 s after ready. */
 const IDLE_SETTLE_MS = 15_000
 
 const startMs: number[] = []

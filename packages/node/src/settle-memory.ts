@@ -7,9 +7,11 @@ import vm from 'node:vm'
  * start-up's garbage is garbage by then, and a cluster forming around the
  * node has had the CPU first. At 1 s, 20 nodes starting at once on 2 cores
  * collected in the middle of forming their view: one view of 20 took
- * 1.5-2.2 s after the last node was up, 1.5-1.6 s at 5 s (measured).
+ * 1.5-2.2 s after the last node was up, 1.3-1.8 s at 3 s (measured). Not
+ * later: V8 gives the young generation back about 8 s after this
+ * collection, so an idle node is at its ~104 MiB from ~12 s after ready.
  */
-export const SETTLE_AFTER_MS = 5000
+export const SETTLE_AFTER_MS = 3000
 
 /**
  * Called once a node is ready (by `meshcast start`, not by the Daemon class,
