@@ -24,6 +24,18 @@ async function terminate(node: NodeProcess): Promise<{ code: number | null; ms: 
   return { code: exit.code, ms: Date.now() - at, at }
 }
 
+/** Waits until `origin` knows (from the adverts) that `edgeId` pulls `path` straight from it. */
+async function pullsFrom(origin: NodeProcess, originId: string, edgeId: string, path: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const body = await json<StreamsBody>(origin, '/api/streams')
+      const carriers = body.streams.find((s) => s.path === path)?.carriers ?? []
+      return carriers.some((c) => c.node === edgeId && c.via[0] === originId) || undefined
+    },
+    { timeout: 15_000, what: 'the origin to know the edge pulls from it' },
+  )
+}
+
 const logged = (node: NodeProcess, message: string) => node.records().find((r) => r.message === message)
 
 describe('graceful shutdown (SIGTERM)', () => {
@@ -107,14 +119,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       const [originId, edgeId] = [(await origin.status()).id, (await edge.status()).id]
       const publisher = await publish(`${origin.rtmpUrl}/live/alone`, { seconds: 60 })
       t.after(() => publisher.stop())
-      await waitFor(
-        async () => {
-          const body = await json<StreamsBody>(origin, '/api/streams')
-          const carriers = body.streams.find((s) => s.path === '/live/alone')?.carriers ?? []
-          return carriers.some((c) => c.node === edgeId && c.via[0] === originId) || undefined
-        },
-        { timeout: 15_000, what: 'the origin to know the edge pulls from it' },
-      )
+      await pullsFrom(origin, originId, edgeId, '/live/alone')
       const stopped = await terminate(origin)
       const drained = logged(origin, 'drained: no node pulls from this one')
       process.stdout.write(
@@ -164,14 +169,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       const [originId, edgeId] = [(await origin.status()).id, (await edge.status()).id]
       const publisher = await publish(`${origin.rtmpUrl}/live/held`, { seconds: 60 })
       t.after(() => publisher.stop())
-      await waitFor(
-        async () => {
-          const body = await json<StreamsBody>(origin, '/api/streams')
-          const carriers = body.streams.find((s) => s.path === '/live/held')?.carriers ?? []
-          return carriers.some((c) => c.node === edgeId && c.via[0] === originId) || undefined
-        },
-        { timeout: 15_000, what: 'the origin to know the edge pulls from it' },
-      )
+      await pullsFrom(origin, originId, edgeId, '/live/held')
       // frozen: its advert keeps naming the origin as its upstream until it is suspected
       edge.kill('SIGSTOP')
       t.after(() => edge.kill('SIGCONT'))
