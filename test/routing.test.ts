@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { type IncomingHttpHeaders, request } from 'node:http'
 import { describe, test } from 'node:test'
 import { type NodeProcess, publish, waitFor, withCluster } from '@meshcast/testing'
 
@@ -13,6 +14,26 @@ interface StreamsBody {
 async function get(node: NodeProcess, path: string, accept = 'text/plain') {
   const res = await fetch(`${node.httpUrl}${path}`, { headers: { accept } })
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() }
+}
+
+/**
+ * A GET through node:http, as curl or a proxy sends it: fetch adds `Cache-Control: no-cache` to
+ * a conditional request, which makes express skip its freshness check (no 304 to see).
+ */
+function rawGet(url: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    request(url, { headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        body += chunk
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+      res.on('error', reject)
+    })
+      .on('error', reject)
+      .end()
+  })
 }
 
 const streams = async (node: NodeProcess) => JSON.parse((await get(node, '/api/streams')).body) as StreamsBody
@@ -76,6 +97,46 @@ describe('stream adverts and routing', () => {
       const route = JSON.parse(json.body)
       assert.deepEqual(Object.keys(route).sort(), ['host', 'nodeId', 'port', 'role', 'rtmpUrl'])
       assert.equal(route.role, 'edge')
+    }),
+  )
+
+  test(
+    'round-robin answers and the JSON API are never cached: no ETag, no-store, 200 to a conditional request',
+    withCluster(async (cluster) => {
+      const origin = await cluster.start()
+      await cluster.start({ cluster: { origins: [cluster.address(0)] } })
+      await waitFor(async () => JSON.parse((await get(origin, '/api/view')).body).members.length === 2, {
+        timeout: 15_000,
+        what: 'one view of 2',
+      })
+      const dynamic: [path: string, accept: string][] = [
+        ['/cluster', 'text/plain'],
+        ['/cluster', 'application/json'],
+        ['/cluster?stream=live/uncached', 'text/plain'],
+        ['/cluster?stream=live/uncached', 'application/json'],
+        ...['status', 'streams', 'view', 'members', 'apps', 'dashboard'].map((p): [string, string] => [
+          `/api/${p}`,
+          '*/*',
+        ]),
+        ['/metrics', '*/*'],
+      ]
+      // express 5 answers `If-None-Match: *` with 304 even when it sends no ETag (fresh 2.0.0)
+      const conditions: Record<string, string>[] = [
+        {},
+        { 'if-none-match': '*' },
+        { 'if-none-match': 'W/"12-inNWb52YfKpJzA6fFGNmvuXk6ZY", "x"' },
+        { 'if-modified-since': new Date().toUTCString() },
+      ]
+      for (const [path, accept] of dynamic) {
+        for (const condition of conditions) {
+          const what = `${path} (${accept}) ${JSON.stringify(condition)}`
+          const res = await rawGet(`${origin.httpUrl}${path}`, { accept, ...condition })
+          assert.equal(res.status, 200, what)
+          assert.equal(res.headers.etag, undefined, what)
+          assert.equal(res.headers['cache-control'], 'no-store', what)
+          assert.notEqual(res.body, '', what)
+        }
+      }
     }),
   )
 

@@ -6,12 +6,17 @@ import express, { type Express, type NextFunction, type Request, type Response }
 
 /**
  * The node's HTTP side (5080): the JSON API and the applications (each at
- * `/<name>/`); the round-robin servlet and dashboard mount here later.
+ * `/<name>/`), the round-robin servlet and the dashboard. `/cluster`, `/api/*`
+ * and `/metrics` answer `Cache-Control: no-store`, without an ETag and never 304.
  */
 export function createApp(routes: (app: Express) => void, logger: Logger): Express {
   const app = express()
   app.disable('x-powered-by')
   app.set('json spaces', 2)
+  // Every body express sends here is computed per request (a round-robin pick, a status): an ETag
+  // only invites a 304 for an answer that should differ. Files keep Last-Modified (send, serve-static).
+  app.set('etag', false)
+  app.use(DYNAMIC_PATHS, noStore)
   routes(app)
   app.use('/api', (req: Request, res: Response) => {
     res.status(404).json({ error: 'not found', path: req.originalUrl })
@@ -22,6 +27,17 @@ export function createApp(routes: (app: Express) => void, logger: Logger): Expre
     if (!res.headersSent) res.status(500).json({ error: 'internal error' })
   })
   return app
+}
+
+/** Answers that change from one request to the next: never stored, never "not modified". */
+const DYNAMIC_PATHS = ['/cluster', '/api', '/metrics']
+
+function noStore(req: Request, res: Response, next: NextFunction): void {
+  res.set('Cache-Control', 'no-store')
+  // express answers `If-None-Match: *` with 304 even without an ETag (fresh 2.0.0): drop the conditions
+  delete req.headers['if-none-match']
+  delete req.headers['if-modified-since']
+  next()
 }
 
 export interface HttpOptions {
