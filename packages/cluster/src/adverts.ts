@@ -9,6 +9,9 @@ export const MAX_ADVERTS = 1000
 /** Longest relay chain an advert may name. */
 export const MAX_VIA = 16
 
+/** Longest entry of a `via` chain (a peer id, or a foreign origin's `rtmp://host:port`). */
+export const MAX_VIA_ID = 128
+
 const SOURCES: readonly StreamSource[] = ['publish', 'relay', 'edge']
 
 /**
@@ -68,7 +71,7 @@ function advertProblem(v: unknown): string | null {
   if (
     !Array.isArray(a.via) ||
     a.via.length > MAX_VIA ||
-    !a.via.every((id) => typeof id === 'string' && id.length <= 128)
+    !a.via.every((id) => typeof id === 'string' && id.length <= MAX_VIA_ID)
   )
     return 'bad via'
   return null

@@ -1,8 +1,8 @@
-import type { HostPort, Logger } from '@meshcast/interface'
-import { SafeEmitter } from '@meshcast/interface'
+import { formatAddress, type HostPort, type Logger, SafeEmitter } from '@meshcast/interface'
+import { foreignId, foreignUrl } from './foreign.ts'
 import type { DownReason, Relay, RelayPort } from './relay-port.ts'
 import type { Carrier, StreamBook } from './stream-book.ts'
-import { originsIndex, rankUpstreams } from './upstream.ts'
+import { type Candidate, memberIndex, originsIndex, rankCandidates } from './upstream.ts'
 
 export interface EdgeSettings {
   selfId: string
@@ -32,9 +32,9 @@ export interface EdgeEvents {
 interface Pull {
   readonly path: string
   readonly relay: Relay
-  upstream: Carrier | null
+  upstream: Candidate | null
   connecting: boolean
-  /** upstreams that failed since the last success: tried last */
+  /** upstreams (member or foreign ids) that failed since the last success: tried last */
   readonly avoid: Set<string>
   retry: ReturnType<typeof setTimeout> | null
   linger: ReturnType<typeof setTimeout> | null
@@ -51,7 +51,11 @@ interface Pull {
 /** A pull as `/api/streams` and the adverts show it. */
 export interface PullInfo {
   path: string
-  upstream: { node: string; rtmpUrl: string; via: readonly string[] } | null
+  /**
+   * `node` is the member pulled from, or for a foreign origin its id
+   * `rtmp://host:port` (`foreign` true; `via` empty: nothing is known beyond it)
+   */
+  upstream: { node: string; rtmpUrl: string; via: readonly string[]; foreign: boolean } | null
   since: number
 }
 
@@ -85,6 +89,8 @@ export class EdgeController {
   readonly #port: RelayPort
   readonly #log: Logger
   readonly #pulls = new Map<string, Pull>()
+  /** `origins` entries the node found no meshcast mesh at (`setForeign`) */
+  #flagged: HostPort[] = []
   readonly #counters: EdgeCounters = { started: 0, failed: 0, failovers: 0 }
   #stopped = false
   readonly #unhook: (() => void)[] = []
@@ -151,12 +157,53 @@ export class EdgeController {
   pulls(): PullInfo[] {
     return [...this.#pulls.values()].map((p) => ({
       path: p.path,
-      upstream:
-        p.upstream === null
-          ? null
-          : { node: p.upstream.member.id, rtmpUrl: p.upstream.advert.rtmpUrl, via: p.upstream.advert.via },
+      upstream: p.upstream === null ? null : this.#info(p.upstream, p.path),
       since: p.since,
     }))
+  }
+
+  #info(up: Candidate, path: string): NonNullable<PullInfo['upstream']> {
+    if (up.kind === 'foreign')
+      return { node: up.id, rtmpUrl: foreignUrl(up.origin, path), via: [], foreign: true }
+    const { member, advert } = up.carrier
+    return { node: member.id, rtmpUrl: advert.rtmpUrl, via: advert.via, foreign: false }
+  }
+
+  /**
+   * The `origins` entries behind which the node found no meshcast mesh
+   * (the whole list each time). Each is tried over plain RTMP for any
+   * stream, in its place in the list, unless a member of the view has that
+   * address: a meshcast node there takes precedence. A newly foreign entry
+   * is tried at once by the pulls that have no upstream.
+   */
+  setForeign(entries: readonly HostPort[]): void {
+    const listed = entries.filter((e) => this.#s.origins.some((o) => o.host === e.host && o.port === e.port))
+    const before = new Set(this.#flagged.map(foreignId))
+    const after = new Set(listed.map(foreignId))
+    this.#flagged = listed
+    const added = listed.filter((o) => !before.has(foreignId(o)))
+    for (const o of added)
+      this.#log.info(`origin ${formatAddress(o)} has no meshcast mesh; pulling from it over plain RTMP`, {
+        origin: formatAddress(o),
+      })
+    for (const id of before)
+      if (!after.has(id))
+        this.#log.info(`origin ${id.slice('rtmp://'.length)} is a meshcast node; its adverts decide`, {
+          origin: id.slice('rtmp://'.length),
+        })
+    if (added.length === 0 || this.#stopped) return
+    for (const pull of this.#pulls.values())
+      if (pull.upstream === null && !pull.connecting && !pull.closed) {
+        pull.avoid.clear()
+        void this.#connect(pull, 'a foreign origin may have it')
+      }
+  }
+
+  /** The flagged entries no member of the view stands behind now. */
+  #foreign(): HostPort[] {
+    if (this.#flagged.length === 0) return []
+    const members = this.#book.members().filter((m) => m.id !== this.#s.selfId)
+    return this.#flagged.filter((o) => !members.some((m) => memberIndex(m, [o]) === 0))
   }
 
   #upstreamAppeared(path: string, node: string): void {
@@ -179,10 +226,15 @@ export class EdgeController {
     this.#upgrade(pull)
   }
 
-  /** Moves to a listed origin ranked above the current upstream, when one has the stream. */
+  /**
+   * Moves to a listed origin ranked above the current upstream, when one
+   * has the stream. Never to a foreign origin (only a play would tell
+   * whether it has the stream); a foreign upstream whose address is now a
+   * member ranks as unlisted, so that member's advert takes over.
+   */
   #upgrade(pull: Pull): void {
     if (pull.upstream === null || pull.closed || pull.connecting) return
-    const now = originsIndex(pull.upstream, this.#s.origins)
+    const now = this.#listedIndex(pull.upstream)
     const better = this.#book
       .upstreams(pull.path)
       .filter((c) => c.member.id !== this.#s.selfId && !pull.avoid.has(c.member.id))
@@ -191,10 +243,19 @@ export class EdgeController {
     if (better.length > 0) void this.#connect(pull, 'a preferred origin has it')
   }
 
+  /** Where the upstream stands in `origins` (-1: unlisted, or a foreign entry a member now stands behind). */
+  #listedIndex(up: Candidate): number {
+    if (up.kind === 'mesh') return originsIndex(up.carrier, this.#s.origins)
+    const { host, port } = up.origin
+    return this.#foreign().some((o) => o.host === host && o.port === port)
+      ? this.#s.origins.findIndex((o) => o.host === host && o.port === port)
+      : -1
+  }
+
   #upstreamWithdrawn(path: string, node: string): void {
     const pull = this.#pulls.get(path)
     // a connect under way settles it as it ends: its upstream is no longer offered
-    if (pull === undefined || pull.upstream?.member.id !== node || pull.connecting) return
+    if (pull === undefined || pull.upstream?.id !== node || pull.connecting) return
     if (this.#candidates(pull).length === 0) {
       // node-media-server holds an unpublished stream open for a grace period: the advert is the faster sign.
       this.#down(pull, 'unpublished', 'the upstream withdrew its advert')
@@ -235,12 +296,17 @@ export class EdgeController {
     return pull
   }
 
-  #candidates(pull: Pull): Carrier[] {
+  #candidates(pull: Pull): Candidate[] {
     const self = this.#s.selfId
     const usable = this.#book
       .upstreams(pull.path)
       .filter((c) => c.member.id !== self && !c.advert.via.includes(self))
-    return rankUpstreams(usable, this.#s.origins, pull.avoid)
+    return rankCandidates(usable, this.#s.origins, this.#foreign(), pull.avoid)
+  }
+
+  #urlOf(c: Candidate, path: string): string {
+    if (c.kind === 'foreign') return foreignUrl(c.origin, path)
+    return this.#s.urlOf?.(c.carrier) ?? c.carrier.advert.rtmpUrl
   }
 
   /** Tries the upstreams best first; with none, waits for the retry timer or an advert. */
@@ -251,13 +317,11 @@ export class EdgeController {
     try {
       const tried = new Set<string>()
       for (;;) {
-        const next = this.#candidates(pull).find(
-          (c) => !tried.has(c.member.id) && !pull.avoid.has(c.member.id),
-        )
+        const next = this.#candidates(pull).find((c) => !tried.has(c.id) && !pull.avoid.has(c.id))
         if (next === undefined) break
-        tried.add(next.member.id)
-        const { id } = next.member
-        const url = this.#s.urlOf?.(next) ?? next.advert.rtmpUrl
+        tried.add(next.id)
+        const { id } = next
+        const url = this.#urlOf(next, pull.path)
         try {
           await pull.relay.pull(url)
         } catch (err) {
@@ -288,6 +352,7 @@ export class EdgeController {
           upstream: id,
           url,
           why,
+          ...(next.kind === 'foreign' ? { foreign: true } : {}),
         })
         this.events.emit('change', undefined)
         return
@@ -302,15 +367,15 @@ export class EdgeController {
       if (pull.recheck) {
         pull.recheck = false
         if (pull.upstream !== null) this.#upgrade(pull)
-        else if (this.#candidates(pull).some((c) => !pull.avoid.has(c.member.id)))
+        else if (this.#candidates(pull).some((c) => !pull.avoid.has(c.id)))
           void this.#connect(pull, 'an upstream advertised it')
       }
     }
   }
 
-  /** Whether `c` still advertises `path` as an upstream. */
-  #offered(path: string, c: Carrier): boolean {
-    return this.#book.upstreams(path).some((u) => u.member.id === c.member.id)
+  /** Whether `c` still advertises `path` as an upstream (a foreign origin never withdraws: it feeds or it fails). */
+  #offered(path: string, c: Candidate): boolean {
+    return c.kind === 'foreign' || this.#book.upstreams(path).some((u) => u.member.id === c.id)
   }
 
   #down(pull: Pull, reason: DownReason, detail: string): void {
@@ -322,9 +387,9 @@ export class EdgeController {
     const lost = pull.upstream
     if (lost === null) return false
     pull.upstream = null
-    pull.lostFrom = lost.member.id
-    pull.avoid.add(lost.member.id)
-    this.#log.warn('upstream lost', { path: pull.path, upstream: lost.member.id, reason, detail })
+    pull.lostFrom = lost.id
+    pull.avoid.add(lost.id)
+    this.#log.warn('upstream lost', { path: pull.path, upstream: lost.id, reason, detail })
     this.events.emit('change', undefined)
     return true
   }

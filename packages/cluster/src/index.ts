@@ -3,6 +3,7 @@ export {
   isStreamPath,
   MAX_ADVERTS,
   MAX_VIA,
+  MAX_VIA_ID,
   type ParsedAdverts,
   parseAdverts,
 } from './adverts.ts'
@@ -15,7 +16,8 @@ export {
   type EdgeSettings,
   type PullInfo,
 } from './edge-controller.ts'
+export { fitsVia, foreignId, foreignUrl, isForeignId } from './foreign.ts'
 export type { DownReason, Relay, RelayPort } from './relay-port.ts'
 export { normaliseStreamParam, RoundRobin, type Route, type RouteResult } from './round-robin.ts'
 export { type Carrier, isUpstream, StreamBook, type StreamBookEvents } from './stream-book.ts'
-export { originsIndex, rankUpstreams } from './upstream.ts'
+export { type Candidate, memberIndex, originsIndex, rankCandidates, rankUpstreams } from './upstream.ts'

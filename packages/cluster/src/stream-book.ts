@@ -97,6 +97,11 @@ export class StreamBook {
     return this.carriers(path).filter((c) => isUpstream(c.advert))
   }
 
+  /** Every member the book knows (each in the view, with adverts or none). */
+  members(): Member[] {
+    return [...this.#nodes.values()].map((n) => n.member)
+  }
+
   /** Every path some node has. */
   paths(): string[] {
     const paths = new Set<string>()

@@ -1,22 +1,27 @@
 import type { HostPort, Member } from '@meshcast/interface'
+import { foreignId } from './foreign.ts'
 import type { Carrier } from './stream-book.ts'
 
-/** Where a member is reached over RTMP, for matching it against an `origins` entry. */
-function rtmpAddresses(c: Carrier): HostPort[] {
-  const out: HostPort[] = [{ host: c.member.publicIp, port: c.member.publicPort }]
-  const url = /^rtmp:\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+))?\//.exec(c.advert.rtmpUrl)
-  if (url !== null)
+/** Where a member is reached over RTMP (and its advert's URL, when given), for matching against `origins`. */
+function rtmpAddresses(member: Member, rtmpUrl?: string): HostPort[] {
+  const out: HostPort[] = [{ host: member.publicIp, port: member.publicPort }]
+  const url = rtmpUrl === undefined ? null : /^rtmp:\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+))?\//.exec(rtmpUrl)
+  if (url != null)
     out.push({ host: (url[1] as string).replace(/^\[|\]$/g, ''), port: Number(url[2] ?? 1935) })
-  const mesh = /^(.*):\d+$/.exec(c.member.mesh)
-  if (mesh !== null)
-    out.push({ host: (mesh[1] as string).replace(/^\[|\]$/g, ''), port: c.member.publicPort })
+  const mesh = /^(.*):\d+$/.exec(member.mesh)
+  if (mesh !== null) out.push({ host: (mesh[1] as string).replace(/^\[|\]$/g, ''), port: member.publicPort })
   return out
+}
+
+/** Index of the first `origins` entry naming this member (reached at `rtmpUrl`, if given), or -1. */
+export function memberIndex(member: Member, origins: readonly HostPort[], rtmpUrl?: string): number {
+  const addrs = rtmpAddresses(member, rtmpUrl)
+  return origins.findIndex((o) => addrs.some((a) => a.host === o.host && a.port === o.port))
 }
 
 /** Index of the first `origins` entry naming this carrier, or -1. */
 export function originsIndex(c: Carrier, origins: readonly HostPort[]): number {
-  const addrs = rtmpAddresses(c)
-  return origins.findIndex((o) => addrs.some((a) => a.host === o.host && a.port === o.port))
+  return memberIndex(c.member, origins, c.advert.rtmpUrl)
 }
 
 const load = (m: Member) => m.load.subscribers
@@ -33,21 +38,49 @@ export function rankUpstreams(
   origins: readonly HostPort[],
   avoid: ReadonlySet<string> = new Set(),
 ): Carrier[] {
-  const keyed = upstreams.map((c) => ({
-    c,
-    listed: originsIndex(c, origins),
-    avoided: avoid.has(c.member.id),
-  }))
+  return rankCandidates(upstreams, origins, [], avoid).map((c) => c.carrier as Carrier)
+}
+
+/** Something an edge may pull a stream from: a mesh carrier, or a foreign origin tried blind. */
+export type Candidate =
+  | { kind: 'mesh'; id: string; carrier: Carrier }
+  | { kind: 'foreign'; id: string; origin: HostPort; carrier?: undefined }
+
+/**
+ * `rankUpstreams` with foreign origins among them: every `origins` entry in
+ * list order, whether a carrier of the stream or a foreign origin (which
+ * may or may not have it: only a play tells); then the mesh's other
+ * carriers, least loaded first; `avoid` (ids that just failed) last.
+ * `foreign` are the entries known to have no meshcast node (a subset of `origins`).
+ */
+export function rankCandidates(
+  upstreams: readonly Carrier[],
+  origins: readonly HostPort[],
+  foreign: readonly HostPort[],
+  avoid: ReadonlySet<string> = new Set(),
+): Candidate[] {
+  const keyed = [
+    ...upstreams.map((c) => ({
+      cand: { kind: 'mesh', id: c.member.id, carrier: c } as Candidate,
+      listed: originsIndex(c, origins),
+    })),
+    ...foreign.map((o) => ({
+      cand: { kind: 'foreign', id: foreignId(o), origin: o } as Candidate,
+      listed: origins.findIndex((e) => e.host === o.host && e.port === o.port),
+    })),
+  ].map((k) => ({ ...k, avoided: avoid.has(k.cand.id) }))
   keyed.sort((a, b) => {
     if (a.avoided !== b.avoided) return a.avoided ? 1 : -1
     const la = a.listed === -1 ? Number.POSITIVE_INFINITY : a.listed
     const lb = b.listed === -1 ? Number.POSITIVE_INFINITY : b.listed
     if (la !== lb) return la - lb
+    const [ca, cb] = [a.cand.carrier, b.cand.carrier]
+    if (ca === undefined || cb === undefined) return 0 // one entry, one candidate: not reached
     return (
-      load(a.c.member) - load(b.c.member) ||
-      a.c.advert.since - b.c.advert.since ||
-      (a.c.member.id < b.c.member.id ? -1 : a.c.member.id > b.c.member.id ? 1 : 0)
+      load(ca.member) - load(cb.member) ||
+      ca.advert.since - cb.advert.since ||
+      (ca.member.id < cb.member.id ? -1 : ca.member.id > cb.member.id ? 1 : 0)
     )
   })
-  return keyed.map((k) => k.c)
+  return keyed.map((k) => k.cand)
 }

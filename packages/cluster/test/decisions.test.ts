@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { silentLogger } from '@meshcast/interface'
-import { isStreamPath, parseAdverts, RoundRobin, rankUpstreams, StreamBook } from '../src/index.ts'
+import {
+  isStreamPath,
+  parseAdverts,
+  RoundRobin,
+  rankCandidates,
+  rankUpstreams,
+  StreamBook,
+} from '../src/index.ts'
 import { advert, member } from './fixtures.ts'
 
 describe('stream adverts from the wire', () => {
@@ -101,6 +108,15 @@ describe('upstream choice', () => {
 
   test('an upstream that just failed goes last', () => {
     assert.deepEqual(ids(rankUpstreams(book.upstreams('/live/a'), [], new Set(['n2']))), ['n3', 'n1', 'n2'])
+  })
+
+  test('foreign origins take their place in the origins list; unlisted carriers follow; the avoided go last', () => {
+    const nginx = { host: '10.0.0.9', port: 1935 }
+    const origins = [{ host: '10.0.0.3', port: 1935 }, nginx, { host: '10.0.0.1', port: 1935 }]
+    const ranked = (avoid: string[] = []) =>
+      rankCandidates(book.upstreams('/live/a'), origins, [nginx], new Set(avoid)).map((c) => c.id)
+    assert.deepEqual(ranked(), ['n3', 'rtmp://10.0.0.9:1935', 'n1', 'n2'])
+    assert.deepEqual(ranked(['rtmp://10.0.0.9:1935', 'n3']), ['n1', 'n2', 'n3', 'rtmp://10.0.0.9:1935'])
   })
 })
 

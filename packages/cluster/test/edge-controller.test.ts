@@ -250,3 +250,119 @@ describe('edge controller', () => {
     assert.equal(edge.pulls()[0]?.upstream?.node, 'n1', 'on the listed origin')
   })
 })
+
+describe('edge controller: foreign origins (no meshcast node behind the address)', () => {
+  const nginx = { host: '10.0.0.9', port: 1935 }
+  const nginx2 = { host: '10.0.0.8', port: 1936 }
+  const foreign = (o: { host: string; port: number }, path = '/live/a') => `rtmp://${o.host}:${o.port}${path}`
+
+  test('a played stream is pulled from a foreign origin over plain RTMP, by the name asked; pulls() says foreign', async (t) => {
+    const { port, edge } = setup({ origins: [nginx] })
+    t.after(() => edge.stop())
+    edge.setForeign([nginx])
+    await sleep(10)
+    assert.deepEqual(port.opened, [], 'no adverts: nothing is repeated before a player asks')
+    port.players.set('/live/cam', 1)
+    edge.played('/live/cam')
+    await sleep(10)
+    assert.deepEqual(port.pulls, [foreign(nginx, '/live/cam')])
+    assert.deepEqual(edge.pulls()[0]?.upstream, {
+      node: 'rtmp://10.0.0.9:1935',
+      rtmpUrl: 'rtmp://10.0.0.9:1935/live/cam',
+      via: [],
+      foreign: true,
+    })
+  })
+
+  test('the origins list order rules: a foreign origin listed first, then a meshcast origin; on its loss the edge switches, one relay throughout', async (t) => {
+    const { book, port, edge } = setup({ origins: [nginx, { host: '10.0.0.1', port: 1935 }] })
+    t.after(() => edge.stop())
+    edge.setForeign([nginx])
+    port.dead.add(foreign(nginx, '/live/a'))
+    book.set(o1, [advert(o1, '/live/a')])
+    await sleep(10)
+    assert.deepEqual(
+      port.pulls,
+      [foreign(nginx, '/live/a'), url(1)],
+      'the advert starts the pull, in list order',
+    )
+    port.players.set('/live/b', 1)
+    edge.played('/live/b')
+    await sleep(10)
+    assert.deepEqual(port.pulls.slice(2), [foreign(nginx, '/live/b')])
+    book.set(o1, [advert(o1, '/live/a'), advert(o1, '/live/b')])
+    await sleep(10)
+    assert.equal(port.pulls.length, 3, 'a listed origin below the foreign one is no upgrade')
+    port.dead.add(foreign(nginx, '/live/b'))
+    port.downs.get('/live/b')?.('closed', 'socket closed')
+    await sleep(10)
+    assert.deepEqual(port.pulls.slice(3), [url(1, '/live/b')])
+    assert.deepEqual(port.opened, ['/live/a', '/live/b'])
+    assert.equal(edge.pulls().find((p) => p.path === '/live/b')?.upstream?.node, 'n1')
+    assert.equal(edge.counters().failovers, 1)
+  })
+
+  test('two foreign origins: a refusal or a loss moves to the next; with none it retries every retryMs', async (t) => {
+    const { port, edge } = setup({ origins: [nginx, nginx2], retryMs: 40 })
+    t.after(() => edge.stop())
+    edge.setForeign([nginx, nginx2])
+    port.dead.add(foreign(nginx))
+    port.players.set('/live/a', 1)
+    edge.played('/live/a')
+    await sleep(10)
+    assert.deepEqual(port.pulls, [foreign(nginx), foreign(nginx2)])
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'rtmp://10.0.0.8:1936')
+    port.dead.add(foreign(nginx2))
+    port.downs.get('/live/a')?.('unpublished', 'StreamEOF')
+    await sleep(10)
+    assert.equal(edge.pulls()[0]?.upstream, null, 'both refuse')
+    const tries = port.pulls.length
+    port.dead.delete(foreign(nginx))
+    await sleep(60)
+    assert.ok(port.pulls.length > tries, 'tried again after retryMs')
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'rtmp://10.0.0.9:1935')
+  })
+
+  test('a member behind a flagged address takes precedence: its adverts decide, and a foreign pull from it moves to its advert', async (t) => {
+    const { book, port, edge } = setup({ origins: [{ host: '10.0.0.1', port: 1935 }] })
+    t.after(() => edge.stop())
+    edge.setForeign([{ host: '10.0.0.1', port: 1935 }]) // probed before n1 joined
+    port.players.set('/live/a', 1)
+    edge.played('/live/a')
+    await sleep(10)
+    assert.deepEqual(port.pulls, [url(1)], 'pulled over plain RTMP')
+    assert.equal(edge.pulls()[0]?.upstream?.foreign, true)
+    book.set(o1, [advert(o1, '/live/a')]) // n1 joins the view with its advert
+    await sleep(10)
+    assert.deepEqual(port.pulls, [url(1), url(1)], 'the same server again, now as a member')
+    assert.deepEqual(edge.pulls()[0]?.upstream?.node, 'n1')
+    assert.equal(edge.counters().failovers, 0, 'an upgrade, not a failover')
+    port.players.set('/live/b', 1)
+    edge.played('/live/b')
+    await sleep(10)
+    assert.equal(port.pulls.length, 2, 'n1 has no /live/b: with a member behind it the entry is not foreign')
+  })
+
+  test('an entry found foreign after a player came is tried at once, not at the next retry', async (t) => {
+    const { port, edge } = setup({ origins: [nginx], retryMs: 60_000 })
+    t.after(() => edge.stop())
+    port.players.set('/live/a', 1)
+    edge.played('/live/a')
+    await sleep(10)
+    assert.deepEqual(port.pulls, [])
+    edge.setForeign([nginx])
+    edge.setForeign([nginx]) // the same list again changes nothing
+    await sleep(10)
+    assert.deepEqual(port.pulls, [foreign(nginx)])
+  })
+
+  test('an entry not in origins is ignored; a mesh carrier unlisted ranks after a listed foreign origin', async (t) => {
+    const { book, port, edge } = setup({ origins: [nginx] })
+    t.after(() => edge.stop())
+    edge.setForeign([nginx, nginx2])
+    port.dead.add(foreign(nginx))
+    book.set(o2, [advert(o2, '/live/a')])
+    await sleep(10)
+    assert.deepEqual(port.pulls, [foreign(nginx), url(2)])
+  })
+})
