@@ -1,5 +1,17 @@
 /** How long a member counts as just started (its silence is suspected later): tests of steady-state detection wait it out. */
 export { DEFAULT_YOUNG_FOR } from '@meshcast/mesh'
+export type { AvSyncResult, AvSyncRun, FlashBeepOptions, OnsetPair, Sample } from './av-sync.ts'
+export {
+  flashBeepArgs,
+  MetadataPrintReader,
+  measureAvSync,
+  median,
+  onsets,
+  pairOnsets,
+  parseMetadataPrint,
+  publishFlashBeep,
+  startAvSync,
+} from './av-sync.ts'
 export type { Page } from './browser.ts'
 export {
   CHROMIUM_ARGS,
@@ -15,8 +27,27 @@ export type { ClusterXmlOptions } from './conf-writer.ts'
 export { clusterXml, red5Properties, writeConfDir } from './conf-writer.ts'
 export type { FrameInfo, PlayOptions, PlayResult, PublishOptions, Wrap } from './ffmpeg-clients.ts'
 export { Publisher, play, publish } from './ffmpeg-clients.ts'
+export type { FlvHeadOptions, FlvSummary } from './flv-file.ts'
+export { readFlvHead, summarizeFlv } from './flv-file.ts'
 export type { FlvTag, WsFlvPlayer } from './flv-tags.ts'
 export { FlvTagReader, playWsFlv } from './flv-tags.ts'
+export type { ForeignTool } from './foreign.ts'
+export { FOREIGN_PATHS, foreignMissing, GST_ELEMENTS, requireForeign } from './foreign.ts'
+export type { Decoded, DecodeGoal, GstSource } from './foreign-players.ts'
+export {
+  FFMPEG_HARMLESS,
+  GST_HARMLESS,
+  playFfmpeg,
+  playGst,
+  playVlc,
+  VLC_HARMLESS,
+} from './foreign-players.ts'
+export type { GstSink } from './foreign-publishers.ts'
+export { publishDebianFfmpeg, publishGst } from './foreign-publishers.ts'
+export type { Recording } from './foreign-record.ts'
+export { recordRtmpdump } from './foreign-record.ts'
+export type { OutputLine, RunOptions } from './foreign-run.ts'
+export { ForeignProcess } from './foreign-run.ts'
 export { loopbackSubnet, uniquePassword } from './loopback.ts'
 export { MeshPeer } from './mesh-peer/mesh-peer.ts'
 export type { AddPeerOptions } from './mesh-peer/peer-group.ts'
