@@ -13,6 +13,7 @@ import {
   publishDebianFfmpeg,
   publishFlashBeep,
   publishGst,
+  publishTestPattern,
   readFlvHead,
   recordRtmpdump,
   requireForeign,
@@ -110,8 +111,9 @@ before(async () => {
   origin = await cluster.start({ name: 'origin' })
   edge = await cluster.start({ name: 'edge', cluster: { origins: [cluster.address(0)] } })
   keep(publishFlashBeep(urls(origin, 'av').rtmp))
-  keep(publishFlashBeep(urls(origin, 'audio').rtmp, { tracks: 'audio' }))
-  keep(publishFlashBeep(urls(origin, 'video').rtmp, { tracks: 'video' }))
+  // single-track streams at the usual test pattern's bitrates (VLC's probing waits for bytes)
+  keep(publishTestPattern(urls(origin, 'audio').rtmp, {}, ['-vn']))
+  keep(publishTestPattern(urls(origin, 'video').rtmp, {}, ['-an']))
   keep(publishFlashBeep(urls(origin, 'nometa').rtmp, { outputArgs: ['-flvflags', 'no_metadata'] }))
   await Promise.all(['/live/av', '/live/audio', '/live/video', '/live/nometa'].map((p) => carried(edge, p)))
 })

@@ -273,9 +273,12 @@ function vlcCommand(): string[] {
 /**
  * Plays a URL with VLC 3.0, headless (dummy video and audio outputs), and
  * reads its own decoder counters ("video decoded", "audio decoded", in
- * blocks) from the rc interface's `stats` every 250 ms. Warnings: every
- * VLC warning or error line (`-v`) and every libavcodec line it relays,
- * except VLC_HARMLESS.
+ * blocks) from the rc interface's `stats` every 250 ms; the first frame
+ * is the first stats answer counting one (the rc interface answers late
+ * while the input thread probes, so that time is an upper bound; `-vv`
+ * would say "Received first picture" but also makes libavcodec print its
+ * info lines, unlevelled). Warnings (`-v`): every VLC warning or error line
+ * and every libavcodec line it relays, except VLC_HARMLESS.
  */
 export async function playVlc(url: string, goal: DecodeGoal = {}): Promise<Decoded> {
   // VLC wants a writable home for its config and caches; nobody has none

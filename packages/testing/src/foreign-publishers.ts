@@ -1,4 +1,4 @@
-import { type TestPatternOptions, testPatternArgs } from '@meshcast/node/ffmpeg'
+import { ffmpegPath, type TestPatternOptions, testPatternArgs } from '@meshcast/node/ffmpeg'
 import { FOREIGN_PATHS } from './foreign.ts'
 import { ForeignProcess } from './foreign-run.ts'
 
@@ -16,7 +16,7 @@ export function publishGst(sink: GstSink, url: string): ForeignProcess {
   return new ForeignProcess(
     [
       FOREIGN_PATHS.gstLaunch,
-      ...['videotestsrc', 'is-live=true', '!', 'video/x-raw,width=320,height=180,framerate=25/1'],
+      ...['videotestsrc', 'is-live=true', '!', 'video/x-raw,format=I420,width=320,height=180,framerate=25/1'],
       ...['!', 'x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', 'key-int-max=25', '!', 'h264parse'],
       ...['!', 'flvmux', 'name=m', 'streamable=true', '!', sink, location],
       ...['audiotestsrc', 'is-live=true', '!', 'audioconvert', '!', 'audioresample'],
@@ -26,17 +26,41 @@ export function publishGst(sink: GstSink, url: string): ForeignProcess {
   )
 }
 
+/** `ffmpeg` publishing the project's test pattern, with `extra` output options just before the URL. */
+function testPattern(
+  ffmpeg: string,
+  url: string,
+  opts: TestPatternOptions,
+  extra: readonly string[],
+): ForeignProcess {
+  const args = testPatternArgs(url, opts)
+  const at = args.length - 1 // the URL is last
+  return new ForeignProcess([ffmpeg, ...args.slice(0, at), ...extra, ...args.slice(at)])
+}
+
 /**
- * Publishes the project's test pattern (H.264 + AAC, 1 s GOP) with Debian's
- * ffmpeg 5.1; `extra` goes before the output URL (e.g. `-flvflags
- * no_metadata`). Its output holds ffmpeg's "Server error: …" on a refusal.
+ * Publishes the project's test pattern (testsrc2 + 440 Hz, H.264 + AAC, 1 s
+ * GOP) with Debian's ffmpeg 5.1; `extra` goes before the output URL (e.g.
+ * `-flvflags no_metadata`). Its output holds ffmpeg's "Server error: …" on a
+ * refusal.
  */
 export function publishDebianFfmpeg(
   url: string,
   opts: TestPatternOptions = {},
   extra: readonly string[] = [],
 ): ForeignProcess {
-  const args = testPatternArgs(url, opts)
-  const at = args.length - 1 // the URL is last: extra options go just before it
-  return new ForeignProcess([FOREIGN_PATHS.ffmpeg, ...args.slice(0, at), ...extra, ...args.slice(at)])
+  return testPattern(FOREIGN_PATHS.ffmpeg, url, opts, extra)
+}
+
+/**
+ * The same test pattern from the project's static ffmpeg, as a ForeignProcess
+ * with `extra` output options: `['-vn']` or `['-an']` for a single-track
+ * stream at the pattern's usual bitrate.
+ */
+export function publishTestPattern(
+  url: string,
+  opts: TestPatternOptions = {},
+  extra: readonly string[] = [],
+): ForeignProcess {
+  return testPattern(ffmpegPath(), url, opts, extra)
 }

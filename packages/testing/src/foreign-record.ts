@@ -62,7 +62,10 @@ export async function recordRtmpdump(url: string, seconds = 3): Promise<Recordin
       (json.streams ?? [])
         .filter((s) => s.codec_type === type)
         .reduce((n, s) => n + Number(s.nb_read_frames ?? 0), 0)
-    const text = proc.lines.filter((l) => l.at <= stoppedAt).map((l) => l.text)
+    const all = proc.lines.filter((l) => l.at <= stoppedAt).map((l) => l.text)
+    // and nothing from its own "Caught signal" on (the same millisecond can hold both)
+    const caught = all.findIndex((l) => l.includes('Caught signal'))
+    const text = caught < 0 ? all : all.slice(0, caught)
     const metadataAt = text.findIndex((l) => l.includes('Metadata:'))
     return {
       argv: proc.argv,

@@ -43,7 +43,7 @@ export {
   VLC_HARMLESS,
 } from './foreign-players.ts'
 export type { GstSink } from './foreign-publishers.ts'
-export { publishDebianFfmpeg, publishGst } from './foreign-publishers.ts'
+export { publishDebianFfmpeg, publishGst, publishTestPattern } from './foreign-publishers.ts'
 export type { Recording } from './foreign-record.ts'
 export { recordRtmpdump } from './foreign-record.ts'
 export type { OutputLine, RunOptions } from './foreign-run.ts'
