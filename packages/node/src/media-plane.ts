@@ -4,17 +4,21 @@ import {
   DRAINING_KEY,
   type DrainResult,
   EdgeController,
+  fitsVia,
+  isForeignId,
+  memberIndex,
   normaliseStreamParam,
   type RelayPort,
   RoundRobin,
   StreamBook,
 } from '@meshcast/cluster'
 import type { NodeConfig } from '@meshcast/config'
-import { isWildcard, type Logger, type Member, type StreamAdvert } from '@meshcast/interface'
+import { type HostPort, isWildcard, type Logger, type Member, type StreamAdvert } from '@meshcast/interface'
 import type { MediaServer } from '@meshcast/media'
 import type { Mesh } from '@meshcast/mesh'
 import type { Express, Request, Response } from 'express'
 import { BitrateMeter } from './bitrate.ts'
+import { meshListens } from './mesh-probe.ts'
 
 /** How long an advert change waits for others close behind it (publish + play of one client). */
 const ADVERT_DEBOUNCE_MS = 20
@@ -52,6 +56,9 @@ export class MediaPlane {
   #draining = false
   #advertTimer: ReturnType<typeof setTimeout> | null = null
   #refresh: ReturnType<typeof setInterval> | null = null
+  /** re-probes the origins no member stands behind, every retryDuration */
+  #probe: ReturnType<typeof setInterval> | null = null
+  #stopped = false
   /** the last adverts put on the heartbeat, as JSON */
   #said = ''
 
@@ -119,14 +126,20 @@ export class MediaPlane {
       this.edge.events.on('change', changed)
       this.#unhook.push(() => this.edge?.events.off('change', changed))
       this.edge.start()
+      // after the join: the mesh has dialled every origin once, so a meshcast one is in the view by now
+      void this.#probeOrigins()
+      this.#probe = setInterval(() => void this.#probeOrigins(), this.#p.config.cluster.retryDuration * 1000)
     }
     this.#advert()
     this.#refresh = setInterval(() => this.#advert(), ADVERT_REFRESH_MS)
   }
 
   stop(): void {
+    this.#stopped = true
     if (this.#refresh !== null) clearInterval(this.#refresh)
     this.#refresh = null
+    if (this.#probe !== null) clearInterval(this.#probe)
+    this.#probe = null
     for (const unhook of this.#unhook.splice(0)) unhook()
     if (this.#advertTimer !== null) clearTimeout(this.#advertTimer)
     this.#advertTimer = null
@@ -177,10 +190,27 @@ export class MediaPlane {
         since: published ? (s.publisher?.startedAt ?? Date.now()) : (pull?.since ?? Date.now()),
         subscribers: s.subscribers,
         kbps: this.#bitrates.kbps(s.path),
-        via: pull?.upstream == null ? [] : [pull.upstream.node, ...pull.upstream.via],
+        // a foreign origin ends the chain as rtmp://host:port (left out if its host name is too long)
+        via: pull?.upstream == null ? [] : [pull.upstream.node, ...pull.upstream.via].filter(fitsVia),
       })
     }
     return out
+  }
+
+  /**
+   * Tells the edge controller which `origins` entries are foreign: no
+   * member of the view has the address, and nothing listens at its mesh
+   * port (a meshcast node of another cluster does listen: it is not
+   * pulled from). A member behind an address always wins (see EdgeController).
+   */
+  async #probeOrigins(): Promise<void> {
+    const { config, mesh, id } = this.#p
+    const others = mesh.view.members.filter((m) => m.id !== id)
+    const unmatched = config.cluster.origins
+      .map((o): HostPort => ({ host: o.host, port: o.port }))
+      .filter((o) => !others.some((m) => memberIndex(m, [o]) === 0))
+    const listening = await Promise.all(unmatched.map((o) => meshListens(o.host, config.mesh.port)))
+    if (!this.#stopped) this.edge?.setForeign(unmatched.filter((_, i) => !listening[i]))
   }
 
   /**
@@ -237,11 +267,22 @@ export class MediaPlane {
     const members = new Map(this.#p.mesh.view.members.map((m) => [m.id, m]))
     return this.book.paths().map((path) => {
       const carriers = this.book.carriers(path)
+      /** where a carrier pulls from: a member (and its URL), or a foreign origin; null when published there */
+      const upstream = (via: readonly string[]) => {
+        const first = via[0]
+        if (first === undefined) return null
+        if (isForeignId(first)) return { foreign: true, node: null, rtmpUrl: `${first}${path}` }
+        const rtmpUrl = carriers.find((c) => c.member.id === first)?.advert.rtmpUrl ?? null
+        return { foreign: false, node: first, rtmpUrl }
+      }
+      const roots = new Set(carriers.map((c) => c.advert.via.at(-1)).filter((v) => v !== undefined))
       return {
         path,
         publishedOn: carriers
           .filter((c) => c.advert.source === 'publish')
           .map((c) => ({ node: c.member.id, rtmpUrl: c.advert.rtmpUrl, since: c.advert.since })),
+        // the origins outside the mesh that feed the stream (it is published on none of its members)
+        foreignOrigins: [...roots].filter(isForeignId).map((id) => ({ rtmpUrl: `${id}${path}` })),
         carriers: carriers.map((c) => ({
           node: c.member.id,
           role: members.get(c.member.id)?.role ?? c.member.role,
@@ -253,6 +294,7 @@ export class MediaPlane {
           subscribers: c.advert.subscribers,
           kbps: c.advert.kbps,
           via: c.advert.via,
+          upstream: upstream(c.advert.via),
         })),
         subscribers: carriers.reduce((n, c) => n + c.advert.subscribers, 0),
       }

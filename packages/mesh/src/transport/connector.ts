@@ -258,6 +258,13 @@ export class Connector {
       this.#c.logger.warn(`mesh peer at ${key} is not of this cluster (its password differs); ${retry}`, {
         seed: key,
       })
+    else if (kind === 'refused')
+      // Nothing listens: a node not up yet, or an RTMP server that is no meshcast node (an edge
+      // pulls from such an origin over plain RTMP and says so itself): news, not a fault.
+      this.#c.logger.info(
+        `nothing listens for the mesh at ${key} (no meshcast node there, or not up yet); ${retry}`,
+        { seed: key, error: (err as Error)?.message },
+      )
     else
       this.#c.logger.warn(`cannot reach mesh peer at ${key}; ${retry}`, {
         seed: key,
