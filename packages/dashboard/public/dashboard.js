@@ -35,6 +35,15 @@ function nodeName(id) {
   return role ? `${role} ${shortId(id)}` : shortId(id)
 }
 
+/** A member's name, or for an origin outside the mesh (`rtmp://host:port`) a "foreign" tag and its address. */
+function upstreamName(id) {
+  if (!id.startsWith('rtmp://')) return nodeName(id)
+  const span = document.createElement('span')
+  span.title = 'an RTMP origin that is not a meshcast node: pulled over plain RTMP, no adverts'
+  span.append(tag('foreign', 'foreign'), ` ${id.slice('rtmp://'.length)}`)
+  return span
+}
+
 function renderMembers(snapshot) {
   roles = new Map(snapshot.members.map((m) => [m.id, m.role]))
   const self = snapshot.members.find((m) => m.self)
@@ -77,7 +86,7 @@ function renderStreams(snapshot) {
       cell(tr, i === 0 ? `${s.path}${codecs ? ` (${codecs})` : ''}` : '')
       cell(tr, nodeName(c.node))
       cell(tr, c.source === 'publish' ? 'published' : `${c.source} pull`)
-      cell(tr, c.upstream === null ? '' : nodeName(c.upstream))
+      cell(tr, c.upstream === null ? '' : upstreamName(c.upstream))
       cell(tr, String(c.subscribers), 'num')
       cell(tr, c.kbps === null ? '' : String(c.kbps), 'num')
       if (i === 0) {

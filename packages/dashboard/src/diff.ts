@@ -11,6 +11,15 @@ export function shortId(id: string): string {
   return (id.startsWith('12D3KooW') ? id.slice(8) : id).slice(0, 8)
 }
 
+/**
+ * The address of the origin outside the mesh an upstream id names
+ * (`rtmp://host:port`, how meshcast's adverts end a chain fed by a foreign
+ * origin such as nginx-rtmp), or null for a member's id.
+ */
+export function foreignOrigin(id: string): string | null {
+  return id.startsWith('rtmp://') ? id.slice('rtmp://'.length) : null
+}
+
 function memberName(m: DashboardMember | undefined, id: string): string {
   return m === undefined ? shortId(id) : `${m.role} ${shortId(id)}`
 }
@@ -96,7 +105,11 @@ function pullEvents(
   const out: DashboardEvent[] = []
   const before = pulls(prev)
   const after = pulls(next)
-  const upstreamName = (id: string | null) => (id === null ? 'nowhere' : name(id))
+  const upstreamName = (id: string | null) => {
+    if (id === null) return 'nowhere'
+    const foreign = foreignOrigin(id)
+    return foreign === null ? name(id) : `foreign origin ${foreign}`
+  }
   for (const [key, c] of after) {
     const was = before.get(key) ?? ended.get(key)
     ended.delete(key)

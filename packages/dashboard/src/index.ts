@@ -1,4 +1,4 @@
-export { busRates, diffSnapshots, type EndedPulls, forgetEnded, shortId } from './diff.ts'
+export { busRates, diffSnapshots, type EndedPulls, foreignOrigin, forgetEnded, shortId } from './diff.ts'
 export {
   CHANGE_DEBOUNCE_MS,
   DashboardFeed,

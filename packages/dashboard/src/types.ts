@@ -31,7 +31,7 @@ export interface DashboardCarrier {
   node: string
   /** `publish` (published there), `relay` or `edge` (pulled) */
   source: string
-  /** the node it pulls from; null when published there */
+  /** the node it pulls from (`rtmp://host:port`: a foreign origin, not on the mesh); null when published there */
   upstream: string | null
   subscribers: number
   /** incoming bitrate there, kbit/s; null when unknown */

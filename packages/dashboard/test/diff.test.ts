@@ -42,6 +42,19 @@ test('an edge that starts pulling, switches upstream, and stops is a pull, a fai
   ])
 })
 
+test('a foreign origin (rtmp://host:port, not on the mesh) is named as one in pulls and failovers', () => {
+  const ms = [O1, E1]
+  const s0 = snapshot(1, ms, [stream('origin1')])
+  const s1 = snapshot(2, ms, [stream('origin1', [['edge1', 'rtmp://127.0.0.9:1935']])])
+  const s2 = snapshot(3, ms, [stream('origin1', [['edge1', 'origin1']])])
+  assert.deepEqual(texts(diffSnapshots(s0, s1)), [
+    'edge edge1 pulls /live/a from foreign origin 127.0.0.9:1935',
+  ])
+  assert.deepEqual(texts(diffSnapshots(s1, s2)), [
+    'edge edge1 switched /live/a from foreign origin 127.0.0.9:1935 to origin origin1',
+  ])
+})
+
 test('a pull that vanishes while it reconnects and returns from another upstream is one failover', () => {
   const ms = [O1, O2, E1]
   const ended: EndedPulls = new Map()
