@@ -10,6 +10,7 @@ import {
   playFfmpeg,
   playGst,
   playVlc,
+  playWsFlv,
   publishDebianFfmpeg,
   publishFlashBeep,
   publishGst,
@@ -101,11 +102,23 @@ function describeDecoded(d: Decoded): string {
   ].join('\n')
 }
 
-/** A player decoded both tracks, with no decoder warnings. */
-function assertClean(d: Decoded, frames = 25): void {
-  assert.ok(d.video >= frames && d.audio >= frames, describeDecoded(d))
-  assert.deepEqual(d.warnings, [], describeDecoded(d))
+/** A player decoded both tracks, with no decoder warnings but those `excused`. */
+function assertClean(d: Decoded, excused: RegExp | null = null): void {
+  assert.ok(d.video >= 25 && d.audio >= 25, describeDecoded(d))
+  assert.deepEqual(
+    d.warnings.filter((w) => excused === null || !excused.test(w)),
+    [],
+    describeDecoded(d),
+  )
 }
+
+/**
+ * GStreamer's live audiotestsrc + avenc_aac + flvmux now and then gives two
+ * audio tags the same timestamp (in a file it wrote itself, no server
+ * between: 1 of 3 recordings); ffmpeg then says so for the repeated, not a
+ * backward, DTS. A server passing it on is not at fault.
+ */
+const GST_REPEATED_AUDIO_DTS = /non monotonically increasing dts to muxer in stream \d+: (\d+) >= \1\b/
 
 before(async () => {
   origin = await cluster.start({ name: 'origin' })
@@ -173,7 +186,10 @@ describe('interop: foreign encoders publish to an origin, and the edge serves wh
               throw new Error(`${err.message}\n${name} printed:\n${publisher.tail()}`)
             },
           )
-          assertClean(await playFfmpeg(urls(edge, path).rtmp))
+          assertClean(
+            await playFfmpeg(urls(edge, path).rtmp),
+            tool === 'gstreamer' ? GST_REPEATED_AUDIO_DTS : null,
+          )
         } finally {
           await publisher.stop('SIGTERM')
         }
@@ -209,6 +225,23 @@ describe(`interop: single-track streams start within ${SINGLE_TRACK_START_MS / 1
           assert.ok(first(d) !== null && (first(d) as number) <= SINGLE_TRACK_START_MS, describeDecoded(d))
         }),
       )
+      test(`a WS-FLV player gets the ${track}-only stream from the ${at} within ${SINGLE_TRACK_START_MS / 1000} s`, async () => {
+        const type = track === 'video' ? 9 : 8
+        const startedAt = Date.now()
+        const ws = await playWsFlv(urls(node(), track).ws)
+        try {
+          await waitFor(async () => ws.tags.filter((tag) => tag.type === type).length >= 5 || undefined, {
+            timeout: SINGLE_TRACK_START_MS,
+            what: `five ${track} tags over WS-FLV`,
+          }).catch((err: Error) => {
+            throw new Error(`${err.message}: ${ws.tags.length} tags, closed ${JSON.stringify(ws.closed)}`)
+          })
+          const first = ws.tags.find((tag) => tag.type === type) as { at: number }
+          assert.ok(first.at - startedAt <= SINGLE_TRACK_START_MS)
+        } finally {
+          ws.close()
+        }
+      })
       test(`the ${track}-only stream's FLV header from the ${at} declares only ${track}, over HTTP-FLV and WS-FLV`, async () => {
         for (const url of [urls(node(), track).flv, urls(node(), track).ws]) {
           const startedAt = Date.now()
@@ -346,8 +379,9 @@ describe('interop: a republish within 3 s keeps A/V aligned at players on the or
           { timeout: 3000, what: 'the republish to be live on the origin within 3 s' },
         ).catch(async (err: Error) => {
           await new Promise((r) => setTimeout(r, 500)) // what the refused publisher says about it
+          const before = Object.entries(kept).map(([label, run]) => describeSync(label, run.measure()))
           throw new Error(
-            `${err.message}; the second publisher ${publisher.running ? 'runs' : `exited`}, printing:\n${publisher.output()}\n/api/streams carriers: ${JSON.stringify(await carriersOf(origin, path))}`,
+            `${err.message}; the second publisher ${publisher.running ? 'runs' : `exited`}, printing:\n${publisher.output()}\n/api/streams carriers: ${JSON.stringify(await carriersOf(origin, path))}\nthe kept players so far:\n${before.join('\n')}`,
           )
         })
         const republishedAt = Date.now()
