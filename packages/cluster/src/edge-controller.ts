@@ -133,8 +133,10 @@ export class EdgeController {
       clearTimeout(pull.linger)
       pull.linger = null
     }
-    if (pull.upstream === null && !pull.connecting && pull.wait === null) {
-      this.#log.info('player waits for a stream no upstream has yet', { path, waitMs: this.#s.waitMs })
+    // also while a connect is under way: a foreign origin without the stream answers the play and
+    // sends nothing, so the attempt fails only after the pull timeout, and the player must not wait forever
+    if (pull.upstream === null && pull.wait === null) {
+      this.#log.info('player waits for a stream no upstream feeds yet', { path, waitMs: this.#s.waitMs })
       pull.wait = setTimeout(() => {
         pull.wait = null
         if (pull.upstream !== null || pull.closed) return

@@ -356,6 +356,17 @@ describe('edge controller: foreign origins (no meshcast node behind the address)
     assert.deepEqual(port.pulls, [foreign(nginx)])
   })
 
+  test('a player is let go after waitMs while a foreign origin answers the play and sends nothing', async (t) => {
+    const { port, edge } = setup({ origins: [nginx], streamOnDemand: true })
+    t.after(() => edge.stop())
+    edge.setForeign([nginx])
+    port.gates.set(foreign(nginx), new Promise<void>(() => {})) // nginx-rtmp: Play.Start, no media
+    port.players.set('/live/a', 1)
+    edge.played('/live/a')
+    await sleep(120)
+    assert.deepEqual(port.kicked, ['/live/a'])
+  })
+
   test('an entry not in origins is ignored; a mesh carrier unlisted ranks after a listed foreign origin', async (t) => {
     const { book, port, edge } = setup({ origins: [nginx] })
     t.after(() => edge.stop())
