@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import {
   assertMonotonic,
+  type Chromium,
   carrierOn,
   type FlvTag,
   longestGap,
@@ -11,6 +12,7 @@ import {
   playWsFlv,
   publish,
   waitFor,
+  withChromium,
   withNginxRtmp,
 } from '@meshcast/testing'
 
@@ -118,6 +120,29 @@ describe('foreign origins: edges front RTMP servers that are not meshcast nodes 
       )
       assert.deepEqual(warnings, [])
     }),
+  )
+
+  test(
+    "the dashboard page tags the edge's upstream as foreign, with the nginx origin's address",
+    withChromium((browser: Chromium, t) =>
+      withNginxRtmp(async (cluster, nginx) => {
+        const origin = await nginx.start()
+        const edge = await cluster.start({ cluster: { origins: [origin.host] } })
+        const publisher = await publish(`${origin.rtmpUrl}/live/tagged`, { seconds: 120 })
+        t.after(() => publisher.stop())
+        // one player starts the pull; with streamOnDemand false it stays
+        const p = await play(`${edge.rtmpUrl}/live/tagged`, { frames: 5, timeout: 20_000 })
+        assert.ok(p.frames.length >= 5, p.stderr.slice(-600))
+        const page = await browser.newPage()
+        await page.goto(`${edge.httpUrl}/`)
+        const row = page.locator('#streams tbody tr', { hasText: '/live/tagged' })
+        await waitFor(async () => (await row.locator('.tag.foreign').count()) === 1, {
+          timeout: 15_000,
+          what: 'the foreign tag in the streams table',
+        })
+        assert.match((await row.textContent()) ?? '', new RegExp(`foreign ${origin.host}:1935`))
+      })(t),
+    ),
   )
 
   test(
