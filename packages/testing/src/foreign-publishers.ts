@@ -54,8 +54,10 @@ export function publishDebianFfmpeg(
 
 /**
  * The same test pattern from the project's static ffmpeg, as a ForeignProcess
- * with `extra` output options: `['-vn']` or `['-an']` for a single-track
- * stream at the pattern's usual bitrate.
+ * with `extra` output options: `['-an']` for a video-only stream at the
+ * pattern's usual bitrate. Not `['-vn']`: the pattern's `-re` paces its video
+ * input only, so without video its audio is read, and sent, as fast as it
+ * can be (`publishFlashBeep(url, { tracks: 'audio' })` paces each input).
  */
 export function publishTestPattern(
   url: string,
