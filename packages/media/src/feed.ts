@@ -2,6 +2,7 @@ import type { Logger } from '@meshcast/interface'
 import { type AVPacket, BaseSession, BroadcastServer, Context } from './nms.ts'
 import { metadataBody, signedPts } from './packet-filter.ts'
 import { Rebaser } from './rebaser.ts'
+import { noteAfterBroadcast, noteBeforeBroadcast } from './stream-facts.ts'
 
 /** The `protocol` of a pull's stand-in publisher. */
 export const PULL_PROTOCOL = 'rtmp-pull'
@@ -111,7 +112,9 @@ export class Feed {
     p.pts += out - p.dts
     p.dts = out
     this.standIn.inBytes += p.size
+    noteBeforeBroadcast(b, p, this.standIn)
     b.broadcastMessage(p)
+    noteAfterBroadcast(p, this.standIn)
   }
 
   /**

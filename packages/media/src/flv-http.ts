@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '@meshcast/interface'
+import { declareTracks } from './flv-header.ts'
 import { Context, FlvSession, type NmsWebSocket, type NmsWebSocketServer, nmsWs } from './nms.ts'
 import { parseFlvUrl } from './stream-path.ts'
 
@@ -111,6 +112,7 @@ export class FlvHttp {
         session.close()
       }
     }
+    declareTracks(session)
     session.run()
     Context.sessions.set(session.id, session)
   }

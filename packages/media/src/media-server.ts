@@ -8,10 +8,12 @@ import { FlvHttp } from './flv-http.ts'
 import { Context, type NmsSession, RtmpSession } from './nms.ts'
 import { bridgeNmsLogger } from './nms-log-bridge.ts'
 import { PlayerGuard } from './player-guard.ts'
+import { ingestPublished } from './publish-ingest.ts'
 import type { RelayPort } from './relay-types.ts'
 import { MediaRelays } from './relays.ts'
 import { guardRtmpSession, refusePlay, refusePublish } from './rtmp-accept.ts'
 import { closeServer, listenTcp } from './rtmp-listener.ts'
+import { installMediaStreamId, playOnOwnStreamId } from './rtmp-stream-id.ts'
 import { type StreamSession, toStreamSession } from './stream-session.ts'
 import { type StreamTraffic, TrafficTally } from './traffic.ts'
 
@@ -177,6 +179,7 @@ export class MediaServer implements Startable {
     // use (a second express app, relay/record/notify servers, a JSON store that would restore
     // relay tasks and write ./data, a rate-sampler timer). The sessions read nothing but this.
     Context.config = { bind: this.#init.rtmp.host, webadmin: { enable: false } }
+    installMediaStreamId()
     this.#hookEvents()
     try {
       this.#server = await listenTcp('RTMP', this.#init.rtmp, (socket) => this.#accept(socket))
@@ -264,6 +267,8 @@ export class MediaServer implements Startable {
     guardRtmpSession(session, this.#log)
     refusePublish(session, () => (this.acceptsPublish ? this.#draining : this.#refuseText), this.#log)
     refusePlay(session, () => this.#draining, this.#log)
+    ingestPublished(session, this.#log.child({ component: 'media:publish' }))
+    playOnOwnStreamId(session)
     session.run()
     Context.sessions.set(session.id, session)
   }

@@ -6,23 +6,29 @@ import type { Duplex } from 'node:stream'
 import AVPacket from 'node-media-server/src/core/avpacket.js'
 import Context from 'node-media-server/src/core/context.js'
 import nmsLogger from 'node-media-server/src/core/logger.js'
+import AMF from 'node-media-server/src/protocol/amf.js'
+import Flv from 'node-media-server/src/protocol/flv.js'
 import Rtmp from 'node-media-server/src/protocol/rtmp.js'
 import RtmpClient from 'node-media-server/src/protocol/rtmp_client.js'
+import SpsInfo from 'node-media-server/src/protocol/sps_info.js'
 import BroadcastServer from 'node-media-server/src/server/broadcast_server.js'
 import BaseSession from 'node-media-server/src/session/base_session.js'
 import FlvSession from 'node-media-server/src/session/flv_session.js'
 import RtmpSession from 'node-media-server/src/session/rtmp_session.js'
 
 export {
+  AMF,
   AVPacket,
   BaseSession,
   BroadcastServer,
   Context,
+  Flv,
   FlvSession,
   nmsLogger,
   Rtmp,
   RtmpClient,
   RtmpSession,
+  SpsInfo,
 }
 export type NmsSession = BaseSession
 

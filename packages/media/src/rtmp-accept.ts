@@ -1,10 +1,13 @@
 import type { Logger } from '@meshcast/interface'
-import type { RtmpSession } from './nms.ts'
+import { Context, type RtmpSession } from './nms.ts'
+import { isSafeName, MAX_NAME } from './stream-path.ts'
 
 /** The status a refused publisher gets: fatal for ffmpeg, OBS (librtmp) and NMS's own client. */
 export const PUBLISH_REFUSED = 'NetStream.Publish.Rejected'
 /** The status a refused player gets (a node shutting down): an error, so ffmpeg and librtmp give up at once. */
 export const PLAY_REFUSED = 'NetStream.Play.Failed'
+/** The status a publisher of a name that cannot be published gets (bad characters, or the path is live already). */
+export const PUBLISH_BAD_NAME = 'NetStream.Publish.BadName'
 /** How long a refused publisher may keep its connection after the status before it is cut. */
 const REFUSED_LINGER_MS = 2000
 
@@ -46,8 +49,10 @@ export function refusePublish(session: RtmpSession, refusal: Refusal, log: Logge
   const onPublish = rtmp.onPublish.bind(rtmp)
   rtmp.onPublish = (message) => {
     const why = refusal()
-    if (why === null) onPublish(message)
-    else refuse(session, 'publish', PUBLISH_REFUSED, message.streamName, why, log)
+    if (why !== null) return refuse(session, 'publish', PUBLISH_REFUSED, message.streamName, why, log)
+    const bad = badName(rtmp.streamApp, message.streamName) ?? busy(rtmp.streamApp, message.streamName)
+    if (bad !== null) return refuse(session, 'publish', PUBLISH_BAD_NAME, message.streamName, bad, log)
+    onPublish(message)
   }
 }
 
@@ -59,10 +64,39 @@ export function refusePlay(session: RtmpSession, refusal: Refusal, log: Logger):
   const rtmp = session.rtmp
   const onPlay = rtmp.onPlay.bind(rtmp)
   rtmp.onPlay = (message) => {
-    const why = refusal()
+    const why = refusal() ?? badName(rtmp.streamApp, message.streamName)
     if (why === null) onPlay(message)
     else refuse(session, 'play', PLAY_REFUSED, message.streamName, why, log)
   }
+}
+
+/**
+ * Why `app` and the stream name (its query cut off) cannot be a stream, or
+ * null. NMS would answer Publish.Start (or Play.Start) and then just close
+ * the socket: ffmpeg saw "End of file" after 2 s of "publishing".
+ */
+export function badName(app: unknown, streamName: unknown): string | null {
+  const rule = `letters, digits, _ and - only, at most ${MAX_NAME}`
+  if (typeof app !== 'string' || !isSafeName(app))
+    return `the application name ${shown(app)} is not allowed (${rule}; one path segment: rtmp://host/app/name)`
+  const name = nameOf(streamName)
+  if (!isSafeName(name)) return `the stream name ${shown(name)} is not allowed (${rule})`
+  return null
+}
+
+/** Why the path is taken: a publisher is live on it (one in NMS's "reconnecting" grace may be replaced). */
+function busy(app: string, streamName: unknown): string | null {
+  const b = Context.broadcasts.get(`/${app}/${nameOf(streamName)}`)
+  if (b === undefined || b.publisher === null || b.getPublishStatus() !== 'publishing') return null
+  return 'the stream is already being published'
+}
+
+function nameOf(streamName: unknown): string {
+  return String(streamName ?? '').split('?')[0] ?? ''
+}
+
+function shown(value: unknown): string {
+  return JSON.stringify(String(value ?? '').slice(0, 64))
 }
 
 function refuse(
@@ -74,8 +108,7 @@ function refuse(
   log: Logger,
 ): void {
   const rtmp = session.rtmp
-  const name = String(streamName ?? '').split('?')[0] ?? ''
-  const path = `/${rtmp.streamApp}/${name}`
+  const path = `/${String(rtmp.streamApp ?? '').slice(0, 64)}/${nameOf(streamName).slice(0, 64)}`
   log.info(`${what} refused`, { path, remote: session.ip, why })
   rtmp.sendStatusMessage(rtmp.parserPacket.header.stream_id, 'error', code, `${path}: ${why}`)
   // end() sends the status first; a client that does not hang up is cut

@@ -6,7 +6,7 @@
 const SAFE_NAME = /^[a-zA-Z0-9_-]+$/
 
 /** The longest app or name we take (NMS has no limit; a path is a map key and a log field). */
-const MAX_NAME = 128
+export const MAX_NAME = 128
 
 export function isSafeName(name: string): boolean {
   return name.length <= MAX_NAME && SAFE_NAME.test(name)

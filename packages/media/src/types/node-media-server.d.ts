@@ -82,6 +82,12 @@ declare module 'node-media-server/src/server/broadcast_server.js' {
     donePlay(session: BaseSession): void
     getPublishStatus(): 'publishing' | 'reconnecting' | 'idle'
     broadcastMessage(packet: AVPacket): void
+    /** per-track dts shift NMS adds when "the same client" resumes a publish (keyed by codec_type) */
+    _dtsOffset: Record<number, number>
+    /** the cached FLV tags a new FLV player gets first (null until the stream sends one) */
+    flvMetaData: Buffer | null
+    flvAudioHeader: Buffer | null
+    flvVideoHeader: Buffer | null
   }
   export = BroadcastServer
 }
@@ -130,6 +136,8 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     controlHandler(): void
     eventHandler(): void
     invokeHandler(): void
+    /** an audio, video or data message was parsed (parserPacket holds it) */
+    dataHandler(): void
     onPublish(message: { streamName?: unknown }): void
     onPlay(message: { streamName?: unknown }): void
     sendACK(size: number): void
@@ -139,6 +147,8 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     sendInvokeMessage(sid: number, opt: Record<string, unknown>): void
     sendDataMessage(opt: Record<string, unknown>, sid: number): void
     sendStatusMessage(sid: number, level: string, code: string, description: string): void
+    sendRtmpSampleAccess(sid?: number): void
+    respondPlay(): void
     static createMessage(packet: AVPacket): Buffer
   }
   export = Rtmp
@@ -173,13 +183,18 @@ declare module 'node-media-server/src/protocol/rtmp_client.js' {
 
 declare module 'node-media-server/src/session/rtmp_session.js' {
   import type { Socket } from 'node:net'
+  import type AVPacket from 'node-media-server/src/core/avpacket.js'
   import type Rtmp from 'node-media-server/src/protocol/rtmp.js'
+  import type BroadcastServer from 'node-media-server/src/server/broadcast_server.js'
   import type BaseSession from 'node-media-server/src/session/base_session.js'
 
   class RtmpSession extends BaseSession {
     constructor(socket: Socket)
     socket: Socket
     rtmp: Rtmp
+    broadcast: BroadcastServer
+    /** the parser's packet handler, bound by run(): replace it before run() to wrap it */
+    onPacket: (packet: AVPacket) => void
     /** socket "data" handler, bound by run(): replace it before run() to wrap it */
     onData: (data: Buffer) => void
     run(): void
@@ -189,11 +204,13 @@ declare module 'node-media-server/src/session/rtmp_session.js' {
 
 declare module 'node-media-server/src/session/flv_session.js' {
   import type { IncomingMessage, ServerResponse } from 'node:http'
+  import type BroadcastServer from 'node-media-server/src/server/broadcast_server.js'
   import type BaseSession from 'node-media-server/src/session/base_session.js'
 
   /** An HTTP-FLV or WS-FLV session (session/flv_session.js); `res` is a response or NMS's own WebSocket. */
   class FlvSession extends BaseSession {
     constructor(req: IncomingMessage, res: ServerResponse | object)
+    broadcast: BroadcastServer
     req: IncomingMessage
     res: ServerResponse | object
     onData: (data: Buffer) => void
@@ -210,4 +227,25 @@ declare module 'node-media-server/src/protocol/amf.js' {
     encodeAmf0Data(opt: Record<string, unknown>): Buffer
   }
   export = AMF
+}
+
+declare module 'node-media-server/src/protocol/flv.js' {
+  import type AVPacket from 'node-media-server/src/core/avpacket.js'
+
+  /** FLV tags (protocol/flv.js): what an RTMP audio/video/data message body is. */
+  const Flv: {
+    parserTag(type: number, time: number, size: number, data: Buffer): AVPacket
+    createHeader(hasAudio: boolean, hasVideo: boolean): Buffer
+    createMessage(packet: AVPacket): Buffer
+  }
+  export = Flv
+}
+
+declare module 'node-media-server/src/protocol/sps_info.js' {
+  /** Picture size from a raw SPS NAL unit (with its NAL header); null when it cannot be parsed. */
+  const SpsInfo: {
+    parseH264Sps(sps: Buffer): { width: number; height: number } | null
+    parseH265Sps(sps: Buffer): { width: number; height: number } | null
+  }
+  export = SpsInfo
 }

@@ -1,0 +1,75 @@
+// The way in for a publisher's packets on this node (RTMP publishers; a
+// pull's packets go through Feed). node-media-server hands every parsed
+// message straight to the broadcast; on the way, here:
+// - only audio, video and `onMetaData` pass, stripped of `@setDataFrame`
+//   (what players expect, as an edge already sends; NMS would cache any data
+//   message as the metadata, and AMF3 data as an audio header);
+// - only the path's publisher feeds it (NMS broadcasts a refused second
+//   publisher's packets until its socket closes);
+// - one timeline per path across publishers: NMS resumes "the same client"
+//   (same IP, within its 30 s grace) with a dts offset per track taken from
+//   each track's last dts, which shifts audio against video by hundreds of
+//   ms at every kept player; and another client restarts the timestamps from
+//   0 under kept players. The Rebaser (one offset for both tracks, appended
+//   after what was sent) does for a republish what it does for an edge's
+//   upstream switch.
+import type { Logger } from '@meshcast/interface'
+import type { AVPacket, BroadcastServer, RtmpSession } from './nms.ts'
+import { metadataBody, signedPts } from './packet-filter.ts'
+import { Rebaser } from './rebaser.ts'
+import { noteAfterBroadcast, noteBeforeBroadcast, resetFacts } from './stream-facts.ts'
+
+interface Timeline {
+  readonly rebaser: Rebaser
+  /** the session that fed it last */
+  session: string | null
+}
+
+const timelines = new WeakMap<BroadcastServer, Timeline>()
+
+/** Routes a publisher session's packets through `ingest`; call before `session.run()`. */
+export function ingestPublished(session: RtmpSession, log: Logger): void {
+  session.onPacket = (p: AVPacket) => ingest(session, p, log)
+}
+
+function ingest(session: RtmpSession, p: AVPacket, log: Logger): void {
+  const b = session.broadcast
+  if (b.publisher !== session) return
+  if (p.codec_type !== 8 && p.codec_type !== 9 && p.codec_type !== 18) return
+  if (p.codec_type === 18) {
+    const body = metadataBody(p.data.subarray(0, p.size))
+    if (body === null) return
+    p.data = body
+    p.size = body.length
+  }
+  if (p.codec_type === 9) p.pts = signedPts(p.dts, p.pts)
+  const out = timelineOf(b, session, log).rebaser.map(p)
+  if (out === null) return
+  p.pts += out - p.dts
+  p.dts = out
+  // NMS's resume offsets (set in postPublish) are replaced by the timeline above
+  if (b._dtsOffset[8] || b._dtsOffset[9]) b._dtsOffset = {}
+  noteBeforeBroadcast(b, p, session)
+  b.broadcastMessage(p)
+  noteAfterBroadcast(p, session)
+}
+
+function timelineOf(b: BroadcastServer, session: RtmpSession, log: Logger): Timeline {
+  let t = timelines.get(b)
+  if (t === undefined) {
+    const path = b.streamPath
+    t = {
+      rebaser: new Rebaser({
+        onAnchor: (a) => log[a.kind === 'first' ? 'debug' : 'info']('timeline anchor', { path, ...a }),
+      }),
+      session: null,
+    }
+    timelines.set(b, t)
+  }
+  if (t.session !== session.id) {
+    if (t.session !== null) t.rebaser.switchUpstream()
+    t.session = session.id
+    resetFacts(b)
+  }
+  return t
+}

@@ -1,0 +1,239 @@
+// What players and publishers meshcast did not write see of an origin: media
+// on the stream id they were given, FLV headers that declare the stream's
+// tracks, onMetaData (never @setDataFrame), codecs learnt without metadata,
+// a named status for every refused publish, and one A/V timeline across a
+// republish. A MediaServer in this process; real ffmpeg publishers/players.
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import http from 'node:http'
+import { after, before, describe, test } from 'node:test'
+import { MediaServer, type StreamInfo } from '../src/index.ts'
+import { RtmpClient } from '../src/nms.ts'
+import {
+  dtsNotIncreasing,
+  ffmpeg,
+  killAll,
+  type PacketRow,
+  packetPlayer,
+  publish,
+  waitFor,
+} from './fixtures/av.ts'
+import { testLogger } from './fixtures/log.ts'
+
+const HOST = '127.0.89.1'
+const HTTP_PORT = 8089
+const rtmp = (path: string) => `rtmp://${HOST}:1935${path}`
+const flvUrl = (path: string) => `http://${HOST}:${HTTP_PORT}${path}.flv`
+
+let media: MediaServer
+let web: http.Server
+
+before(async () => {
+  media = new MediaServer({ rtmp: { host: HOST, port: 1935 } }, { logger: testLogger(HOST) })
+  await media.start()
+  web = http.createServer((req, res) => {
+    if (!media.flvRequest(req, res)) res.writeHead(404).end()
+  })
+  web.listen(HTTP_PORT, HOST)
+  await once(web, 'listening')
+})
+
+after(async () => {
+  killAll()
+  web.closeAllConnections()
+  web.close()
+  await media.stop()
+})
+
+function stream(path: string): StreamInfo | undefined {
+  return media.streams().find((s) => s.path === path)
+}
+
+const live = (path: string) => () => stream(path)?.state === 'live'
+
+/** An audio-only (`a`), video-only (`v`) or A/V publisher with ffmpeg's own flags. */
+function publishTracks(path: string, tracks: 'a' | 'v', extra: string[] = []) {
+  const input =
+    tracks === 'a'
+      ? ['-f', 'lavfi', '-i', 'sine', '-c:a', 'aac']
+      : ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-c:v', 'libx264', '-preset', 'veryfast']
+  return ffmpeg(['-loglevel', 'error', '-re', ...input, '-g', '25', ...extra, '-f', 'flv', rtmp(path)])
+}
+
+/** The first `bytes` of an HTTP-FLV response. */
+async function flvPrefix(path: string, bytes: number): Promise<Buffer> {
+  const res = await fetch(flvUrl(path))
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+  const chunks: Buffer[] = []
+  let got = 0
+  while (got < bytes) {
+    const { value, done } = await reader.read()
+    if (done) break
+    chunks.push(Buffer.from(value))
+    got += value.length
+  }
+  await reader.cancel()
+  return Buffer.concat(chunks)
+}
+
+/** FLV header flags: 4 audio, 1 video. */
+const flags = (flv: Buffer) => flv[4]
+
+/** The script tag right after the FLV header: its first AMF0 string. */
+function firstScriptName(flv: Buffer): string | null {
+  const tag = flv.subarray(13)
+  if (tag[0] !== 18 || tag[11] !== 0x02) return null
+  const length = tag.readUInt16BE(12)
+  return tag.subarray(14, 14 + length).toString('latin1')
+}
+
+describe('an origin as foreign players see it', () => {
+  test('media and data go on the message stream id createStream gave the player (1, or 2 after two createStreams)', async () => {
+    const p = publish([rtmp('/live/ids')])
+    await waitFor('the publish', live('/live/ids'))
+    for (const creates of [1, 2]) {
+      const client = new RtmpClient()
+      const seen = new Map<number, Set<number>>()
+      client.dataHandler = function (this: RtmpClient) {
+        const { type, stream_id } = this.parserPacket.header
+        if (!seen.has(type)) seen.set(type, new Set())
+        seen.get(type)?.add(stream_id)
+      }
+      await client.connect(rtmp('/live/ids'))
+      await client.sendConnect()
+      let id = 0
+      for (let i = 0; i < creates; i++) id = await client.sendCreateStream()
+      assert.equal(id, creates)
+      await client.sendPlay('ids')
+      await waitFor('audio, video and data', () => [8, 9, 18].every((t) => seen.has(t)), 5000)
+      client.disconnect()
+      for (const [type, ids] of seen) assert.deepEqual([...ids], [id], `message type ${type} on stream ${id}`)
+    }
+    p.kill('SIGKILL')
+  })
+
+  test("an audio-only or video-only stream's HTTP-FLV header declares only its track, also to a player that came first", async () => {
+    const waiting = flvPrefix('/live/late-a', 13 + 15)
+    const a = publishTracks('/live/only-a', 'a')
+    const v = publishTracks('/live/only-v', 'v')
+    const lateA = publishTracks('/live/late-a', 'a')
+    await waitFor('the publishes', () => live('/live/only-a')() && live('/live/only-v')())
+    assert.equal(flags(await flvPrefix('/live/only-a', 13)), 4)
+    assert.equal(flags(await flvPrefix('/live/only-v', 13)), 1)
+    assert.equal(flags(await waiting), 4, 'the player that waited for the publish')
+    const av = publish([rtmp('/live/both')])
+    await waitFor('the A/V publish', live('/live/both'))
+    assert.equal(flags(await flvPrefix('/live/both', 13)), 5)
+    for (const c of [a, v, lateA, av]) c.kill('SIGKILL')
+  })
+
+  test('players get onMetaData, never @setDataFrame, over HTTP-FLV', async () => {
+    const p = publish([rtmp('/live/meta')])
+    await waitFor('the publish', live('/live/meta'))
+    assert.equal(firstScriptName(await flvPrefix('/live/meta', 64)), 'onMetaData')
+    p.kill('SIGKILL')
+  })
+
+  test('with no metadata from the publisher, codecs and picture size come from the sequence headers', async () => {
+    const v = publishTracks('/live/nometa', 'v', ['-flvflags', 'no_metadata'])
+    const a = publishTracks('/live/nometa-a', 'a', ['-flvflags', 'no_metadata'])
+    await waitFor('the publishes', () => live('/live/nometa')() && live('/live/nometa-a')())
+    await waitFor(
+      'codecs',
+      () => stream('/live/nometa')?.videoCodec === 7 && stream('/live/nometa-a')?.audioCodec === 10,
+    )
+    assert.equal(stream('/live/nometa')?.width, 320)
+    assert.equal(stream('/live/nometa')?.height, 240)
+    assert.equal(flags(await flvPrefix('/live/nometa', 13)), 1)
+    v.kill('SIGKILL')
+    a.kill('SIGKILL')
+  })
+
+  test('a refused publish gets NetStream.Publish.BadName saying why: bad name, nested path, path already live', async () => {
+    const p = publish([rtmp('/live/taken')])
+    await waitFor('the publish', live('/live/taken'))
+    const cases: [string, RegExp][] = [
+      ['/live/my.stream', /stream name "my\.stream" is not allowed/],
+      ['/live/sub/dir', /is not allowed/],
+      ['/live/taken', /already being published/],
+    ]
+    for (const [path, why] of cases) {
+      const c = ffmpeg([
+        '-loglevel',
+        'error',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine',
+        '-t',
+        '5',
+        '-c:a',
+        'aac',
+        '-f',
+        'flv',
+        rtmp(path),
+      ])
+      let stderr = ''
+      c.stderr?.setEncoding('utf8').on('data', (t: string) => {
+        stderr += t
+      })
+      const [code] = (await once(c, 'exit')) as [number | null]
+      assert.notEqual(code, 0, path)
+      assert.match(stderr, /Server error: /, path)
+      assert.match(stderr, why, path)
+    }
+    p.kill('SIGKILL')
+  })
+
+  test('a republish within 3 s gives a kept player one timeline: dts only increase, audio keeps its place against video', async () => {
+    // the publisher's own A/V relation, seen by a player that waited for a fresh publish
+    const fresh = packetPlayer(rtmp('/live/fresh'))
+    await waitFor('the waiting player', () => stream('/live/fresh') !== undefined)
+    const model = publish([rtmp('/live/fresh')])
+    await waitFor('packets of the fresh publish', () => fresh.rows.length > 150, 10_000)
+    model.kill('SIGKILL')
+    fresh.child.kill('SIGKILL')
+    const firstKey = fresh.rows.find((r) => r.stream === 0 && r.key) as PacketRow
+    const phases = new Set(fresh.rows.filter((r) => r.stream === 1).map((r) => r.dts - firstKey.dts))
+
+    const first = publish([rtmp('/live/again')])
+    await waitFor('the publish', live('/live/again'))
+    const player = packetPlayer(rtmp('/live/again'))
+    await waitFor('packets', () => player.rows.length > 100)
+    first.kill('SIGTERM')
+    await once(first, 'exit')
+    const stoppedAt = Date.now()
+    await waitFor('the stream in its grace', () => stream('/live/again')?.state === 'reconnecting')
+    const second = publish([rtmp('/live/again')])
+    await waitFor('the republish', live('/live/again'))
+    assert.ok(Date.now() - stoppedAt < 3000, 'republished within 3 s')
+    const before = player.rows.length
+    await waitFor('packets of the republish', () => player.rows.length > before + 150, 10_000)
+    second.kill('SIGKILL')
+    player.child.kill('SIGKILL')
+    assert.deepEqual(dtsNotIncreasing(player.rows), [])
+    // where the republish starts: the video keyframe off the first publisher's 1 s cadence
+    const keys = player.rows.filter((r) => r.stream === 0 && r.key)
+    const restart = keys.find((k, i) => i > 0 && offCadence(k.dts - (keys[i - 1] as PacketRow).dts))
+    assert.ok(restart !== undefined, `a keyframe off the 1 s cadence among ${keys.map((k) => k.dts)}`)
+    // every audio packet of the republish sits where the publisher put it against that keyframe
+    // (NMS shifted each track by its own last dts: hundreds of ms of skew)
+    const resumed = player.rows.filter((r) => r.stream === 1 && r.dts >= restart.dts).slice(0, 40)
+    const misplaced = resumed
+      .map((r) => r.dts - restart.dts)
+      .filter((d) => ![-1, 0, 1].some((e) => phases.has(d + e)))
+    assert.ok(resumed.length >= 20, 'audio after the republish')
+    assert.deepEqual(
+      misplaced,
+      [],
+      `audio offsets against the keyframe; the publisher's own: ${[...phases].slice(0, 12)}`,
+    )
+  })
+})
+
+/** Not a whole number of 1 s GOPs (40 ms of slack). */
+function offCadence(ms: number): boolean {
+  const r = ms % 1000
+  return r > 40 && r < 960
+}
