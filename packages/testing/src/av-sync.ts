@@ -71,23 +71,32 @@ export interface Sample {
 }
 
 /**
- * The times at which `samples` rise above `threshold` after having been
+ * The samples at which `samples` rise above `threshold` after having been
  * below it for at least `quiet` seconds (so one flash or beep is one onset).
+ * A presentation time that goes back (a timeline restarted) starts afresh.
  */
-export function onsets(samples: readonly Sample[], threshold: number, quiet = 0.3): number[] {
-  const out: number[] = []
+export function onsetSamples(samples: readonly Sample[], threshold: number, quiet = 0.3): Sample[] {
+  const out: Sample[] = []
   let lastHigh = Number.NEGATIVE_INFINITY
   let high = false
-  for (const { t, v } of samples) {
-    if (v > threshold) {
-      if (!high && t - lastHigh >= quiet) out.push(t)
+  let prev = Number.NEGATIVE_INFINITY
+  for (const sample of samples) {
+    if (sample.t < prev) lastHigh = Number.NEGATIVE_INFINITY
+    prev = sample.t
+    if (sample.v > threshold) {
+      if (!high && sample.t - lastHigh >= quiet) out.push(sample)
       high = true
-      lastHigh = t
+      lastHigh = sample.t
     } else {
       high = false
     }
   }
   return out
+}
+
+/** The onset times (s) of `samples` (see onsetSamples). */
+export function onsets(samples: readonly Sample[], threshold: number, quiet = 0.3): number[] {
+  return onsetSamples(samples, threshold, quiet).map((s) => s.t)
 }
 
 /** A flash onset, the beep onset nearest to it, and how late the beep is (ms; negative: early). */
@@ -99,18 +108,38 @@ export interface OnsetPair {
 
 /** Pairs each flash with the nearest beep within `window` seconds (a flash with none stays unpaired). */
 export function pairOnsets(flashes: readonly number[], beeps: readonly number[], window = 0.5): OnsetPair[] {
-  const pairs: OnsetPair[] = []
+  return pairArrived(
+    flashes.map((t) => ({ t, v: 0 })),
+    beeps.map((t) => ({ t, v: 0 })),
+    window,
+  ).map(({ flash, beep, offsetMs }) => ({ flash, beep, offsetMs }))
+}
+
+/** Beeps are only paired with flashes that arrived at most this far apart (ms): a restarted timeline repeats its pts. */
+const ARRIVAL_WINDOW_MS = 2000
+
+/**
+ * Pairs each flash with the nearest beep (by presentation time) within
+ * `window` seconds among the beeps that arrived near it: when a timeline
+ * restarts, the same presentation times come again, seconds later.
+ */
+function pairArrived(flashes: readonly Sample[], beeps: readonly Sample[], window = 0.5) {
+  const pairs: (OnsetPair & { at: number })[] = []
   for (const flash of flashes) {
-    let best: number | undefined
+    let best: Sample | undefined
     for (const beep of beeps) {
-      if (
-        Math.abs(beep - flash) <= window &&
-        (best === undefined || Math.abs(beep - flash) < Math.abs(best - flash))
-      ) {
-        best = beep
-      }
+      if (Math.abs((beep.at ?? 0) - (flash.at ?? 0)) > ARRIVAL_WINDOW_MS) continue
+      const d = Math.abs(beep.t - flash.t)
+      if (d <= window && (best === undefined || d < Math.abs(best.t - flash.t))) best = beep
     }
-    if (best !== undefined) pairs.push({ flash, beep: best, offsetMs: Math.round((best - flash) * 1000) })
+    if (best !== undefined) {
+      pairs.push({
+        flash: flash.t,
+        beep: best.t,
+        offsetMs: Math.round((best.t - flash.t) * 1000),
+        at: flash.at ?? 0,
+      })
+    }
   }
   return pairs
 }
@@ -196,14 +225,13 @@ export interface AvSyncRun {
 const METADATA_LINE = /^\[Parsed_(a?)metadata_\d+ @ 0x[0-9a-f]+\] (.*)$/
 
 /** Onsets and pairs of what was decoded; each pair stamped with when its flash frame arrived. */
-function measureSamples(luma: readonly Sample[], rms: readonly Sample[], log: string): AvSyncResult {
-  const flashes = onsets(luma, FLASH_LUMA)
-  const beeps = onsets(rms, BEEP_DB)
-  const arrived = new Map(luma.map((s) => [s.t, s.at ?? 0]))
-  const pairs = pairOnsets(flashes, beeps).map((p) => ({ ...p, at: arrived.get(p.flash) ?? 0 }))
+export function measureSamples(luma: readonly Sample[], rms: readonly Sample[], log: string): AvSyncResult {
+  const flashes = onsetSamples(luma, FLASH_LUMA)
+  const beeps = onsetSamples(rms, BEEP_DB)
+  const pairs = pairArrived(flashes, beeps)
   return {
-    flashes,
-    beeps,
+    flashes: flashes.map((f) => f.t),
+    beeps: beeps.map((b) => b.t),
     pairs,
     medianMs: median(pairs.map((p) => p.offsetMs)),
     videoPts: luma.map((s) => s.t),

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { ffmpegPath } from '@meshcast/node/ffmpeg'
-import { flashBeepArgs, measureAvSync, onsets, pairOnsets, parseMetadataPrint } from '../src/av-sync.ts'
+import {
+  flashBeepArgs,
+  measureAvSync,
+  measureSamples,
+  onsetSamples,
+  onsets,
+  pairOnsets,
+  parseMetadataPrint,
+} from '../src/av-sync.ts'
 import { ForeignProcess } from '../src/foreign-run.ts'
 
 describe('A/V sync measured from the content', () => {
@@ -30,6 +38,33 @@ describe('A/V sync measured from the content', () => {
       { flash: 1, beep: 1.02, offsetMs: 20 },
       { flash: 2, beep: 1.9, offsetMs: -100 },
     ])
+  })
+
+  test('a restarted timeline starts its onsets afresh, and beeps pair only with flashes that arrived near them', () => {
+    // a flash and a beep at pts 1 s, then the timeline restarts 5 s later (as at an upstream change)
+    // with a flash at pts 1.0 and a beep 100 ms late
+    const luma = [
+      { t: 0.96, v: 16, at: 960 },
+      { t: 1, v: 235, at: 1000 },
+      { t: 0.96, v: 16, at: 5960 },
+      { t: 1, v: 235, at: 6000 },
+    ]
+    const rms = [
+      { t: 0.99, v: -90, at: 990 },
+      { t: 1, v: -9, at: 1000 },
+      { t: 0.5, v: -90, at: 5500 },
+      { t: 1.09, v: -90, at: 6090 },
+      { t: 1.1, v: -9, at: 6100 },
+    ]
+    assert.deepEqual(
+      onsetSamples(luma, 128).map((s) => s.at),
+      [1000, 6000],
+    )
+    const sync = measureSamples(luma, rms, '')
+    assert.deepEqual(
+      sync.pairs.map((p) => p.offsetMs),
+      [0, 100],
+    )
   })
 
   test('metadata=print output reads as samples, -inf included', () => {
