@@ -56,6 +56,16 @@ export { PeerGroup, withPeers } from './mesh-peer/peer-group.ts'
 export type { PeerCommand, PeerReport, PeerSetup, Received } from './mesh-peer/protocol.ts'
 export type { LanFetchInit, NetnsLanOptions } from './netns.ts'
 export { CommandError, NetnsLan } from './netns.ts'
+export type { NginxRtmpOptions } from './nginx-rtmp.ts'
+export {
+  NGINX_PATH,
+  NGINX_RTMP_MODULE,
+  NginxRtmp,
+  NginxServers,
+  nginxRtmpMissing,
+  skipOrFailWithoutNginx,
+  withNginxRtmp,
+} from './nginx-rtmp.ts'
 export type { Exit, NodeProcessOptions } from './node-process.ts'
 export { ExitedError, MESHCAST_BIN, NodeProcess } from './node-process.ts'
 export { isListening, listeningPorts } from './ports.ts'
