@@ -23,6 +23,8 @@ interface Timeline {
   readonly rebaser: Rebaser
   /** the session that fed it last */
   session: string | null
+  /** that session was told its H.264 has no usable sequence header */
+  warnedAnnexB: boolean
 }
 
 const timelines = new WeakMap<BroadcastServer, Timeline>()
@@ -43,7 +45,19 @@ function ingest(session: RtmpSession, p: AVPacket, log: Logger): void {
     p.size = body.length
   }
   if (p.codec_type === 9) p.pts = signedPts(p.dts, p.pts)
-  const out = timelineOf(b, session, log).rebaser.map(p)
+  const timeline = timelineOf(b, session, log)
+  if (!timeline.warnedAnnexB && isAnnexBAvc(p)) {
+    timeline.warnedAnnexB = true
+    log.warn(
+      'the publisher sends H.264 without an AVC sequence header (Annex B start codes): many players cannot decode it',
+      {
+        path: b.streamPath,
+        remote: session.ip,
+        hint: "ffmpeg's tee muxer needs -flags +global_header",
+      },
+    )
+  }
+  const out = timeline.rebaser.map(p)
   if (out === null) return
   p.pts += out - p.dts
   p.dts = out
@@ -63,13 +77,29 @@ function timelineOf(b: BroadcastServer, session: RtmpSession, log: Logger): Time
         onAnchor: (a) => log[a.kind === 'first' ? 'debug' : 'info']('timeline anchor', { path, ...a }),
       }),
       session: null,
+      warnedAnnexB: false,
     }
     timelines.set(b, t)
   }
   if (t.session !== session.id) {
     if (t.session !== null) t.rebaser.switchUpstream()
     t.session = session.id
+    t.warnedAnnexB = false
     resetFacts(b)
   }
   return t
+}
+
+/**
+ * Legacy H.264 that players cannot set up: a sequence header with no
+ * AVCDecoderConfigurationRecord in it, or a keyframe in Annex B form (start
+ * codes, not lengths): what ffmpeg's tee muxer sends without
+ * `-flags +global_header`.
+ */
+export function isAnnexBAvc(p: AVPacket): boolean {
+  if (p.codec_type !== 9 || p.codec_id !== 7) return false
+  const d = p.data
+  if (p.flags === 2) return p.size < 5 + 7 || d[5] !== 1
+  if (p.flags !== 3 || p.size < 9) return false
+  return d[5] === 0 && d[6] === 0 && (d[7] === 1 || (d[7] === 0 && d[8] === 1))
 }

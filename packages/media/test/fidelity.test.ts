@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import http from 'node:http'
 import { after, before, describe, test } from 'node:test'
+import type { Logger } from '@meshcast/interface'
 import { MediaServer, type StreamInfo } from '../src/index.ts'
 import { RtmpClient } from '../src/nms.ts'
 import {
@@ -27,9 +28,26 @@ const flvUrl = (path: string) => `http://${HOST}:${HTTP_PORT}${path}.flv`
 
 let media: MediaServer
 let web: http.Server
+/** every line the server logged: message and fields */
+const logged: { level: string; message: string; fields: Record<string, unknown> }[] = []
+
+function recording(inner: Logger, fields: Record<string, unknown> = {}): Logger {
+  const line =
+    (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, more?: Record<string, unknown>) => {
+      logged.push({ level, message, fields: { ...fields, ...more } })
+      inner[level](message, more)
+    }
+  return {
+    error: line('error'),
+    warn: line('warn'),
+    info: line('info'),
+    debug: line('debug'),
+    child: (more) => recording(inner.child(more), { ...fields, ...more }),
+  }
+}
 
 before(async () => {
-  media = new MediaServer({ rtmp: { host: HOST, port: 1935 } }, { logger: testLogger(HOST) })
+  media = new MediaServer({ rtmp: { host: HOST, port: 1935 } }, { logger: recording(testLogger(HOST)) })
   await media.start()
   web = http.createServer((req, res) => {
     if (!media.flvRequest(req, res)) res.writeHead(404).end()
@@ -184,6 +202,30 @@ describe('an origin as foreign players see it', () => {
       assert.match(stderr, why, path)
     }
     p.kill('SIGKILL')
+  })
+
+  test('an H.264 publisher without a sequence header (ffmpeg tee without +global_header) is named once in the log', async () => {
+    const tee = ffmpeg([
+      ...['-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-map', '0:v'],
+      ...[
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-g',
+        '25',
+        '-t',
+        '3',
+        '-f',
+        'tee',
+        `[f=flv]${rtmp('/live/tee')}`,
+      ],
+    ])
+    await once(tee, 'exit')
+    const lines = logged.filter((l) => /without an AVC sequence header/.test(l.message))
+    assert.equal(lines.length, 1)
+    assert.equal(lines[0]?.fields.path, '/live/tee')
+    assert.equal(lines[0]?.level, 'warn')
   })
 
   test('a republish within 3 s gives a kept player one timeline: dts only increase, audio keeps its place against video', async () => {
