@@ -146,15 +146,18 @@ describe('foreign origins: edges front RTMP servers that are not meshcast nodes 
   )
 
   test(
-    'origins nginx, nginx, meshcast: SIGKILL of each serving nginx in turn, and kept players go on with no reconnect and timestamps never going back',
+    'origins nginx, nginx, nginx, meshcast: an unpublish on the first, then a SIGKILL of each serving nginx, and kept players go on with no reconnect and timestamps never going back',
     withNginxRtmp(async (cluster, nginx, t) => {
       const meshOrigin = await cluster.start()
-      const [n1, n2] = [await nginx.start(), await nginx.start()]
-      const edge = await cluster.start({ cluster: { origins: [n1.host, n2.host, cluster.address(0)] } })
+      const [n1, n2, n3] = [await nginx.start(), await nginx.start(), await nginx.start()]
+      const edge = await cluster.start({
+        cluster: { origins: [n1.host, n2.host, n3.host, cluster.address(0)] },
+      })
       const meshId = (await meshOrigin.status()).id
       const pubs = [
         await publish(`${n1.rtmpUrl}/live/twice`, { seconds: 120 }),
         await publish(`${n2.rtmpUrl}/live/twice`, { seconds: 120 }),
+        await publish(`${n3.rtmpUrl}/live/twice`, { seconds: 120 }),
         await publish(`${meshOrigin.rtmpUrl}/live/twice`, { seconds: 120 }),
       ]
       t.after(() => Promise.all(pubs.map((p) => p.stop())))
@@ -163,25 +166,26 @@ describe('foreign origins: edges front RTMP servers that are not meshcast nodes 
         'the edge pulling from the first nginx',
         async () => (await upstreamOf(edge, '/live/twice')) === foreignId(n1),
       )
-      const playing = play(`${edge.rtmpUrl}/live/twice`, { frames: 300, timeout: 40_000 })
+      const playing = play(`${edge.rtmpUrl}/live/twice`, { frames: 350, timeout: 40_000 })
       const ws = await playWsFlv(`${edge.httpUrl.replace(/^http/, 'ws')}/live/twice.flv`)
       t.after(() => ws.close())
       const videoSince = (at: number) => video(ws.tags).filter((x) => x.at > at).length
       await until('WS-FLV video from the first nginx', async () => videoSince(0) > 40)
 
       const kills: number[] = []
-      for (const [victim, next] of [
-        [n1, foreignId(n2)],
-        [n2, meshId],
+      for (const [end, next] of [
+        [() => pubs[0]?.stop(), foreignId(n2)], // nginx says StreamEOF: unpublished
+        [() => n2.kill('SIGKILL'), foreignId(n3)],
+        [() => n3.kill('SIGKILL'), meshId],
       ] as const) {
         const at = Date.now()
         kills.push(at)
-        victim.kill('SIGKILL')
+        await end()
         await until(
           `the edge pulling from ${next}`,
           async () => (await upstreamOf(edge, '/live/twice')) === next,
         )
-        await until('WS-FLV video after the kill', async () => videoSince(at + 200) > 40)
+        await until('WS-FLV video after the switch', async () => videoSince(at + 200) > 40)
       }
 
       const p = await playing
@@ -191,19 +195,21 @@ describe('foreign origins: edges front RTMP servers that are not meshcast nodes 
         tags.every((x, i) => i === 0 || x.timestamp >= (tags[i - 1] as FlvTag).timestamp),
         'WS-FLV video timestamps never go back',
       )
-      assert.ok(p.frames.length >= 300, `player got ${p.frames.length} frames; ${p.stderr.slice(-600)}`)
+      assert.ok(p.frames.length >= 350, `player got ${p.frames.length} frames; ${p.stderr.slice(-600)}`)
       assertMonotonic(p.frames)
       assert.doesNotMatch(p.stderr, /non-monotonic|Non-monotonous/i)
       for (const [i, at] of kills.entries()) {
         const gap = longestGap(p.frames.filter((f) => f.at > at - 500 && f.at < at + 1500))
-        process.stdout.write(`# foreign failover ${i + 1}: longest pause at the kept RTMP player ${gap} ms\n`)
+        process.stdout.write(
+          `# foreign failover ${i + 1} (${['unpublish', 'SIGKILL', 'SIGKILL'][i]}): longest pause at the kept RTMP player ${gap} ms\n`,
+        )
         assert.ok(
           p.frames.some((f) => f.at > at + 200),
-          `frames after kill ${i + 1}`,
+          `frames after switch ${i + 1}`,
         )
       }
       const counters = await (await edge.httpGet('/metrics')).text()
-      assert.match(counters, /meshcast_pull_failovers_total 2\b/)
+      assert.match(counters, /meshcast_pull_failovers_total 3\b/)
     }),
   )
 })

@@ -81,6 +81,8 @@ export interface EdgeCounters {
  * one pull per stream, ever; the best upstream first (`rankUpstreams`); at
  * once to the next when the upstream goes down; with none, again every
  * `retryMs`, or the moment an upstream advertises the stream again.
+ * Foreign origins (`setForeign`: listed, with no meshcast node behind
+ * them) take their place in the list and are pulled over plain RTMP.
  */
 export class EdgeController {
   readonly events: SafeEmitter<EdgeEvents>
