@@ -27,7 +27,14 @@ import {
  * Issue 13: real players and encoders meshcast did not write, against one
  * origin and one edge shared by every case (streamOnDemand false: the edge
  * pulls each stream as soon as it is published). Each case skips without
- * its tool, and fails under CI=true.
+ * its tool, and fails under CI=true. The defects they prove: (1) a republish
+ * keeps A/V aligned (content-measured), (2) rtmp2src decodes (media on the
+ * message stream id createStream gave), (3) single-track HTTP-FLV/WS-FLV
+ * start and declare only their track, (4) onMetaData to every player and
+ * codecs without metadata, (5) BadName with a reason. Not (7), Enhanced RTMP:
+ * nothing installed here can publish it (Debian's ffmpeg 5.1 and the static
+ * 4.x both say "Video codec hevc not compatible with flv"; GStreamer 1.22's
+ * flvmux takes no H.265), so it needs a byte-level publisher.
  */
 
 /** How far a beep may be from its flash at a player (ms). */
