@@ -114,7 +114,7 @@ export class Feed {
     this.standIn.inBytes += p.size
     noteBeforeBroadcast(b, p, this.standIn)
     b.broadcastMessage(p)
-    noteAfterBroadcast(p, this.standIn)
+    noteAfterBroadcast(b, p, this.standIn)
   }
 
   /**

@@ -65,7 +65,7 @@ function ingest(session: RtmpSession, p: AVPacket, log: Logger): void {
   if (b._dtsOffset[8] || b._dtsOffset[9]) b._dtsOffset = {}
   noteBeforeBroadcast(b, p, session)
   b.broadcastMessage(p)
-  noteAfterBroadcast(p, session)
+  noteAfterBroadcast(b, p, session)
 }
 
 function timelineOf(b: BroadcastServer, session: RtmpSession, log: Logger): Timeline {

@@ -3,6 +3,7 @@
 // picture size when the publisher sent no metadata. FLV players need the
 // tracks before the first byte (the FLV header's flags: ffmpeg and VLC wait
 // for a track declared there that never comes), and /api/streams the codecs.
+import { keepAudio } from './audio-cache.ts'
 import { AMF, type AVPacket, type BaseSession, type BroadcastServer, SpsInfo } from './nms.ts'
 
 export interface Tracks {
@@ -57,11 +58,22 @@ export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: 
   }
 }
 
-/** After NMS read a metadata packet into the publisher: FourCC codec ids become legacy ones. */
-export function noteAfterBroadcast(p: AVPacket, publisher: BaseSession): void {
-  if (p.codec_type !== DATA) return
-  publisher.videoCodec = legacyId(publisher.videoCodec)
-  publisher.audioCodec = legacyId(publisher.audioCodec)
+/**
+ * After NMS broadcast a packet: FourCC codec ids it read from metadata into
+ * the publisher become legacy ones; an audio-only stream keeps its last
+ * audio for new players.
+ */
+export function noteAfterBroadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
+  if (p.codec_type === DATA) {
+    publisher.videoCodec = legacyId(publisher.videoCodec)
+    publisher.audioCodec = legacyId(publisher.audioCodec)
+  } else if (p.codec_type === AUDIO && p.flags !== AUDIO_HEADER && audioOnly(b)) keepAudio(b, p)
+}
+
+/** Frames came, and no video (nor metadata that promises it). */
+function audioOnly(b: BroadcastServer): boolean {
+  const f = facts.get(b)
+  return f !== undefined && f.frames && !f.video && f.declared?.video !== true
 }
 
 /**

@@ -94,6 +94,19 @@ async function flvPrefix(path: string, bytes: number): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
+/** The dts of the AAC frames (not the sequence header) among whole FLV tags. */
+function audioFrameDts(flv: Buffer): number[] {
+  const out: number[] = []
+  for (let at = 13; at + 11 <= flv.length; ) {
+    const size = flv.readUIntBE(at + 1, 3)
+    if (at + 11 + size > flv.length) break
+    const dts = ((flv[at + 7] ?? 0) << 24) | flv.readUIntBE(at + 4, 3)
+    if (flv[at] === 8 && flv[at + 12] === 1) out.push(dts)
+    at += 11 + size + 4
+  }
+  return out
+}
+
 /** FLV header flags: 4 audio, 1 video. */
 const flags = (flv: Buffer) => flv[4]
 
@@ -143,6 +156,26 @@ describe('an origin as foreign players see it', () => {
     await waitFor('the A/V publish', live('/live/both'))
     assert.equal(flags(await flvPrefix('/live/both', 13)), 5)
     for (const c of [a, v, lateA, av]) c.kill('SIGKILL')
+  })
+
+  test('a new player of an audio-only stream gets its last seconds of audio at once (ffmpeg starts that much sooner)', async () => {
+    const a = publishTracks('/live/radio', 'a')
+    await waitFor('the publish', live('/live/radio'))
+    await new Promise((resolve) => setTimeout(resolve, 3000)) // let the stream run longer than the cache keeps
+    const startedAt = Date.now()
+    const res = await fetch(flvUrl('/live/radio'))
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    let flv = Buffer.alloc(0)
+    while (Date.now() - startedAt < 200) {
+      const { value, done } = await reader.read()
+      if (done) break
+      flv = Buffer.concat([flv, Buffer.from(value)])
+    }
+    await reader.cancel()
+    const dts = audioFrameDts(flv)
+    const span = (dts.at(-1) ?? 0) - (dts[0] ?? 0)
+    assert.ok(span >= 1500 && span <= 2500, `audio delivered in the first 200 ms spans ${span} ms`)
+    a.kill('SIGKILL')
   })
 
   test('players get onMetaData, never @setDataFrame, over HTTP-FLV', async () => {

@@ -88,6 +88,9 @@ declare module 'node-media-server/src/server/broadcast_server.js' {
     flvMetaData: Buffer | null
     flvAudioHeader: Buffer | null
     flvVideoHeader: Buffer | null
+    /** what a new player gets after the headers: from the last video keyframe on (null before one) */
+    flvGopCache: Set<Buffer> | null
+    rtmpGopCache: Set<Buffer> | null
   }
   export = BroadcastServer
 }
