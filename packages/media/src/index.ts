@@ -1,3 +1,4 @@
+export { audioCodecName, videoCodecName } from './codec-names.ts'
 export { isStandIn, PULL_PROTOCOL } from './feed.ts'
 export type { MediaComponents, MediaEvents, MediaInit, StreamInfo, StreamState } from './media-server.ts'
 export {
@@ -14,7 +15,7 @@ export type { Anchor, AnchorKind, RebaserOptions, RebaserPacket } from './rebase
 export { Rebaser } from './rebaser.ts'
 export type { DownReason, Relay, RelayPort } from './relay-types.ts'
 export { RelayOpenError } from './relays.ts'
-export { PLAY_REFUSED, PUBLISH_REFUSED } from './rtmp-accept.ts'
+export { PLAY_REFUSED, PUBLISH_BAD_NAME, PUBLISH_REFUSED } from './rtmp-accept.ts'
 export { closeServer, listenTcp } from './rtmp-listener.ts'
 export type { FlvPath } from './stream-path.ts'
 export { isStreamPath, parseFlvUrl } from './stream-path.ts'

@@ -30,6 +30,9 @@ const VIDEO_HEADER = 2
 const FOURCC_TO_LEGACY: Record<number, number> = {
   [fourcc('hvc1')]: 12,
   [fourcc('av01')]: 13,
+  [fourcc('mp4a')]: 10,
+  [fourcc('.mp3')]: 2,
+  [fourcc('Opus')]: 13,
 }
 
 const facts = new WeakMap<BroadcastServer, Facts>()
@@ -73,7 +76,7 @@ export function noteAfterBroadcast(b: BroadcastServer, p: AVPacket, publisher: B
 /** Frames came, and no video (nor metadata that promises it). */
 function audioOnly(b: BroadcastServer): boolean {
   const f = facts.get(b)
-  return f !== undefined && f.frames && !f.video && f.declared?.video !== true
+  return f?.frames === true && !f.video && f.declared?.video !== true
 }
 
 /**

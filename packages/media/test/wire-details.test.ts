@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { audioCodecName, videoCodecName } from '../src/codec-names.ts'
 import { isFrameTag } from '../src/flv-header.ts'
 import { AMF, AVPacket, Flv, Rtmp } from '../src/nms.ts'
 import { withStreamId } from '../src/rtmp-stream-id.ts'
@@ -62,5 +63,18 @@ describe('RTMP message stream ids', () => {
     assert.equal(withStreamId(Buffer.from(control), 7).readUInt32LE(8), 0)
     const short = Buffer.from([0xc4, 1, 2])
     assert.deepEqual(withStreamId(Buffer.from(short), 7), short)
+  })
+})
+
+describe('codec names', () => {
+  test('legacy FLV ids and Enhanced RTMP FourCCs are named; unknown ids are null', () => {
+    assert.equal(videoCodecName(7), 'H264')
+    assert.equal(videoCodecName(12), 'H265')
+    assert.equal(videoCodecName(13), 'AV1')
+    assert.equal(videoCodecName(Buffer.from('vp09').readUInt32BE(0)), 'VP9')
+    assert.equal(audioCodecName(10), 'AAC')
+    assert.equal(audioCodecName(Buffer.from('fLaC').readUInt32BE(0)), 'FLAC')
+    assert.equal(videoCodecName(0), null)
+    assert.equal(audioCodecName(99), null)
   })
 })

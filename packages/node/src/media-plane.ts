@@ -14,7 +14,7 @@ import {
 } from '@meshcast/cluster'
 import type { NodeConfig } from '@meshcast/config'
 import { type HostPort, isWildcard, type Logger, type Member, type StreamAdvert } from '@meshcast/interface'
-import type { MediaServer } from '@meshcast/media'
+import { audioCodecName, type MediaServer, videoCodecName } from '@meshcast/media'
 import type { Mesh } from '@meshcast/mesh'
 import type { Express, Request, Response } from 'express'
 import { BitrateMeter } from './bitrate.ts'
@@ -24,9 +24,6 @@ import { meshListens } from './mesh-probe.ts'
 const ADVERT_DEBOUNCE_MS = 20
 /** ms between checks of what events do not announce: codecs known later, subscriber counts. */
 const ADVERT_REFRESH_MS = 500
-
-const VIDEO: Record<number, string> = { 7: 'H264', 12: 'H265', 13: 'AV1' }
-const AUDIO: Record<number, string> = { 2: 'MP3', 10: 'AAC', 13: 'OPUS' }
 
 export interface MediaPlaneParts {
   config: NodeConfig
@@ -185,8 +182,8 @@ export class MediaPlane {
         path: s.path,
         source: published ? 'publish' : config.role === 'relay' ? 'relay' : 'edge',
         rtmpUrl: `rtmp://${this.#host()}:${config.cluster.publicPort}${s.path}`,
-        video: VIDEO[s.videoCodec] ?? null,
-        audio: AUDIO[s.audioCodec] ?? null,
+        video: videoCodecName(s.videoCodec),
+        audio: audioCodecName(s.audioCodec),
         since: published ? (s.publisher?.startedAt ?? Date.now()) : (pull?.since ?? Date.now()),
         subscribers: s.subscribers,
         kbps: this.#bitrates.kbps(s.path),
