@@ -3,8 +3,8 @@
 // picture size when the publisher sent no metadata. FLV players need the
 // tracks before the first byte (the FLV header's flags: ffmpeg and VLC wait
 // for a track declared there that never comes), and /api/streams the codecs.
-import { keepAudio } from './audio-cache.ts'
 import { AMF, type AVPacket, type BaseSession, type BroadcastServer, SpsInfo } from './nms.ts'
+import { dropBurst, keepAudioBurst, videoBurst } from './startup-burst.ts'
 
 export interface Tracks {
   audio: boolean
@@ -25,6 +25,7 @@ const VIDEO = 9
 const DATA = 18
 const AUDIO_HEADER = 0
 const VIDEO_HEADER = 2
+const KEYFRAME = 3
 
 /** FourCC codec ids of Enhanced RTMP → the legacy FLV ids the rest of meshcast names (0: no legacy id). */
 const FOURCC_TO_LEGACY: Record<number, number> = {
@@ -40,6 +41,7 @@ const facts = new WeakMap<BroadcastServer, Facts>()
 /** Forgets what was learnt: a new publisher may carry other tracks. */
 export function resetFacts(b: BroadcastServer): void {
   facts.delete(b)
+  dropBurst(b)
 }
 
 /**
@@ -49,6 +51,7 @@ export function resetFacts(b: BroadcastServer): void {
 export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
   const f = factsOf(b)
   if (p.codec_type === AUDIO) {
+    if (!f.audio) dropBurst(b)
     f.audio = true
     if (p.flags !== AUDIO_HEADER) f.frames = true
     if (!publisher.audioCodec) publisher.audioCodec = p.codec_id
@@ -56,6 +59,7 @@ export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: 
     f.video = true
     if (p.flags === 3 || p.flags === 4) f.frames = true
     if (p.flags === VIDEO_HEADER) fillVideo(publisher, p)
+    if (p.flags === KEYFRAME && videoOnly(b)) videoBurst.before(b)
   } else if (p.codec_type === DATA) {
     f.declared = declaredTracks(p.data.subarray(0, p.size))
   }
@@ -63,20 +67,24 @@ export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: 
 
 /**
  * After NMS broadcast a packet: FourCC codec ids it read from metadata into
- * the publisher become legacy ones; an audio-only stream keeps its last
- * audio for new players.
+ * the publisher become legacy ones; a single-track stream keeps its startup
+ * burst for new players.
  */
 export function noteAfterBroadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
   if (p.codec_type === DATA) {
     publisher.videoCodec = legacyId(publisher.videoCodec)
     publisher.audioCodec = legacyId(publisher.audioCodec)
-  } else if (p.codec_type === AUDIO && p.flags !== AUDIO_HEADER && audioOnly(b)) keepAudio(b, p)
+  } else if (p.codec_type === AUDIO && p.flags !== AUDIO_HEADER && only(b, 'audio')) keepAudioBurst(b, p)
+  else if (p.codec_type === VIDEO && p.flags === KEYFRAME && only(b, 'video')) videoBurst.after(b, p)
 }
 
-/** Frames came, and no video (nor metadata that promises it). */
-function audioOnly(b: BroadcastServer): boolean {
+const videoOnly = (b: BroadcastServer) => only(b, 'video')
+
+/** Frames came, of this track only (and no metadata promises the other). */
+function only(b: BroadcastServer, track: keyof Tracks): boolean {
   const f = facts.get(b)
-  return f?.frames === true && !f.video && f.declared?.video !== true
+  const other = track === 'audio' ? 'video' : 'audio'
+  return f?.frames === true && f[track] && !f[other] && f.declared?.[other] !== true
 }
 
 /**

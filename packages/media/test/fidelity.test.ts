@@ -94,14 +94,31 @@ async function flvPrefix(path: string, bytes: number): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-/** The dts of the AAC frames (not the sequence header) among whole FLV tags. */
-function audioFrameDts(flv: Buffer): number[] {
-  const out: number[] = []
+/** What an HTTP-FLV player got in its first `ms`. */
+async function firstMillis(path: string, ms: number): Promise<Buffer> {
+  const startedAt = Date.now()
+  const res = await fetch(flvUrl(path))
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+  let flv = Buffer.alloc(0)
+  while (Date.now() - startedAt < ms) {
+    const { value, done } = await reader.read()
+    if (done) break
+    flv = Buffer.concat([flv, Buffer.from(value)])
+  }
+  await reader.cancel()
+  return flv
+}
+
+/** The whole tags of an FLV byte stream: type, dts, whether a frame (not a sequence header), a keyframe. */
+function tagsOf(flv: Buffer): { type: number; dts: number; frame: boolean; key: boolean }[] {
+  const out: { type: number; dts: number; frame: boolean; key: boolean }[] = []
   for (let at = 13; at + 11 <= flv.length; ) {
     const size = flv.readUIntBE(at + 1, 3)
     if (at + 11 + size > flv.length) break
+    const type = flv[at] as number
     const dts = ((flv[at + 7] ?? 0) << 24) | flv.readUIntBE(at + 4, 3)
-    if (flv[at] === 8 && flv[at + 12] === 1) out.push(dts)
+    const frame = (type === 8 || type === 9) && flv[at + 12] === 1
+    out.push({ type, dts, frame, key: type === 9 && (flv[at + 11] ?? 0) >> 4 === 1 })
     at += 11 + size + 4
   }
   return out
@@ -158,24 +175,28 @@ describe('an origin as foreign players see it', () => {
     for (const c of [a, v, lateA, av]) c.kill('SIGKILL')
   })
 
-  test('a new player of an audio-only stream gets its last seconds of audio at once (ffmpeg starts that much sooner)', async () => {
+  test('a new player of a single-track stream gets a startup burst at once: audio-only 64 KiB (8 s at most), video-only whole GOPs of 3 s', async () => {
     const a = publishTracks('/live/radio', 'a')
-    await waitFor('the publish', live('/live/radio'))
-    await new Promise((resolve) => setTimeout(resolve, 3000)) // let the stream run longer than the cache keeps
-    const startedAt = Date.now()
-    const res = await fetch(flvUrl('/live/radio'))
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
-    let flv = Buffer.alloc(0)
-    while (Date.now() - startedAt < 200) {
-      const { value, done } = await reader.read()
-      if (done) break
-      flv = Buffer.concat([flv, Buffer.from(value)])
-    }
-    await reader.cancel()
-    const dts = audioFrameDts(flv)
-    const span = (dts.at(-1) ?? 0) - (dts[0] ?? 0)
-    assert.ok(span >= 1500 && span <= 2500, `audio delivered in the first 200 ms spans ${span} ms`)
+    const v = publishTracks('/live/camera', 'v')
+    await waitFor('the publishes', () => live('/live/radio')() && live('/live/camera')())
+    await new Promise((resolve) => setTimeout(resolve, 5000)) // let them run longer than the video burst keeps
+    const radio = tagsOf(await firstMillis('/live/radio', 200))
+    const audio = radio.filter((t) => t.type === 8 && t.frame).map((t) => t.dts)
+    const audioSpan = (audio.at(-1) ?? 0) - (audio[0] ?? 0)
+    assert.ok(
+      audioSpan >= 4000,
+      `audio delivered in the first 200 ms spans ${audioSpan} ms (all of the ~5 s published)`,
+    )
+    const camera = tagsOf(await firstMillis('/live/camera', 200))
+    const video = camera.filter((t) => t.type === 9 && t.frame)
+    const videoSpan = (video.at(-1)?.dts ?? 0) - (video[0]?.dts ?? 0)
+    assert.equal(video[0]?.key, true, 'the burst starts at a keyframe')
+    assert.ok(
+      videoSpan >= 3000 && videoSpan <= 4500,
+      `video delivered in the first 200 ms spans ${videoSpan} ms`,
+    )
     a.kill('SIGKILL')
+    v.kill('SIGKILL')
   })
 
   test('players get onMetaData, never @setDataFrame, over HTTP-FLV', async () => {
