@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict'
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { listeningPorts, loopbackSubnet, NodeProcess, uniquePassword, writeConfDir } from '@meshcast/testing'
+
+const ROOT = join(import.meta.dirname, '..')
+/** What `pnpm exec meshcast` and a systemd unit run: pnpm's shim for the package's bin. */
+const SHIM = join(ROOT, 'node_modules', '.bin', 'meshcast')
+const PORTS = [1935, 5080, 7800]
+
+/** Pids of every process whose command line names `conf` (each test has its own folder). */
+function processesOf(conf: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(conf)) pids.push(Number(entry))
+    } catch {
+      // it exited while we looked
+    }
+  }
+  return pids
+}
+
+describe('signals through node_modules/.bin/meshcast', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} to the pid that started it stops the node gracefully: exit 0, nothing left, ports free`, async (t) => {
+      assert.ok(existsSync(SHIM), `${SHIM} is missing: run npx -y pnpm@10 install`)
+      const host = loopbackSubnet()(0)
+      const conf = writeConfDir({ password: uniquePassword() }, { 'mesh.mdns': 'false' })
+      const node = new NodeProcess({
+        name: `via-shim-${signal}`,
+        conf,
+        host,
+        // the launcher's [node, meshcast.js, ...args] becomes [.bin/meshcast, ...args]
+        wrap: ([, , ...args]) => [SHIM, ...args],
+      })
+      t.after(async () => {
+        await node.stop()
+        // an orphan the shim left would hold the ports for the tests after this one
+        for (const pid of processesOf(conf)) process.kill(pid, 'SIGKILL')
+        rmSync(conf, { recursive: true, force: true })
+      })
+      try {
+        await node.ready()
+        const pid = node.child.pid ?? -1
+        assert.equal(
+          realpathSync(readlinkSync(`/proc/${pid}/exe`)),
+          realpathSync(process.execPath),
+          'the pid the shim started is Node itself, not a shell',
+        )
+        assert.deepEqual(await listeningPorts(host, PORTS), PORTS)
+        node.kill(signal)
+        assert.deepEqual(await node.exited, { code: 0, signal: null })
+        const stopping = node.records().find((r) => r.message === 'stopping')
+        assert.equal(stopping?.reason, signal)
+        assert.ok(
+          node.records().some((r) => r.message === 'stopped'),
+          'a graceful stop was logged',
+        )
+        assert.deepEqual(processesOf(conf), [], 'no meshcast process stays behind')
+        assert.deepEqual(await listeningPorts(host, PORTS), [], 'nothing listens any more')
+      } catch (err) {
+        t.diagnostic(node.log())
+        throw err
+      }
+    })
+  }
+})
