@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
+import { spawnFfmpeg } from '@meshcast/node/ffmpeg'
 import {
   assertMonotonic,
   carrierOn,
@@ -14,6 +15,7 @@ import {
   loopbackSubnet,
   type NetnsLan,
   NodeProcess,
+  Publisher,
   play,
   publish,
   uniquePassword,
@@ -256,6 +258,70 @@ async function publishTo(run: Running, name: string, path: string) {
   return publisher
 }
 
+/**
+ * The README's `ffmpeg … -f tee …` command of a loopback example, run as printed (its addresses
+ * moved to the running nodes'), stopped at teardown.
+ */
+async function publishAsReadme(run: Running, example: Example): Promise<Publisher> {
+  assert.ok(example.prefix !== null, `${example.name} runs on loopback`)
+  const readme = readFileSync(join(EXAMPLES, example.name, 'README.md'), 'utf8')
+  const command = /```sh\n(ffmpeg [^`]*?-f tee [^`]*?)\n```/.exec(readme)?.[1]
+  assert.ok(command !== undefined, `${example.name}/README.md prints an ffmpeg -f tee command`)
+  const nodeAt = new Map(
+    Object.keys(example.nodes).map((name) => [
+      loadConfig(join(EXAMPLES, example.name, name)).cluster.publicIp,
+      name,
+    ]),
+  )
+  const addresses = new RegExp(`\\b${example.prefix.replaceAll('.', '\\.')}\\d+\\b`, 'g')
+  const moved = (ip: string) => run.address(nodeAt.get(ip) ?? assert.fail(`${ip} is no node of the example`))
+  // the words of a one-line shell command; the README quotes its tee target in '…'
+  const words = [...command.replace(/\\\n\s*/g, ' ').matchAll(/'([^']*)'|(\S+)/g)].map((m) =>
+    (m[1] ?? m[2] ?? '').replace(addresses, moved),
+  )
+  const publisher = new Publisher(words.at(-1) ?? '', await spawnFfmpeg(words.slice(1)))
+  run.defer(() => publisher.stop())
+  return publisher
+}
+
+/**
+ * The first video tag a new HTTP-FLV player of `path` on node `name` gets (its body): what a
+ * player must decode from, so it has to be the AVC sequence header with the decoder configuration.
+ */
+async function firstVideoTag(run: Running, name: string, path: string): Promise<Buffer> {
+  const done = new AbortController()
+  const signal = AbortSignal.any([done.signal, AbortSignal.timeout(15_000)])
+  const res = await fetch(`http://${run.address(name)}:5080${path}.flv`, { signal })
+  assert.equal(res.status, 200, `HTTP-FLV of ${path} on ${name}`)
+  let buf = Buffer.alloc(0)
+  let at = 13 // the FLV header (9 bytes) and the first PreviousTagSize
+  try {
+    for await (const chunk of res.body ?? []) {
+      buf = Buffer.concat([buf, chunk])
+      while (buf.length >= at + 11 && buf.length >= at + 11 + buf.readUIntBE(at + 1, 3)) {
+        const size = buf.readUIntBE(at + 1, 3)
+        if (((buf[at] as number) & 0x1f) === 9) return buf.subarray(at + 11, at + 11 + size)
+        at += 11 + size + 4
+      }
+    }
+  } finally {
+    done.abort()
+  }
+  return assert.fail(`the HTTP-FLV stream of ${path} on ${name} ended before any video`)
+}
+
+/** Asserts a new player of `path` on node `name` gets the AVC sequence header first, not empty. */
+async function assertDecodableFromStart(run: Running, name: string, path: string): Promise<void> {
+  const tag = await firstVideoTag(run, name, path)
+  assert.equal((tag[0] as number) & 0x0f, 7, `${name}: H.264`)
+  assert.equal(tag[1], 0, `${name}: the first video tag is the AVC sequence header`)
+  // AVCPacketType, CompositionTime (3), then the AVCDecoderConfigurationRecord: version 1, SPS, PPS
+  assert.ok(
+    tag.length > 11 && tag[5] === 1,
+    `${name}: it holds the decoder configuration (${tag.length} bytes)`,
+  )
+}
+
 /** Plays `path` from node `name` (RTMP, or HTTP-FLV with `flv`), from where that node runs. */
 async function playFrom(run: Running, name: string, path: string, frames: number, flv = false) {
   const wrap = run.wrap(name)
@@ -341,7 +407,7 @@ describe('the examples, run', () => {
       assert.ok(hosts.includes(await res.text()), 'GET /cluster?stream= names the origin or the edge')
     }))
 
-  test('multi-origin: edges switch to the other origin when theirs is SIGKILLed; the player keeps getting frames', (t) =>
+  test("multi-origin: the README's tee publish plays from both edges from the start; edges switch to the other origin when theirs is SIGKILLed; the player keeps getting frames", (t) =>
     runExample(t, MULTI_ORIGIN, async (run) => {
       const [a, b, e1, e2] = ['origin-a', 'origin-b', 'edge-1', 'edge-2'].map((n) => run.node(n)) as [
         NodeProcess,
@@ -357,9 +423,8 @@ describe('the examples, run', () => {
         [await idOf(a), a],
         [await idOf(b), b],
       ])
-      const path = '/live/redundant'
-      await publishTo(run, 'origin-a', path)
-      await publishTo(run, 'origin-b', path)
+      const path = '/live/test' // the README's
+      await publishAsReadme(run, MULTI_ORIGIN)
       /** the origin edge-1 pulls from now */
       const servingE1 = async () => {
         const via = (await carrierOn(e1, path))?.via
@@ -370,8 +435,9 @@ describe('the examples, run', () => {
         timeout: 20_000,
         what: 'edge-2 pulling from an origin',
       })
+      for (const edge of ['edge-1', 'edge-2']) await assertDecodableFromStart(run, edge, path)
       // the origins are private: GET /cluster sends players to an edge
-      const route = await (await a.httpGet('/cluster?stream=live/redundant')).text()
+      const route = await (await a.httpGet('/cluster?stream=live/test')).text()
       assert.ok([e1.host, e2.host].map((h) => `${h}:1935`).includes(route), `GET /cluster named ${route}`)
 
       const player = playFrom(run, 'edge-1', path, 200)
@@ -386,6 +452,7 @@ describe('the examples, run', () => {
         `# multi-origin: edge-1 pulls from the other origin ${Date.now() - killedAt} ms after the kill\n`,
       )
       await pullsThrough(e2, path, [survivorId], 'edge-2 on the surviving origin')
+      await assertDecodableFromStart(run, 'edge-1', path)
       const p = await player
       const after = p.frames.filter((f) => f.at > killedAt + 200)
       const gap = longestGap(p.frames.filter((f) => f.at > killedAt - 2000))
