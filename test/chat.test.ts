@@ -412,12 +412,14 @@ describe('chatr, the clustered chat, in a real browser', () => {
 
       // the rate limit as a person sees it: 15 Enters within one task of the page (one Playwright
       // round trip per message took longer than the bucket refills on a loaded box: nothing was refused)
-      await mallory.evaluate(() => {
-        const field = document.getElementById('message') as HTMLInputElement
-        const form = document.getElementById('send-form') as HTMLFormElement
+      await mallory.locator('#send-form').evaluate((form) => {
+        const f = form as unknown as {
+          requestSubmit(): void
+          elements: { namedItem(n: string): { value: string } }
+        }
         for (let i = 0; i < 15; i++) {
-          field.value = `spam ${i}`
-          form.requestSubmit()
+          f.elements.namedItem('message').value = `spam ${i}`
+          f.requestSubmit()
         }
       })
       await waitFor(
