@@ -2,7 +2,14 @@ import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { listeningPorts, loopbackSubnet, NodeProcess, uniquePassword, writeConfDir } from '@meshcast/testing'
+import {
+  listeningPorts,
+  loopbackSubnet,
+  NodeProcess,
+  uniquePassword,
+  waitFor,
+  writeConfDir,
+} from '@meshcast/testing'
 
 const ROOT = join(import.meta.dirname, '..')
 /** What `pnpm exec meshcast` and a systemd unit run: pnpm's shim for the package's bin. */
@@ -67,4 +74,33 @@ describe('signals through node_modules/.bin/meshcast', () => {
       }
     })
   }
+
+  test('SIGTERM while the node is still starting stops it gracefully once it is up: exit 0, no default-action death', async (t) => {
+    const host = loopbackSubnet()(0)
+    // an origin that lists a seed nobody answers: its start waits for the join timeout
+    const conf = writeConfDir(
+      { password: uniquePassword() },
+      { 'mesh.mdns': 'false', 'mesh.peers': '127.0.0.254' },
+    )
+    const node = new NodeProcess({ name: 'early-sigterm', conf, host })
+    t.after(async () => {
+      await node.stop()
+      rmSync(conf, { recursive: true, force: true })
+    })
+    try {
+      await waitFor(async () => node.records().length > 0 || undefined, {
+        timeout: 20_000,
+        what: 'its first log line',
+      })
+      assert.ok(!node.records().some((r) => r.message === 'ready'), 'the signal comes before ready')
+      node.kill('SIGTERM')
+      assert.deepEqual(await node.exited, { code: 0, signal: null })
+      assert.equal(node.records().find((r) => r.message === 'stopping')?.reason, 'SIGTERM')
+      assert.ok(node.records().some((r) => r.message === 'stopped'))
+      assert.deepEqual(await listeningPorts(host, PORTS), [], 'nothing listens any more')
+    } catch (err) {
+      t.diagnostic(node.log())
+      throw err
+    }
+  })
 })

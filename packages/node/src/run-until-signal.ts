@@ -13,16 +13,21 @@ export interface RunOptions {
   stopOnStdinClose?: boolean
 }
 
+/** Why the process is asked to stop: the first SIGINT, SIGTERM (or stdin closing) from `watchForStop` on. */
+export interface StopRequest {
+  readonly reason: Promise<string>
+  /** stop listening (the service never started) */
+  disarm(): void
+}
+
 /**
- * Runs until SIGINT or SIGTERM (or stdin closing, when asked), then stops
- * cleanly. Resolves with the exit code: 0 after a clean stop, 1 if stopping
- * failed or timed out. A second signal while stopping exits at once.
+ * Listens for SIGINT and SIGTERM (and stdin closing, when asked) from now
+ * on. Call it before starting the service: a signal that comes while it
+ * starts (a supervisor stopping a node that is still joining) would
+ * otherwise kill the process with Node's default action, with no graceful
+ * stop; with this, the service stops as soon as it is up.
  */
-export async function runUntilSignal(
-  service: Stoppable,
-  logger: Logger,
-  opts: RunOptions = {},
-): Promise<number> {
+export function watchForStop(opts: RunOptions = {}): StopRequest {
   const { promise: reason, resolve } = Promise.withResolvers<string>()
   const onSignal = (signal: NodeJS.Signals) => resolve(signal)
   process.on('SIGINT', onSignal)
@@ -32,10 +37,29 @@ export async function runUntilSignal(
     process.stdin.on('error', () => resolve('stdin closed'))
     process.stdin.resume()
   }
-  const why = await reason
+  const disarm = () => {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+    if (opts.stopOnStdinClose === true) process.stdin.pause()
+  }
+  return { reason, disarm }
+}
+
+/**
+ * Runs until SIGINT or SIGTERM (or stdin closing, when asked), then stops
+ * cleanly. Resolves with the exit code: 0 after a clean stop, 1 if stopping
+ * failed or timed out. A second signal while stopping exits at once.
+ * `request` is a `watchForStop` made before the service started.
+ */
+export async function runUntilSignal(
+  service: Stoppable,
+  logger: Logger,
+  opts: RunOptions = {},
+  request: StopRequest = watchForStop(opts),
+): Promise<number> {
+  const why = await request.reason
   logger.info('stopping', { reason: why })
-  process.removeListener('SIGINT', onSignal)
-  process.removeListener('SIGTERM', onSignal)
+  request.disarm()
   const again = () => {
     logger.warn('second signal while stopping: exiting now')
     process.exit(1)
@@ -57,6 +81,5 @@ export async function runUntilSignal(
     return 1
   } finally {
     clearTimeout(timeout)
-    if (opts.stopOnStdinClose === true) process.stdin.pause()
   }
 }

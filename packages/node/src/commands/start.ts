@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { createLogger } from '../logging.ts'
-import { runUntilSignal } from '../run-until-signal.ts'
+import { runUntilSignal, watchForStop } from '../run-until-signal.ts'
 import { settleAfterStart } from '../settle-memory.ts'
 import { addConfOptions, addLogOptions, type ConfOptions, type LogOptions } from './options.ts'
 import { startNode } from './start-node.ts'
@@ -16,12 +16,16 @@ export function startCommand(setExit: (code: number) => void): Command {
   addLogOptions(cmd)
   return cmd.action(async (opts: StartOptions) => {
     const logger = createLogger({ level: opts.logLevel, format: opts.logFormat })
+    const run = { stopOnStdinClose: opts.stopOnStdinClose === true }
+    // armed before the start: a SIGTERM while the node joins stops it gracefully once it is up
+    const stop = watchForStop(run)
     const daemon = await startNode(opts, logger)
     if (daemon === null) {
+      stop.disarm()
       setExit(1)
       return
     }
     settleAfterStart()
-    setExit(await runUntilSignal(daemon, logger, { stopOnStdinClose: opts.stopOnStdinClose === true }))
+    setExit(await runUntilSignal(daemon, logger, run, stop))
   })
 }
