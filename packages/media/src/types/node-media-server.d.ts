@@ -176,6 +176,10 @@ declare module 'node-media-server/src/protocol/rtmp_client.js' {
     sendConnect(): Promise<unknown>
     sendCreateStream(): Promise<number>
     sendPlay(streamName: string): Promise<unknown>
+    /** publish on the id createStream returned (testing's Enhanced RTMP publisher) */
+    sendPublish(streamName: string, type?: string): Promise<unknown>
+    /** `@setDataFrame onMetaData` on the client's stream id */
+    sendMetaData(metaData: Record<string, unknown>): void
     startHeartbeat(intervalMs?: number): void
     stopHeartbeat(): void
     write(buffer: Buffer): void
@@ -240,6 +244,8 @@ declare module 'node-media-server/src/protocol/flv.js' {
     parserTag(type: number, time: number, size: number, data: Buffer): AVPacket
     createHeader(hasAudio: boolean, hasVideo: boolean): Buffer
     createMessage(packet: AVPacket): Buffer
+    /** a streaming FLV parser: bytes in any pieces in, a packet per tag out (its `data` is reused: copy it) */
+    new (): { parserData(buffer: Buffer): string | null; onPacketCallback: (packet: AVPacket) => void }
   }
   export = Flv
 }
