@@ -10,9 +10,11 @@ import {
   type EnhancedCodec,
   EnhancedPublisher,
   enhancedEncoderMissing,
+  fourccId,
   inCi,
   type MediaTag,
   makeClip,
+  metadataOf,
   type NodeProcess,
   playHttpFlvTags,
   playRtmpTags,
@@ -179,6 +181,20 @@ describe('Enhanced RTMP (FourCC video, as OBS 30+ and ffmpeg 6.1+ send it) throu
               assertIntact('RTMP', rtmp.tags, publisher),
               assertIntact('HTTP-FLV', flv.tags, publisher),
             ]
+            for (const [what, player] of [
+              ['RTMP', rtmp],
+              ['HTTP-FLV', flv],
+            ] as const) {
+              const meta = player.tags.map(metadataOf).find((m) => m !== null)
+              assert.deepEqual(
+                { videocodecid: meta?.videocodecid, width: meta?.width, height: meta?.height },
+                { videocodecid: fourccId(clip.fourcc), width: 320, height: 240 },
+                `${what}: onMetaData names the FourCC and the size`,
+              )
+              // HEVC with B-frames: CodedFrames (with a composition time) and CodedFramesX (none); AV1: CodedFrames
+              const types = new Set(player.tags.filter(isExVideo).slice(1).map(packetType))
+              assert.deepEqual([...types].sort(), codec === 'hevc' ? [1, 3] : [1], `${what}: packet types`)
+            }
             process.stdout.write(
               `# ${codec}: dts offset edge - publisher: RTMP ${offsets[0]} ms, HTTP-FLV ${offsets[1]} ms\n`,
             )

@@ -2,6 +2,7 @@
 // intact (not only that it decodes): over RTMP with node-media-server's
 // client, over HTTP-FLV with fetch; both parse with node-media-server's own
 // RTMP and FLV parsers.
+import AMF from 'node-media-server/src/protocol/amf.js'
 import Flv from 'node-media-server/src/protocol/flv.js'
 import RtmpClient from 'node-media-server/src/protocol/rtmp_client.js'
 
@@ -96,5 +97,18 @@ export async function playHttpFlvTags(url: string): Promise<TagPlayer> {
       ended ??= 'closed by the test'
       abort.abort()
     },
+  }
+}
+
+/** The object of an `onMetaData` data tag (with or without `@setDataFrame`), or null for any other tag. */
+export function metadataOf(tag: MediaTag): Record<string, unknown> | null {
+  if (tag.type !== 18) return null
+  try {
+    const data = AMF.decodeAmf0Data(tag.body)
+    const obj = data.dataObj
+    const named = data.cmd === 'onMetaData' || data.method === 'onMetaData'
+    return named && obj !== null && typeof obj === 'object' ? (obj as Record<string, unknown>) : null
+  } catch {
+    return null
   }
 }
