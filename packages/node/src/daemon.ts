@@ -13,6 +13,7 @@ import { closeHttp, createApp, listenHttp } from './http-server.ts'
 import { MediaPlane } from './media-plane.ts'
 import { meshInit } from './mesh-init.ts'
 import { metricsRegistry } from './metrics.ts'
+import { LoopWatch, probeRoutes } from './probes.ts'
 import { STOP_TIMEOUT_MS } from './run-until-signal.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
 import { VERSION } from './version.ts'
@@ -43,6 +44,7 @@ export class Daemon implements Startable {
   readonly #up = new Set<string>()
   readonly #metrics: Registry
   readonly #dashboard: DashboardFeed
+  readonly #loop = new LoopWatch()
   #appsStarted = false
   /** true from the start of a stop until it ends */
   #draining = false
@@ -124,6 +126,7 @@ export class Daemon implements Startable {
     this.#startedAt = Date.now()
     const { role, rtmp, http } = this.config
     this.#log.info('starting', { role, version: VERSION })
+    this.#loop.start()
     try {
       await this.#media.start()
       this.#up.add('rtmp')
@@ -185,6 +188,7 @@ export class Daemon implements Startable {
     await this.#media.stop()
     this.#uncatchApplicationErrors?.()
     this.#uncatchApplicationErrors = null
+    this.#loop.stop()
     this.#starting = null
     this.#draining = false
   }
@@ -258,6 +262,13 @@ export class Daemon implements Startable {
     app.get('/api/status', (_req, res) => {
       res.json(this.status())
     })
+    probeRoutes(app, this.#loop, () => ({
+      listeners: this.status().listeners,
+      mesh: this.#mesh?.state ?? null,
+      appsStarted: this.#appsStarted,
+      apps: this.#apps.list(),
+      draining: this.#draining,
+    }))
     app.get('/metrics', async (_req, res) => {
       res.type(this.#metrics.contentType).send(await this.#metrics.metrics())
     })

@@ -6,8 +6,8 @@ import express, { type Express, type NextFunction, type Request, type Response }
 
 /**
  * The node's HTTP side (5080): the JSON API and the applications (each at
- * `/<name>/`), the round-robin servlet and the dashboard. `/cluster`, `/api/*`
- * and `/metrics` answer `Cache-Control: no-store`, without an ETag and never 304.
+ * `/<name>/`), the round-robin servlet, the probes and the dashboard. `/cluster`,
+ * `/api/*`, `/metrics`, `/healthz` and `/readyz` answer `Cache-Control: no-store`, without an ETag and never 304.
  */
 export function createApp(routes: (app: Express) => void, logger: Logger): Express {
   const app = express()
@@ -30,7 +30,7 @@ export function createApp(routes: (app: Express) => void, logger: Logger): Expre
 }
 
 /** Answers that change from one request to the next: never stored, never "not modified". */
-const DYNAMIC_PATHS = ['/cluster', '/api', '/metrics']
+const DYNAMIC_PATHS = ['/cluster', '/api', '/metrics', '/healthz', '/readyz']
 
 function noStore(req: Request, res: Response, next: NextFunction): void {
   res.set('Cache-Control', 'no-store')
