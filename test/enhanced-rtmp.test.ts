@@ -27,7 +27,7 @@ import {
 } from '@meshcast/testing'
 
 /** What each codec is called in adverts and /api/streams. */
-const NAMES: Record<EnhancedCodec, string> = { hevc: 'H265', av1: 'AV1' }
+const NAMES: Record<EnhancedCodec, string> = { hevc: 'H265', av1: 'AV1', vp9: 'VP9' }
 /** Two GOPs of frames at each player. */
 const FRAMES = 50
 
@@ -153,11 +153,11 @@ async function dashboardPlayer(browser: Chromium, node: NodeProcess, stream: str
 
 describe('Enhanced RTMP (FourCC video, as OBS 30+ and ffmpeg 6.1+ send it) through an origin and an edge', () => {
   test(
-    'HEVC and AV1 published to the origin reach RTMP and HTTP-FLV players on the edge intact, named in /api/streams',
+    'HEVC, AV1 and VP9 published to the origin reach RTMP and HTTP-FLV players on the edge intact, named in /api/streams',
     withCluster(async (cluster, t) => {
       const dir = clipDir(t)
       const { origin, edge } = await originAndEdge(cluster)
-      for (const codec of ['hevc', 'av1'] as const) {
+      for (const codec of ['hevc', 'av1', 'vp9'] as const) {
         await t.test(
           `${codec}: intact at the edge's players, ${NAMES[codec]} on the origin and the edge`,
           async (st) => {
@@ -191,7 +191,7 @@ describe('Enhanced RTMP (FourCC video, as OBS 30+ and ffmpeg 6.1+ send it) throu
                 { videocodecid: fourccId(clip.fourcc), width: 320, height: 240 },
                 `${what}: onMetaData names the FourCC and the size`,
               )
-              // HEVC with B-frames: CodedFrames (with a composition time) and CodedFramesX (none); AV1: CodedFrames
+              // HEVC with B-frames: CodedFrames (with a composition time) and CodedFramesX (none); AV1, VP9: CodedFrames
               const types = new Set(player.tags.filter(isExVideo).slice(1).map(packetType))
               assert.deepEqual([...types].sort(), codec === 'hevc' ? [1, 3] : [1], `${what}: packet types`)
             }

@@ -1,5 +1,5 @@
-// A short HEVC or AV1 clip for the Enhanced RTMP publisher: encoded to MP4
-// by Debian's ffmpeg (5.1 encodes both, but cannot send them over RTMP: that
+// A short HEVC, AV1 or VP9 clip for the Enhanced RTMP publisher: encoded to MP4
+// by Debian's ffmpeg (5.1 encodes them all, but cannot send them over RTMP: that
 // arrived in 6.1), then read back with mp4box into a codec configuration
 // record and samples, which is what an Enhanced RTMP video tag carries.
 import { spawnSync } from 'node:child_process'
@@ -9,13 +9,14 @@ import { createFile, MP4BoxBuffer } from 'mp4box'
 import { FOREIGN_PATHS, foreignMissing } from './foreign.ts'
 import { ForeignProcess } from './foreign-run.ts'
 
-/** The two codecs Debian's ffmpeg can encode that Enhanced RTMP names by FourCC. */
-export type EnhancedCodec = 'hevc' | 'av1'
+/** The codecs Debian's ffmpeg can encode that Enhanced RTMP names by FourCC. */
+export type EnhancedCodec = 'hevc' | 'av1' | 'vp9'
 
 /** Each codec's FourCC in the tags, the ffmpeg encoder, and the MP4 box holding its configuration record. */
 export const ENHANCED_CODECS = {
   hevc: { fourcc: 'hvc1', encoder: 'libx265', box: 'hvcC' },
   av1: { fourcc: 'av01', encoder: 'libsvtav1', box: 'av1C' },
+  vp9: { fourcc: 'vp09', encoder: 'libvpx-vp9', box: 'vpcC' },
 } as const
 
 export interface ClipOptions {
@@ -51,13 +52,20 @@ export interface EnhancedClip {
   width: number
   height: number
   fps: number
-  /** the hvcC / av1C box's payload: the SequenceStart tag's body after its FourCC */
+  /**
+   * the hvcC / av1C / vpcC box's payload, what the SequenceStart carries
+   * after its FourCC (vpcC's with its FullBox version and flags, as
+   * ffmpeg's FLV muxer writes it)
+   */
   config: Buffer
   /** in decoding order, the first a keyframe */
   samples: ClipSample[]
   /** how far the next loop's timestamps are shifted: last dts plus one frame */
   durationMs: number
 }
+
+/** A box's 32-bit size and its type (ffmpeg writes no 64-bit sizes for these small boxes). */
+const BOX_HEADER = 8
 
 const encoders = new Map<string, boolean>()
 
@@ -86,6 +94,8 @@ function encoderArgs(codec: EnhancedCodec, fps: number, opts: ClipOptions): stri
     const aom = ['-usage', 'realtime', '-cpu-used', '8', '-aom-params', 'enable-order-hint=0']
     return ['-c:v', 'libaom-av1', ...aom, '-g', String(fps)]
   }
+  if (codec === 'vp9')
+    return ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-g', String(fps)]
   if (codec === 'hevc') {
     const x265 = `keyint=${fps}:min-keyint=${fps}:scenecut=0:open-gop=0:log-level=error`
     return ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', x265, '-tag:v', 'hvc1']
@@ -125,8 +135,8 @@ export async function readClip(codec: EnhancedCodec, file: string): Promise<Enha
     string,
     unknown
   >
-  const box = entry[boxName] as { start?: number; hdr_size?: number; size: number } | undefined
-  if (box?.start === undefined || box.hdr_size === undefined) throw new Error(`${file}: no ${boxName} box`)
+  const box = entry[boxName] as { start?: number; size: number } | undefined
+  if (box?.start === undefined) throw new Error(`${file}: no ${boxName} box`)
   const ms = (t: number) => Math.round((t * 1000) / track.timescale)
   const samples = mp4.getTrackSamplesInfo(track.id).map((s) => ({
     dts: ms(s.dts),
@@ -144,7 +154,8 @@ export async function readClip(codec: EnhancedCodec, file: string): Promise<Enha
     width: track.video?.width ?? 0,
     height: track.video?.height ?? 0,
     fps: Math.round(1000 / step),
-    config: bytes.subarray(box.start + box.hdr_size, box.start + box.size),
+    // after the 8-byte size and type (mp4box's hdr_size would also skip a FullBox's version and flags)
+    config: bytes.subarray(box.start + BOX_HEADER, box.start + box.size),
     samples,
     durationMs: last.dts + Math.round(step),
   }

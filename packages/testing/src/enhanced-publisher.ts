@@ -1,4 +1,4 @@
-// An Enhanced RTMP publisher (HEVC / AV1 by FourCC, as OBS 30+ and ffmpeg
+// An Enhanced RTMP publisher (HEVC / AV1 / VP9 by FourCC, as OBS 30+ and ffmpeg
 // 6.1+ send them): no encoder on Debian 12 sends these tags, so a test sends
 // them byte by byte. The clip comes from enhanced-clip.ts; the RTMP client is
 // node-media-server's own (handshake, connect, createStream, publish).
@@ -39,7 +39,7 @@ export function enhancedVideoTag(
 /**
  * The tag a frame goes in, as ffmpeg 6.1's FLV muxer makes it: HEVC uses
  * CodedFramesX when the composition time is 0, CodedFrames otherwise; AV1
- * always CodedFrames, which has no composition time for it (mpegts.js 1.8
+ * and VP9 always CodedFrames, which has no composition time for them (mpegts.js 1.8
  * rejects AV1 CodedFramesX).
  */
 export function frameTag(fourcc: string, key: boolean, data: Buffer, cts: number): Buffer {
