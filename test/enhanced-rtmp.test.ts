@@ -211,17 +211,13 @@ describe('Enhanced RTMP (FourCC video, as OBS 30+ and ffmpeg 6.1+ send it) throu
                 [NAMES[codec], NAMES[codec]],
               )
             }
-            // the picture size is known to both nodes (metadata, and the HEVC SPS) but not advertised
-            await st.test(
-              '/api/streams gives width and height',
-              { todo: 'StreamAdvert has no width/height: media-plane does not advertise them' },
-              async () => {
-                for (const c of await carriers(edge, path)) {
-                  assert.equal(c.width, 320)
-                  assert.equal(c.height, 240)
-                }
-              },
-            )
+            // the picture size, from the metadata (and the HEVC SPS), is advertised by both nodes
+            await st.test('/api/streams gives width and height', async () => {
+              for (const c of await carriers(edge, path)) {
+                assert.equal(c.width, 320)
+                assert.equal(c.height, 240)
+              }
+            })
           },
         )
       }

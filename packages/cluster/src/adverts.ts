@@ -11,6 +11,8 @@ export const MAX_VIA = 16
 
 /** Longest entry of a `via` chain (a peer id, or a foreign origin's `rtmp://host:port`). */
 export const MAX_VIA_ID = 128
+/** The largest picture side an advert may name (16K is 15360). */
+export const MAX_PIXELS = 65535
 
 const SOURCES: readonly StreamSource[] = ['publish', 'relay', 'edge']
 
@@ -45,6 +47,9 @@ export function parseAdverts(value: unknown): ParsedAdverts {
       rtmpUrl: a.rtmpUrl,
       video: a.video,
       audio: a.audio,
+      // a node of an earlier version sends no size: unknown
+      width: a.width ?? null,
+      height: a.height ?? null,
       since: a.since,
       subscribers: a.subscribers,
       // a node of an earlier version sends none: its stream still plays, at an unknown rate
@@ -64,6 +69,13 @@ function advertProblem(v: unknown): string | null {
     return `bad rtmpUrl ${JSON.stringify(a.rtmpUrl)}`
   for (const k of ['video', 'audio'] as const)
     if (a[k] !== null && (typeof a[k] !== 'string' || (a[k] as string).length > 32)) return `bad ${k}`
+  for (const k of ['width', 'height'] as const)
+    if (
+      a[k] !== undefined &&
+      a[k] !== null &&
+      !(Number.isSafeInteger(a[k]) && (a[k] as number) > 0 && (a[k] as number) <= MAX_PIXELS)
+    )
+      return `bad ${k}`
   if (!Number.isSafeInteger(a.since) || (a.since as number) < 0) return 'bad since'
   if (!Number.isSafeInteger(a.subscribers) || (a.subscribers as number) < 0) return 'bad subscribers'
   if (a.kbps !== undefined && (typeof a.kbps !== 'number' || !Number.isFinite(a.kbps) || a.kbps < 0))

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { silentLogger } from '@meshcast/interface'
 import {
   isStreamPath,
+  memberIndex,
   parseAdverts,
   RoundRobin,
   rankCandidates,
@@ -30,6 +31,9 @@ describe('stream adverts from the wire', () => {
       [[{ ...good, kbps: -1 }], /bad kbps/],
       [[{ ...good, kbps: Number.POSITIVE_INFINITY }], /bad kbps/],
       [[{ ...good, kbps: '900' }], /bad kbps/],
+      [[{ ...good, width: 0 }], /bad width/],
+      [[{ ...good, height: 1.5 }], /bad height/],
+      [[{ ...good, width: 1e9 }], /bad width/],
       [[{ ...good, via: 'n2' }], /bad via/],
       [Array.from({ length: 1001 }, () => good), /> 1000/],
     ]
@@ -47,6 +51,17 @@ describe('stream adverts from the wire', () => {
     const { kbps: _kbps, ...without } = withRate
     const parsed = parseAdverts([without])
     assert.equal(parsed.ok && parsed.adverts[0]?.kbps, 0)
+  })
+
+  test('width and height are positive whole pixels or null; a node that sends none (an earlier version) has null', () => {
+    const m = member('n1')
+    const sized = advert(m, '/live/a')
+    assert.deepEqual(parseAdverts([sized]), { ok: true, adverts: [sized] })
+    const unknown = advert(m, '/live/a', { width: null, height: null })
+    assert.deepEqual(parseAdverts([unknown]), { ok: true, adverts: [unknown] })
+    const { width: _w, height: _h, ...without } = sized
+    const parsed = parseAdverts([without])
+    assert.deepEqual(parsed.ok && [parsed.adverts[0]?.width, parsed.adverts[0]?.height], [null, null])
   })
 
   test('random junk never throws', () => {
@@ -104,6 +119,17 @@ describe('upstream choice', () => {
     ]
     assert.deepEqual(ids(rankUpstreams(book.upstreams('/live/a'), origins)), ['n3', 'n1', 'n2'])
     assert.deepEqual(ids(rankUpstreams(book.upstreams('/live/a'), [])), ['n2', 'n3', 'n1'])
+  })
+
+  test('a DNS-name entry stands for every member at the addresses it resolved to, in its place in the list', () => {
+    const origins = [
+      { host: 'origins.test', port: 1935, addresses: ['10.0.0.3', '10.0.0.1'] },
+      { host: '10.0.0.2', port: 1935 },
+    ]
+    assert.deepEqual(ids(rankUpstreams(book.upstreams('/live/a'), origins)), ['n3', 'n1', 'n2'])
+    assert.equal(memberIndex(o1, origins), 0)
+    assert.equal(memberIndex(o1, [{ host: 'origins.test', port: 1935 }]), -1, 'not resolved: no member')
+    assert.equal(memberIndex(o1, [{ host: 'origins.test', port: 1936, addresses: ['10.0.0.1'] }]), -1)
   })
 
   test('an upstream that just failed goes last', () => {

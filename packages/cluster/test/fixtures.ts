@@ -24,6 +24,8 @@ export function advert(m: Member, path: string, over: Partial<StreamAdvert> = {}
     rtmpUrl: `rtmp://${m.publicIp}:${m.publicPort}${path}`,
     video: 'H264',
     audio: 'AAC',
+    width: 640,
+    height: 360,
     since: 1000,
     subscribers: 0,
     kbps: 0,

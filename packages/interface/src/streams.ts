@@ -15,6 +15,9 @@ export interface StreamAdvert {
   /** codec names (`H264`, `AAC`, …), null when the stream has none of that kind or it is not known yet */
   video: string | null
   audio: string | null
+  /** picture size in pixels, null when there is no video or it is not known (yet) */
+  width: number | null
+  height: number | null
   /** ms since the epoch when the stream began on this node */
   since: number
   /** players this node serves the stream to now */

@@ -8,6 +8,7 @@ import {
   isForeignId,
   memberIndex,
   normaliseStreamParam,
+  type OriginEntry,
   type RelayPort,
   RoundRobin,
   StreamBook,
@@ -15,7 +16,7 @@ import {
 import type { NodeConfig } from '@meshcast/config'
 import { type HostPort, isWildcard, type Logger, type Member, type StreamAdvert } from '@meshcast/interface'
 import { audioCodecName, type MediaServer, videoCodecName } from '@meshcast/media'
-import type { Mesh } from '@meshcast/mesh'
+import { isName, type LookupAll, lookupAll, type Mesh } from '@meshcast/mesh'
 import type { Express, Request, Response } from 'express'
 import { BitrateMeter } from './bitrate.ts'
 import { meshListens } from './mesh-probe.ts'
@@ -33,6 +34,8 @@ export interface MediaPlaneParts {
   /** the media server's relays (edges and relays); null on an origin */
   relays: RelayPort | null
   logger: Logger
+  /** resolves the DNS names among `origins` (default: the system resolver, every A and AAAA record) */
+  lookup?: LookupAll
 }
 
 /**
@@ -58,6 +61,8 @@ export class MediaPlane {
   #stopped = false
   /** the last adverts put on the heartbeat, as JSON */
   #said = ''
+  /** per DNS name among `origins`: the addresses it resolved to last (kept while a lookup fails) */
+  readonly #originAddresses = new Map<string, readonly string[]>()
 
   constructor(parts: MediaPlaneParts) {
     this.#p = parts
@@ -94,6 +99,8 @@ export class MediaPlane {
       const ids = new Set(mesh.view.members.map((m) => m.id))
       this.book.retain(ids)
       for (const m of mesh.view.members) if (m.id !== this.#p.id) this.book.member(m)
+      // a new member may stand behind an origin's DNS name now
+      if (this.edge !== null) void this.#resolveOrigins()
     }
     mesh.events.on('member', onMember)
     mesh.events.on('view', onView)
@@ -184,6 +191,8 @@ export class MediaPlane {
         rtmpUrl: `rtmp://${this.#host()}:${config.cluster.publicPort}${s.path}`,
         video: videoCodecName(s.videoCodec),
         audio: audioCodecName(s.audioCodec),
+        width: s.width > 0 ? s.width : null,
+        height: s.height > 0 ? s.height : null,
         since: published ? (s.publisher?.startedAt ?? Date.now()) : (pull?.since ?? Date.now()),
         subscribers: s.subscribers,
         kbps: this.#bitrates.kbps(s.path),
@@ -202,12 +211,54 @@ export class MediaPlane {
    */
   async #probeOrigins(): Promise<void> {
     const { config, mesh, id } = this.#p
+    const entries = await this.#resolveOrigins()
     const others = mesh.view.members.filter((m) => m.id !== id)
-    const unmatched = config.cluster.origins
-      .map((o): HostPort => ({ host: o.host, port: o.port }))
-      .filter((o) => !others.some((m) => memberIndex(m, [o]) === 0))
-    const listening = await Promise.all(unmatched.map((o) => meshListens(o.host, config.mesh.port)))
-    if (!this.#stopped) this.edge?.setForeign(unmatched.filter((_, i) => !listening[i]))
+    const unmatched = entries.filter((o) => !others.some((m) => memberIndex(m, [o]) === 0))
+    // a name is foreign when nothing listens for the mesh at any of its addresses
+    const anyListens = async (o: OriginEntry) =>
+      (await Promise.all((o.addresses ?? [o.host]).map((h) => meshListens(h, config.mesh.port)))).some(
+        Boolean,
+      )
+    const listening = await Promise.all(unmatched.map(anyListens))
+    if (!this.#stopped)
+      this.edge?.setForeign(
+        unmatched.filter((_, i) => !listening[i]).map((o): HostPort => ({ host: o.host, port: o.port })),
+      )
+  }
+
+  /**
+   * Looks up the DNS names among `origins` (every retryDuration, with the
+   * probe, and on each view change) and tells the edge controller, so an
+   * entry names every member its records point to. The addresses a name had
+   * stay while its lookup fails. Returns the entries with their addresses.
+   */
+  async #resolveOrigins(): Promise<OriginEntry[]> {
+    const origins = this.#p.config.cluster.origins
+    const names = [...new Set(origins.map((o) => o.host).filter(isName))]
+    const lookup = this.#p.lookup ?? lookupAll
+    await Promise.all(
+      names.map(async (name) => {
+        try {
+          const addresses = await lookup(name)
+          const before = this.#originAddresses.get(name)
+          this.#originAddresses.set(name, addresses)
+          if (before?.join() !== addresses.join())
+            this.#log.info(`origin ${name} resolves to ${addresses.join(', ') || 'nothing'}`, {
+              origin: name,
+              addresses,
+            })
+        } catch (err) {
+          this.#log.debug('origin name lookup failed', { origin: name, error: (err as Error).message })
+        }
+      }),
+    )
+    if (names.length > 0 && !this.#stopped) this.edge?.setOriginAddresses(this.#originAddresses)
+    return origins.map((o) => {
+      const addresses = this.#originAddresses.get(o.host)
+      return addresses === undefined
+        ? { host: o.host, port: o.port }
+        : { host: o.host, port: o.port, addresses }
+    })
   }
 
   /**
@@ -287,6 +338,8 @@ export class MediaPlane {
           rtmpUrl: c.advert.rtmpUrl,
           video: c.advert.video,
           audio: c.advert.audio,
+          width: c.advert.width,
+          height: c.advert.height,
           since: c.advert.since,
           subscribers: c.advert.subscribers,
           kbps: c.advert.kbps,
