@@ -2,12 +2,12 @@ import { formatAddress, type HostPort, type Logger, SafeEmitter } from '@meshcas
 import { foreignId, foreignUrl } from './foreign.ts'
 import type { DownReason, Relay, RelayPort } from './relay-port.ts'
 import type { Carrier, StreamBook } from './stream-book.ts'
-import { type Candidate, memberIndex, originsIndex, rankCandidates } from './upstream.ts'
+import { type Candidate, memberIndex, type OriginEntry, originsIndex, rankCandidates } from './upstream.ts'
 
 export interface EdgeSettings {
   selfId: string
-  /** RTMP addresses of cluster.xml `origins` (preferred upstreams, in order) */
-  origins: readonly HostPort[]
+  /** RTMP addresses of cluster.xml `origins` (preferred upstreams, in order); names resolved by `setOriginAddresses` */
+  origins: readonly OriginEntry[]
   /** true: pull only while someone watches; false: repeat every advertised stream at once */
   streamOnDemand: boolean
   /** ms a pull outlives its last player (and an unwatched pull with no upstream outlives its upstream) */
@@ -93,12 +93,15 @@ export class EdgeController {
   readonly #pulls = new Map<string, Pull>()
   /** `origins` entries the node found no meshcast mesh at (`setForeign`) */
   #flagged: HostPort[] = []
+  /** the `origins` entries with the addresses their names resolved to last */
+  #origins: readonly OriginEntry[]
   readonly #counters: EdgeCounters = { started: 0, failed: 0, failovers: 0 }
   #stopped = false
   readonly #unhook: (() => void)[] = []
 
   constructor(settings: EdgeSettings, book: StreamBook, port: RelayPort, logger: Logger) {
     this.#s = settings
+    this.#origins = settings.origins
     this.#book = book
     this.#port = port
     this.#log = logger
@@ -181,7 +184,7 @@ export class EdgeController {
    * is tried at once by the pulls that have no upstream.
    */
   setForeign(entries: readonly HostPort[]): void {
-    const listed = entries.filter((e) => this.#s.origins.some((o) => o.host === e.host && o.port === e.port))
+    const listed = entries.filter((e) => this.#origins.some((o) => o.host === e.host && o.port === e.port))
     const before = new Set(this.#flagged.map(foreignId))
     const after = new Set(listed.map(foreignId))
     this.#flagged = listed
@@ -203,11 +206,28 @@ export class EdgeController {
       }
   }
 
+  /**
+   * The addresses each DNS-name entry of `origins` resolves to now, by
+   * name (the whole map each time; a name left out keeps none). A member at
+   * one of them is that entry's: it ranks in the entry's place, and a
+   * pull from a less preferred upstream moves to it.
+   */
+  setOriginAddresses(addresses: ReadonlyMap<string, readonly string[]>): void {
+    this.#origins = this.#s.origins.map((o) => {
+      const found = addresses.get(o.host)
+      return found === undefined
+        ? { host: o.host, port: o.port }
+        : { host: o.host, port: o.port, addresses: found }
+    })
+    if (!this.#stopped) for (const pull of this.#pulls.values()) this.#upgrade(pull)
+  }
+
   /** The flagged entries no member of the view stands behind now. */
   #foreign(): HostPort[] {
     if (this.#flagged.length === 0) return []
     const members = this.#book.members().filter((m) => m.id !== this.#s.selfId)
-    return this.#flagged.filter((o) => !members.some((m) => memberIndex(m, [o]) === 0))
+    const entry = (o: HostPort) => this.#origins.find((e) => e.host === o.host && e.port === o.port) ?? o
+    return this.#flagged.filter((o) => !members.some((m) => memberIndex(m, [entry(o)]) === 0))
   }
 
   #upstreamAppeared(path: string, node: string): void {
@@ -242,17 +262,17 @@ export class EdgeController {
     const better = this.#book
       .upstreams(pull.path)
       .filter((c) => c.member.id !== this.#s.selfId && !pull.avoid.has(c.member.id))
-      .map((c) => originsIndex(c, this.#s.origins))
+      .map((c) => originsIndex(c, this.#origins))
       .filter((i) => i !== -1 && (now === -1 || i < now))
     if (better.length > 0) void this.#connect(pull, 'a preferred origin has it')
   }
 
   /** Where the upstream stands in `origins` (-1: unlisted, or a foreign entry a member now stands behind). */
   #listedIndex(up: Candidate): number {
-    if (up.kind === 'mesh') return originsIndex(up.carrier, this.#s.origins)
+    if (up.kind === 'mesh') return originsIndex(up.carrier, this.#origins)
     const { host, port } = up.origin
     return this.#foreign().some((o) => o.host === host && o.port === port)
-      ? this.#s.origins.findIndex((o) => o.host === host && o.port === port)
+      ? this.#origins.findIndex((o) => o.host === host && o.port === port)
       : -1
   }
 
@@ -305,7 +325,7 @@ export class EdgeController {
     const usable = this.#book
       .upstreams(pull.path)
       .filter((c) => c.member.id !== self && !c.advert.via.includes(self))
-    return rankCandidates(usable, this.#s.origins, this.#foreign(), pull.avoid)
+    return rankCandidates(usable, this.#origins, this.#foreign(), pull.avoid)
   }
 
   #urlOf(c: Candidate, path: string): string {

@@ -20,4 +20,11 @@ export { fitsVia, foreignId, foreignUrl, isForeignId } from './foreign.ts'
 export type { DownReason, Relay, RelayPort } from './relay-port.ts'
 export { normaliseStreamParam, RoundRobin, type Route, type RouteResult } from './round-robin.ts'
 export { type Carrier, isUpstream, StreamBook, type StreamBookEvents } from './stream-book.ts'
-export { type Candidate, memberIndex, originsIndex, rankCandidates, rankUpstreams } from './upstream.ts'
+export {
+  type Candidate,
+  memberIndex,
+  type OriginEntry,
+  originsIndex,
+  rankCandidates,
+  rankUpstreams,
+} from './upstream.ts'

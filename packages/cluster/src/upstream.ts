@@ -13,14 +13,28 @@ function rtmpAddresses(member: Member, rtmpUrl?: string): HostPort[] {
   return out
 }
 
+/**
+ * An `origins` entry as configured; for a DNS name, also every address it
+ * resolved to last (the node resolves it: this package does no I/O). The
+ * entry names each member at one of those addresses.
+ */
+export interface OriginEntry extends HostPort {
+  readonly addresses?: readonly string[]
+}
+
+/** Whether an entry stands for `host` (as written, or one of its name's addresses). */
+function stands(o: OriginEntry, host: string): boolean {
+  return o.host === host || o.addresses?.includes(host) === true
+}
+
 /** Index of the first `origins` entry naming this member (reached at `rtmpUrl`, if given), or -1. */
-export function memberIndex(member: Member, origins: readonly HostPort[], rtmpUrl?: string): number {
+export function memberIndex(member: Member, origins: readonly OriginEntry[], rtmpUrl?: string): number {
   const addrs = rtmpAddresses(member, rtmpUrl)
-  return origins.findIndex((o) => addrs.some((a) => a.host === o.host && a.port === o.port))
+  return origins.findIndex((o) => addrs.some((a) => a.port === o.port && stands(o, a.host)))
 }
 
 /** Index of the first `origins` entry naming this carrier, or -1. */
-export function originsIndex(c: Carrier, origins: readonly HostPort[]): number {
+export function originsIndex(c: Carrier, origins: readonly OriginEntry[]): number {
   return memberIndex(c.member, origins, c.advert.rtmpUrl)
 }
 
@@ -35,7 +49,7 @@ const load = (m: Member) => m.load.subscribers
  */
 export function rankUpstreams(
   upstreams: readonly Carrier[],
-  origins: readonly HostPort[],
+  origins: readonly OriginEntry[],
   avoid: ReadonlySet<string> = new Set(),
 ): Carrier[] {
   return rankCandidates(upstreams, origins, [], avoid).map((c) => c.carrier as Carrier)
@@ -55,7 +69,7 @@ export type Candidate =
  */
 export function rankCandidates(
   upstreams: readonly Carrier[],
-  origins: readonly HostPort[],
+  origins: readonly OriginEntry[],
   foreign: readonly HostPort[],
   avoid: ReadonlySet<string> = new Set(),
 ): Candidate[] {

@@ -175,6 +175,20 @@ describe('edge controller', () => {
     assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
   })
 
+  test('an origins DNS name: a member at an address it resolves to is preferred once the name is resolved', async (t) => {
+    const { book, port, edge } = setup({ origins: [{ host: 'origins.test', port: 1935 }] })
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a')])
+    book.set(o2, [advert(o2, '/live/a')])
+    await sleep(10)
+    const first = edge.pulls()[0]?.upstream?.node
+    const other = first === 'n1' ? 'n2' : 'n1'
+    edge.setOriginAddresses(new Map([['origins.test', [`10.0.0.${other.slice(1)}`]]]))
+    await sleep(10)
+    assert.equal(edge.pulls()[0]?.upstream?.node, other)
+    assert.equal(port.pulls.length, 2)
+  })
+
   test('a withdrawn advert with another upstream: the old one stays the upstream until the new one delivers', async (t) => {
     const { book, port, edge } = setup()
     t.after(() => edge.stop())

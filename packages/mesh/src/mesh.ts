@@ -32,6 +32,7 @@ import { Connector } from './transport/connector.ts'
 import { DirectChannel } from './transport/direct.ts'
 import { type MeshIdentity, newIdentity } from './transport/identity.ts'
 import { createMeshLibp2p, type MeshLibp2p } from './transport/libp2p-node.ts'
+import type { LookupAll } from './transport/names.ts'
 import { peerId } from './transport/peer-ids.ts'
 import { decodeTopicFrame, encodeFrame, encodeRetransmitFrame } from './wire/codec.ts'
 import type { BusFrame, DirectFrame, HeartbeatFrame, StateFrame, TopicFrame } from './wire/frames.ts'
@@ -50,6 +51,8 @@ export interface MeshEvents {
 
 export interface MeshComponents {
   logger: Logger
+  /** resolves seeds' DNS names (default: the system resolver, every A and AAAA record) */
+  lookup?: LookupAll
 }
 
 /** A member as `/api/members` shows it. */
@@ -109,6 +112,7 @@ export class Mesh implements Startable {
   /** heartbeats and leave notices, on streams of their own so bus traffic never delays them */
   #beats: BusLinks | null = null
   #connector: Connector | null = null
+  readonly #lookup: LookupAll | undefined
   #timers: ReturnType<typeof setInterval>[] = []
   #soonTimer: ReturnType<typeof setTimeout> | null = null
   /** reconciles when the admissions the view keeper holds back are due */
@@ -141,6 +145,7 @@ export class Mesh implements Startable {
     this.#identity = init.identity ?? newIdentity()
     this.id = this.#identity.id
     this.#log = components.logger.child({ component: 'mesh' })
+    this.#lookup = components.lookup
     this.events = new SafeEmitter((err, event) =>
       this.#log.error('mesh event listener threw', { event: String(event), error: (err as Error).message }),
     )
@@ -405,8 +410,13 @@ export class Mesh implements Startable {
       (peer, bytes) => this.#onBeatFrame(peer, bytes),
     )
     this.#connector = new Connector(
-      { selfId: this.id, seeds: s.seeds, retryInterval: s.retryInterval },
-      { libp2p, logger: this.#log },
+      {
+        selfId: this.id,
+        self: { host: s.host, port: s.port },
+        seeds: s.seeds,
+        retryInterval: s.retryInterval,
+      },
+      { libp2p, logger: this.#log, ...(this.#lookup === undefined ? {} : { lookup: this.#lookup }) },
     )
     const pubsub = libp2p.services.pubsub
     pubsub.addEventListener('message', (evt) => this.#onTopic(evt.detail.topic, evt.detail.data))
@@ -730,6 +740,8 @@ export class Mesh implements Startable {
     const wasAlone = joined.length === view.members.length - 1 && left.length === 0 && !merged
     if (wasAlone && view.coordinator !== this.id && joined.some((m) => m.id === view.coordinator))
       this.#rejoin()
+    // a replica may have come or gone behind a seed's DNS name
+    void this.#connector?.refresh()
     this.events.emit('view', change)
   }
 

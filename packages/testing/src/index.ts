@@ -26,6 +26,8 @@ export type { SkippableContext, StartNodeOptions, TestClusterOptions } from './c
 export { inCi, skipOrFailWithoutLan, TestCluster, withCluster, withLan } from './cluster.ts'
 export type { ClusterXmlOptions } from './conf-writer.ts'
 export { clusterXml, red5Properties, writeConfDir } from './conf-writer.ts'
+export type { DnsRecords } from './dnsmasq.ts'
+export { DNSMASQ_PATH, Dnsmasq, dnsmasqMissing, skipOrFailWithoutDnsmasq } from './dnsmasq.ts'
 export type { ClipOptions, ClipSample, EnhancedClip, EnhancedCodec } from './enhanced-clip.ts'
 export { ENHANCED_CODECS, encodeClip, enhancedEncoderMissing, makeClip, readClip } from './enhanced-clip.ts'
 export type { EnhancedPublishOptions, SentTag } from './enhanced-publisher.ts'
@@ -59,7 +61,7 @@ export type { AddPeerOptions } from './mesh-peer/peer-group.ts'
 export { PeerGroup, withPeers } from './mesh-peer/peer-group.ts'
 export type { PeerCommand, PeerReport, PeerSetup, Received } from './mesh-peer/protocol.ts'
 export type { LanFetchInit, NetnsLanOptions } from './netns.ts'
-export { CommandError, NetnsLan } from './netns.ts'
+export { CommandError, NETNS_ETC, NetnsLan } from './netns.ts'
 export type { NginxRtmpOptions } from './nginx-rtmp.ts'
 export {
   NGINX_PATH,

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -125,9 +125,21 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Where `ip netns exec` finds a namespace's own files: it bind-mounts
+ * `/etc/netns/<ns>/resolv.conf` over `/etc/resolv.conf` for what it runs.
+ * `ip netns delete` leaves the folder behind: the LAN removes it.
+ */
+export const NETNS_ETC = '/etc/netns'
+
+function removeEtc(ns: string): void {
+  rmSync(join(NETNS_ETC, ns), { recursive: true, force: true })
+}
+
 /** Best-effort synchronous teardown for the exit hook: kill, then delete. */
 function teardownSync(namespaces: Iterable<string>, dir: string | undefined): void {
   const names = [...namespaces]
+  for (const ns of names) removeEtc(ns)
   for (const ns of names) {
     try {
       const out = execFileSync(IP, ['netns', 'pids', ns], {
@@ -313,6 +325,11 @@ export class NetnsLan {
         process.stderr.write(`netns: cannot remove stale namespace ${ns}: ${(err as Error).message}\n`)
       }
     }
+    if (existsSync(NETNS_ETC))
+      for (const ns of readdirSync(NETNS_ETC)) {
+        const pid = Number(OWNED_NAMESPACE.exec(ns)?.[1] ?? Number.NaN)
+        if (!Number.isNaN(pid) && !pidAlive(pid)) removeEtc(ns)
+      }
     for (const name of readdirSync(tmpdir())) {
       const pid = Number(OWNED_DIR.exec(name)?.[1] ?? Number.NaN)
       if (!Number.isNaN(pid) && !pidAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true })
@@ -337,6 +354,19 @@ export class NetnsLan {
   /** The argv that runs `argv` inside host i's namespace (`ip netns exec` execs it: same pid). */
   wrap(i: number, argv: string[]): string[] {
     return [IP, 'netns', 'exec', this.namespace(i), ...argv]
+  }
+
+  /**
+   * Makes what runs in host i's namespace from now on resolve names through
+   * `nameservers` (its own `resolv.conf`, which `ip netns exec` mounts over
+   * `/etc/resolv.conf`); removed with the LAN.
+   */
+  useNameservers(i: number, nameservers: readonly string[]): void {
+    this.#checkAlive()
+    const dir = join(NETNS_ETC, this.namespace(i))
+    mkdirSync(dir, { recursive: true })
+    const lines = [...nameservers.map((n) => `nameserver ${n}`), 'options timeout:1 attempts:2', '']
+    writeFileSync(join(dir, 'resolv.conf'), lines.join('\n'))
   }
 
   /** Whether host i's link is up (not `linkDown`). */
@@ -541,6 +571,7 @@ export class NetnsLan {
       }),
     )
     await settle(namespaces.map(deleteNamespace))
+    for (const ns of namespaces) removeEtc(ns)
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true })
     this.#namespaces.clear()
     untrack(this)

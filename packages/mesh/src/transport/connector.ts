@@ -1,7 +1,8 @@
 import type { PeerId } from '@libp2p/interface'
-import { formatAddress, type Logger } from '@meshcast/interface'
+import { formatAddress, isWildcard, type Logger } from '@meshcast/interface'
 import { parseHostPort, tcpAddr } from './addresses.ts'
 import type { MeshLibp2p } from './libp2p-node.ts'
+import { isName, type LookupAll, localAddresses, lookupAll } from './names.ts'
 import { peerId } from './peer-ids.ts'
 
 export interface Seed {
@@ -11,7 +12,13 @@ export interface Seed {
 
 export interface ConnectorInit {
   selfId: string
-  /** addresses dialled until reached: the origins at the mesh port, and explicit peers */
+  /** this node's mesh listen address: a DNS name's record for it is not dialled */
+  self?: Seed
+  /**
+   * addresses dialled until reached: the origins at the mesh port, and
+   * explicit peers. A DNS name stands for every address it resolves to,
+   * looked up again every `retryInterval` and on `refresh`.
+   */
   seeds: readonly Seed[]
   /** ms between attempts at an unreached seed */
   retryInterval: number
@@ -20,6 +27,8 @@ export interface ConnectorInit {
 export interface ConnectorComponents {
   libp2p: MeshLibp2p
   logger: Logger
+  /** resolves a seed's DNS name (default: the system resolver, every A and AAAA record) */
+  lookup?: LookupAll
 }
 
 /** What last went wrong dialling a seed, so a repeated failure is not logged again. */
@@ -70,6 +79,12 @@ export class Connector {
   #timer: ReturnType<typeof setInterval> | null = null
   /** settles once every seed has been dialled once (reached or not) */
   readonly #firstRound = Promise.withResolvers<void>()
+  /** per seed DNS name: the addresses it resolved to last (kept while a lookup fails) */
+  readonly #resolved = new Map<string, readonly string[]>()
+  /** names whose failed lookup was logged, until one succeeds */
+  readonly #unresolved = new Set<string>()
+  /** a lookup round under way: a refresh meanwhile joins it */
+  #resolving: Promise<Seed[]> | null = null
 
   constructor(init: ConnectorInit, components: ConnectorComponents) {
     this.#init = init
@@ -109,9 +124,87 @@ export class Connector {
     }
   }
 
-  /** Dials seeds not connected now. */
+  /** Looks the seeds' DNS names up again, then dials every seed address not connected now. */
   async dialSeeds(): Promise<void> {
-    await Promise.all(this.#init.seeds.map((seed) => this.#dialSeed(seed)))
+    await this.#resolve()
+    await Promise.all(this.#targets().map((seed) => this.#dialSeed(seed)))
+  }
+
+  /**
+   * Looks the seeds' DNS names up again (the view changed: a replica may
+   * have come or gone) and dials only the addresses that are new; the
+   * others wait for the `retryInterval` round. Nothing to do without names.
+   */
+  async refresh(): Promise<void> {
+    if (!this.#init.seeds.some((s) => isName(s.host)) || this.#timer === null) return
+    const fresh = await this.#resolve()
+    await Promise.all(fresh.map((seed) => this.#dialSeed(seed)))
+  }
+
+  /** The addresses dialled now: each literal seed, and every address each name resolved to last. */
+  #targets(): Seed[] {
+    const self = this.#init.self
+    const own = self !== undefined && isWildcard(self.host) ? localAddresses() : null
+    const isSelf = (host: string, port: number) =>
+      self !== undefined && port === self.port && (host === self.host || own?.has(host) === true)
+    const seen = new Set<string>()
+    const out: Seed[] = []
+    for (const seed of this.#init.seeds) {
+      const name = isName(seed.host)
+      for (const host of name ? (this.#resolved.get(seed.host) ?? []) : [seed.host]) {
+        const target = { host, port: seed.port }
+        const key = formatAddress(target)
+        // one list serves every replica: a name's record for this node itself is not dialled
+        if (seen.has(key) || (name && isSelf(host, seed.port))) continue
+        seen.add(key)
+        out.push(target)
+      }
+    }
+    return out
+  }
+
+  /** Resolves every seed name once (one round at a time); returns the addresses new since the last round. */
+  #resolve(): Promise<Seed[]> {
+    this.#resolving ??= this.#lookupNames().finally(() => {
+      this.#resolving = null
+    })
+    return this.#resolving
+  }
+
+  async #lookupNames(): Promise<Seed[]> {
+    const names = [...new Set(this.#init.seeds.map((s) => s.host).filter(isName))]
+    if (names.length === 0) return []
+    const before = new Set(this.#targets().map(formatAddress))
+    const lookup = this.#c.lookup ?? lookupAll
+    await Promise.all(names.map((name) => this.#lookupName(name, lookup)))
+    const now = this.#targets()
+    const current = new Set(now.map(formatAddress))
+    // an address gone from DNS is no seed any more (its connection, if any, stays: the view decides)
+    for (const key of this.#seedPeers.keys()) if (!current.has(key)) this.#seedPeers.delete(key)
+    return now.filter((t) => !before.has(formatAddress(t)))
+  }
+
+  async #lookupName(name: string, lookup: LookupAll): Promise<void> {
+    try {
+      const addresses = await lookup(name)
+      const before = this.#resolved.get(name)
+      this.#resolved.set(name, addresses)
+      this.#unresolved.delete(name)
+      if (before === undefined || before.join() !== addresses.join())
+        this.#c.logger.info(`mesh seed ${name} resolves to ${addresses.join(', ') || 'nothing'}`, {
+          seed: name,
+          addresses,
+        })
+    } catch (err) {
+      // the addresses it had stay: a resolver that fails for a moment must not drop a seed
+      if (this.#unresolved.has(name)) return
+      this.#unresolved.add(name)
+      const e = err as NodeJS.ErrnoException
+      this.#c.logger.warn(
+        `cannot resolve mesh seed ${name} (${e.code ?? e.message}); trying again every ${Math.round(this.#init.retryInterval / 1000)} s`,
+        { seed: name, error: e.message },
+      )
+    }
   }
 
   /**
@@ -205,7 +298,7 @@ export class Connector {
   /** A seed's connection dropped: it may be restarting, so try it again soon, not only after retryInterval. */
   #lost(peer: string): void {
     if (this.#timer === null) return
-    for (const seed of this.#init.seeds) {
+    for (const seed of this.#targets()) {
       const key = formatAddress(seed)
       if (this.#seedPeers.get(key) !== peer) continue
       this.#seedPeers.delete(key)
