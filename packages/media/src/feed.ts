@@ -1,8 +1,8 @@
 import type { Logger } from '@meshcast/interface'
+import { AUDIO, admit, broadcast, DATA, rebase, VIDEO } from './ingest.ts'
 import { type AVPacket, BaseSession, BroadcastServer, Context } from './nms.ts'
-import { metadataBody, signedPts } from './packet-filter.ts'
 import { Rebaser } from './rebaser.ts'
-import { noteAfterBroadcast, noteBeforeBroadcast } from './stream-facts.ts'
+import { resetFacts } from './stream-facts.ts'
 
 /** The `protocol` of a pull's stand-in publisher. */
 export const PULL_PROTOCOL = 'rtmp-pull'
@@ -90,6 +90,8 @@ export class Feed {
     }
     const err = b.postPublish(this.standIn)
     if (err !== null) return err
+    // what an earlier feed or publisher of the path taught the stream is not this upstream's
+    resetFacts(b)
     this.#broadcast = b
     Context.sessions.set(this.standIn.id, this.standIn)
     return null
@@ -98,23 +100,20 @@ export class Feed {
   /** The packets that follow come from another upstream. */
   switchUpstream(): void {
     this.#rebaser.switchUpstream()
+    // another upstream may carry other tracks; the earlier GOPs of a burst are the old one's
+    if (this.#broadcast !== null) resetFacts(this.#broadcast)
   }
 
   /** Filters, rebases and hands a packet to the broadcast (which copies it). */
   push(p: AVPacket): void {
     const b = this.#broadcast
     if (b === null || b.publisher !== this.standIn) return
-    if (p.codec_type !== 8 && p.codec_type !== 9 && p.codec_type !== 18) return // AMF3 data would pass as an audio header
-    if (p.codec_type === 18 && !this.#keepMetadata(p)) return
-    if (p.codec_type === 9) p.pts = signedPts(p.dts, p.pts)
+    if (!admit(p)) return
     const out = this.#rebaser.map(p)
     if (out === null || this.#repeatedHeader(p)) return
-    p.pts += out - p.dts
-    p.dts = out
+    rebase(p, out)
     this.standIn.inBytes += p.size
-    noteBeforeBroadcast(b, p, this.standIn)
-    b.broadcastMessage(p)
-    noteAfterBroadcast(b, p, this.standIn)
+    broadcast(b, p, this.standIn)
   }
 
   /**
@@ -130,19 +129,12 @@ export class Feed {
     const b = this.#broadcast ?? Context.broadcasts.get(this.path) ?? null
     this.#broadcast = null
     if (b === null) return
+    resetFacts(b)
     if (b.publisher === this.standIn) {
       this.standIn.endTime = Date.now()
       b._finishPublish()
     }
     if (kick) for (const s of [...b.subscribers.values()]) s.close()
-  }
-
-  #keepMetadata(p: AVPacket): boolean {
-    const body = metadataBody(p.data.subarray(0, p.size))
-    if (body === null) return false
-    p.data = body
-    p.size = body.length
-    return true
   }
 
   #repeatedHeader(p: AVPacket): boolean {
@@ -157,8 +149,8 @@ export class Feed {
 
 /** Metadata and sequence headers: what NMS caches and replays to each new player. */
 function headerKind(p: AVPacket): number | null {
-  if (p.codec_type === 18) return METADATA
-  if (p.codec_type === 8 && p.flags === AUDIO_HEADER) return AUDIO_HEADER
-  if (p.codec_type === 9 && p.flags === VIDEO_HEADER) return VIDEO_HEADER
+  if (p.codec_type === DATA) return METADATA
+  if (p.codec_type === AUDIO && p.flags === AUDIO_HEADER) return AUDIO_HEADER
+  if (p.codec_type === VIDEO && p.flags === VIDEO_HEADER) return VIDEO_HEADER
   return null
 }

@@ -37,7 +37,8 @@ export function declareTracks(session: FlvSession): void {
     }
     if (held === null) return send(buffer) // not a header first: leave NMS's order alone
     held.push(buffer)
-    if (isFrameTag(buffer) || held.length >= MAX_HELD) start(tracksOf(session.broadcast) ?? BOTH)
+    if (isFrameTag(buffer) || held.length >= MAX_HELD)
+      start(tracksOf(session.broadcast) ?? cached(session) ?? BOTH)
   }
 }
 
@@ -45,11 +46,23 @@ function isFlvHeader(buffer: Buffer): boolean {
   return buffer.length === 13 && buffer.subarray(0, 4).equals(FLV_SIGNATURE)
 }
 
-/** An audio or video tag that is a frame, not a sequence header. */
+/** Without word from the stream itself: the sequence headers NMS holds (a publisher resuming keeps them). */
+function cached(session: FlvSession): Tracks | null {
+  const b = session.broadcast
+  const audio = b.flvAudioHeader !== null
+  const video = b.flvVideoHeader !== null
+  return audio || video ? { audio, video } : null
+}
+
+/** Smallest audio / video tag bodies NMS's parser reads without running past them. */
+const MIN_BODY = { 8: 2, 9: 5 }
+
+/** An audio or video tag that is a frame, not a sequence header (false for anything too short to tell). */
 export function isFrameTag(tag: Buffer): boolean {
   const type = tag[0]
-  if ((type !== 8 && type !== 9) || tag.length < 12) return false
+  if ((type !== 8 && type !== 9) || tag.length < 11) return false
   const size = tag.readUIntBE(1, 3)
+  if (size < MIN_BODY[type] || tag.length < 11 + size) return false
   const p = Flv.parserTag(type, 0, size, tag.subarray(11, 11 + size))
   return type === 8 ? p.flags === 1 : p.flags === 3 || p.flags === 4
 }

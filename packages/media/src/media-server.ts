@@ -14,6 +14,7 @@ import { MediaRelays } from './relays.ts'
 import { guardRtmpSession, refusePlay, refusePublish } from './rtmp-accept.ts'
 import { closeServer, listenTcp } from './rtmp-listener.ts'
 import { installMediaStreamId, playOnOwnStreamId } from './rtmp-stream-id.ts'
+import { noBurstForPulls } from './startup-burst.ts'
 import { type StreamSession, toStreamSession } from './stream-session.ts'
 import { type StreamTraffic, TrafficTally } from './traffic.ts'
 
@@ -267,6 +268,7 @@ export class MediaServer implements Startable {
     guardRtmpSession(session, this.#log)
     refusePublish(session, () => (this.acceptsPublish ? this.#draining : this.#refuseText), this.#log)
     refusePlay(session, () => this.#draining, this.#log)
+    noBurstForPulls(session)
     ingestPublished(session, this.#log.child({ component: 'media:publish' }))
     playOnOwnStreamId(session)
     session.run()

@@ -14,10 +14,10 @@
 //   after what was sent) does for a republish what it does for an edge's
 //   upstream switch.
 import type { Logger } from '@meshcast/interface'
+import { admit, broadcast, rebase } from './ingest.ts'
 import type { AVPacket, BroadcastServer, RtmpSession } from './nms.ts'
-import { metadataBody, signedPts } from './packet-filter.ts'
 import { Rebaser } from './rebaser.ts'
-import { noteAfterBroadcast, noteBeforeBroadcast, resetFacts } from './stream-facts.ts'
+import { resetFacts } from './stream-facts.ts'
 
 interface Timeline {
   readonly rebaser: Rebaser
@@ -36,15 +36,7 @@ export function ingestPublished(session: RtmpSession, log: Logger): void {
 
 function ingest(session: RtmpSession, p: AVPacket, log: Logger): void {
   const b = session.broadcast
-  if (b.publisher !== session) return
-  if (p.codec_type !== 8 && p.codec_type !== 9 && p.codec_type !== 18) return
-  if (p.codec_type === 18) {
-    const body = metadataBody(p.data.subarray(0, p.size))
-    if (body === null) return
-    p.data = body
-    p.size = body.length
-  }
-  if (p.codec_type === 9) p.pts = signedPts(p.dts, p.pts)
+  if (b.publisher !== session || !admit(p)) return
   const timeline = timelineOf(b, session, log)
   if (!timeline.warnedAnnexB && isAnnexBAvc(p)) {
     timeline.warnedAnnexB = true
@@ -59,13 +51,10 @@ function ingest(session: RtmpSession, p: AVPacket, log: Logger): void {
   }
   const out = timeline.rebaser.map(p)
   if (out === null) return
-  p.pts += out - p.dts
-  p.dts = out
+  rebase(p, out)
   // NMS's resume offsets (set in postPublish) are replaced by the timeline above
   if (b._dtsOffset[8] || b._dtsOffset[9]) b._dtsOffset = {}
-  noteBeforeBroadcast(b, p, session)
-  b.broadcastMessage(p)
-  noteAfterBroadcast(b, p, session)
+  broadcast(b, p, session)
 }
 
 function timelineOf(b: BroadcastServer, session: RtmpSession, log: Logger): Timeline {
@@ -101,5 +90,13 @@ export function isAnnexBAvc(p: AVPacket): boolean {
   const d = p.data
   if (p.flags === 2) return p.size < 5 + 7 || d[5] !== 1
   if (p.flags !== 3 || p.size < 9) return false
-  return d[5] === 0 && d[6] === 0 && (d[7] === 1 || (d[7] === 0 && d[8] === 1))
+  const startCode = d[5] === 0 && d[6] === 0 && (d[7] === 1 || (d[7] === 0 && d[8] === 1))
+  return startCode && !lengthsTile(d, 5, p.size)
+}
+
+/** Whether 4-byte NAL lengths from `from` cover [from, end) exactly (AVCC); a start code rarely does. */
+function lengthsTile(d: Buffer, from: number, end: number): boolean {
+  let at = from
+  while (at + 4 <= end) at += 4 + d.readUInt32BE(at)
+  return at === end
 }

@@ -1,5 +1,6 @@
 import { MeshcastError } from '@meshcast/interface'
 import { type AVPacket, RtmpClient } from './nms.ts'
+import { PULL_MARK } from './startup-burst.ts'
 
 /** Why a pull ended or could not start. */
 export type PullFailureReason = 'closed' | 'unpublished' | 'error' | 'timeout'
@@ -21,6 +22,15 @@ export interface PullHandlers {
   onPacket(packet: AVPacket): void
   /** the pull ended after `play` resolved (never after `close`); at most once */
   onEnd(error: PullError): void
+}
+
+// NMS's RtmpClient connects to `new URL(url).hostname`, which keeps an IPv6
+// address's brackets (`[::1]`): the connection fails with ENOTFOUND. Its
+// parser is static and called by class name, so it is fixed once here.
+const parseUrl = RtmpClient.parseUrl
+RtmpClient.parseUrl = (url: string) => {
+  const info = parseUrl(url)
+  return { ...info, host: info.host.replace(/^\[(.*)\]$/, '$1') }
 }
 
 /** User control event 1 (RTMP spec 7.1.7): the stream's data is over; nginx-rtmp's "publisher gone". */
@@ -102,7 +112,8 @@ export class PullClient extends RtmpClient {
       this.connect(url)
         .then(() => this.sendConnect())
         .then(() => this.sendCreateStream())
-        .then(() => this.sendPlay(this.urlInfo?.streamName ?? ''))
+        // marked: a meshcast upstream sends a pull no startup burst (other servers ignore the query)
+        .then(() => this.sendPlay(`${this.urlInfo?.streamName ?? ''}?${PULL_MARK}`))
         // Play.Start is handled in #onStatus; this reports a socket that failed
         // (refused, reset) or a command the server refused
         .catch((err: Error) =>

@@ -89,13 +89,16 @@ function only(b: BroadcastServer, track: keyof Tracks): boolean {
 
 /**
  * The tracks a stream has, as far as this node can tell yet: the
- * metadata's word, else what came once a frame arrived; null before that.
+ * metadata's word and what came; null before either.
  */
 export function tracksOf(b: BroadcastServer): Tracks | null {
   const f = facts.get(b)
   if (f === undefined) return null
-  if (f.declared !== null && (f.declared.audio || f.declared.video)) return f.declared
-  return f.frames ? { audio: f.audio, video: f.video } : null
+  // what came counts too: metadata may leave out a track the publisher then sends
+  const seen = f.frames ? { audio: f.audio, video: f.video } : null
+  const declared = f.declared !== null && (f.declared.audio || f.declared.video) ? f.declared : null
+  if (declared === null) return seen
+  return { audio: declared.audio || seen?.audio === true, video: declared.video || seen?.video === true }
 }
 
 function factsOf(b: BroadcastServer): Facts {

@@ -109,16 +109,34 @@ async function firstMillis(path: string, ms: number): Promise<Buffer> {
   return flv
 }
 
-/** The whole tags of an FLV byte stream: type, dts, whether a frame (not a sequence header), a keyframe. */
-function tagsOf(flv: Buffer): { type: number; dts: number; frame: boolean; key: boolean }[] {
-  const out: { type: number; dts: number; frame: boolean; key: boolean }[] = []
+/** The dts of the audio and video frames an RTMP play of `streamName` got in its first `ms`. */
+async function rtmpFirstMillis(path: string, streamName: string, ms: number): Promise<number[]> {
+  const client = new RtmpClient()
+  const dts: number[] = []
+  client.dataHandler = function (this: RtmpClient) {
+    const { header } = this.parserPacket
+    if (header.type === 8 || header.type === 9) dts.push(this.parserPacket.clock)
+  }
+  await client.connect(rtmp(path))
+  await client.sendConnect()
+  await client.sendCreateStream()
+  const startedAt = Date.now()
+  void client.sendPlay(streamName)
+  await new Promise((resolve) => setTimeout(resolve, ms - (Date.now() - startedAt)))
+  client.disconnect()
+  return dts.slice(1) // the sequence header first (single-track streams)
+}
+
+/** The whole tags of an FLV byte stream: type, dts, size, whether a frame (not a sequence header), a keyframe. */
+function tagsOf(flv: Buffer): { type: number; dts: number; bytes: number; frame: boolean; key: boolean }[] {
+  const out: { type: number; dts: number; bytes: number; frame: boolean; key: boolean }[] = []
   for (let at = 13; at + 11 <= flv.length; ) {
     const size = flv.readUIntBE(at + 1, 3)
     if (at + 11 + size > flv.length) break
     const type = flv[at] as number
     const dts = ((flv[at + 7] ?? 0) << 24) | flv.readUIntBE(at + 4, 3)
     const frame = (type === 8 || type === 9) && flv[at + 12] === 1
-    out.push({ type, dts, frame, key: type === 9 && (flv[at + 11] ?? 0) >> 4 === 1 })
+    out.push({ type, dts, bytes: 11 + size + 4, frame, key: type === 9 && (flv[at + 11] ?? 0) >> 4 === 1 })
     at += 11 + size + 4
   }
   return out
@@ -181,11 +199,16 @@ describe('an origin as foreign players see it', () => {
     await waitFor('the publishes', () => live('/live/radio')() && live('/live/camera')())
     await new Promise((resolve) => setTimeout(resolve, 5000)) // let them run longer than the video burst keeps
     const radio = tagsOf(await firstMillis('/live/radio', 200))
-    const audio = radio.filter((t) => t.type === 8 && t.frame).map((t) => t.dts)
-    const audioSpan = (audio.at(-1) ?? 0) - (audio[0] ?? 0)
+    const audio = radio.filter((t) => t.type === 8 && t.frame)
+    const audioSpan = (audio.at(-1)?.dts ?? 0) - (audio[0]?.dts ?? 0)
     assert.ok(
       audioSpan >= 4000,
       `audio delivered in the first 200 ms spans ${audioSpan} ms (all of the ~5 s published)`,
+    )
+    const burstBytes = audio.reduce((n, t) => n + t.bytes, 0)
+    assert.ok(
+      burstBytes <= 64 * 1024 + 4096,
+      `${burstBytes} bytes: 64 KiB at most, and the live frames since`,
     )
     const camera = tagsOf(await firstMillis('/live/camera', 200))
     const video = camera.filter((t) => t.type === 9 && t.frame)
@@ -195,6 +218,18 @@ describe('an origin as foreign players see it', () => {
       videoSpan >= 3000 && videoSpan <= 4500,
       `video delivered in the first 200 ms spans ${videoSpan} ms`,
     )
+    // an edge's pull (marked) gets no burst: it would replay it to the edge's players at a failover
+    for (const [name, most] of [
+      ['radio', 300],
+      ['camera', 1300],
+    ] as const) {
+      const pulled = await rtmpFirstMillis(`/live/${name}`, `${name}?meshcast=pull`, 200)
+      const span = (pulled.at(-1) ?? 0) - (pulled[0] ?? 0)
+      assert.ok(
+        pulled.length > 0 && span <= most,
+        `a pull of ${name} got ${span} ms of media in its first 200 ms`,
+      )
+    }
     a.kill('SIGKILL')
     v.kill('SIGKILL')
   })
@@ -299,11 +334,9 @@ describe('an origin as foreign players see it', () => {
     await waitFor('packets', () => player.rows.length > 100)
     first.kill('SIGTERM')
     await once(first, 'exit')
-    const stoppedAt = Date.now()
     await waitFor('the stream in its grace', () => stream('/live/again')?.state === 'reconnecting')
     const second = publish([rtmp('/live/again')])
     await waitFor('the republish', live('/live/again'))
-    assert.ok(Date.now() - stoppedAt < 3000, 'republished within 3 s')
     const before = player.rows.length
     await waitFor('packets of the republish', () => player.rows.length > before + 150, 10_000)
     second.kill('SIGKILL')

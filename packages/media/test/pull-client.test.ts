@@ -76,6 +76,23 @@ describe('PullClient', () => {
     p.client.close()
   })
 
+  test('an IPv6 upstream is reached (rtmp://[::1]:port/...), and the play carries the pull mark', async () => {
+    let played = ''
+    const s = await fakeRtmpServer('::1', (c) =>
+      c.onPlay((_name, sent) => {
+        played = sent
+        c.playStart()
+        c.headersAndKeyframe(40)
+      }),
+    )
+    servers.push(s)
+    const p = pullClient()
+    await p.client.play(s.url(), 3000)
+    await waitFor(() => p.packets.length >= 2)
+    assert.equal(played, 's?meshcast=pull')
+    p.client.close()
+  })
+
   test('StreamNotFound is "unpublished", Play.Failed is "error"', async () => {
     const s = await server((c) =>
       c.onPlay((name) =>

@@ -173,6 +173,13 @@ declare module 'node-media-server/src/protocol/rtmp_client.js' {
     onStatusCallback: (code: string, info: Record<string, unknown>) => void
     handleData: (data: Buffer) => void
     connect(url: string): Promise<void>
+    static parseUrl(url: string): {
+      host: string
+      port: number
+      app: string
+      streamName: string
+      query: Record<string, string>
+    }
     sendConnect(): Promise<unknown>
     sendCreateStream(): Promise<number>
     sendPlay(streamName: string): Promise<unknown>

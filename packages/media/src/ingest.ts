@@ -1,0 +1,43 @@
+// The one road into a stream's broadcast, for a publisher's packets
+// (publish-ingest.ts) and a pull's (feed.ts): node-media-server hands parsed
+// messages straight to BroadcastServer.broadcastMessage; on the way, here,
+// what passes and what the stream learns from it.
+import type { AVPacket, BaseSession, BroadcastServer } from './nms.ts'
+import { metadataBody, signedPts } from './packet-filter.ts'
+import { noteAfterBroadcast, noteBeforeBroadcast } from './stream-facts.ts'
+
+/** FLV tag types (= RTMP message types) of what a stream carries. */
+export const AUDIO = 8
+export const VIDEO = 9
+export const DATA = 18
+
+/**
+ * Whether `p` may go on, fixed up: audio, video and `onMetaData` only (the
+ * body without `@setDataFrame`; NMS would cache any data message as the
+ * metadata, and AMF3 data as an audio header), AVC composition times
+ * signed. Mutates `p`.
+ */
+export function admit(p: AVPacket): boolean {
+  if (p.codec_type !== AUDIO && p.codec_type !== VIDEO && p.codec_type !== DATA) return false
+  if (p.codec_type === DATA) {
+    const body = metadataBody(p.data.subarray(0, p.size))
+    if (body === null) return false
+    p.data = body
+    p.size = body.length
+  }
+  if (p.codec_type === VIDEO) p.pts = signedPts(p.dts, p.pts)
+  return true
+}
+
+/** Moves `p` to the output dts `out` (pts keeps its distance). */
+export function rebase(p: AVPacket, out: number): void {
+  p.pts += out - p.dts
+  p.dts = out
+}
+
+/** Broadcasts `p` from `publisher`, noting what the stream carries. */
+export function broadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
+  noteBeforeBroadcast(b, p, publisher)
+  b.broadcastMessage(p)
+  noteAfterBroadcast(b, p, publisher)
+}
