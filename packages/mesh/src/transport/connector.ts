@@ -351,7 +351,7 @@ export class Connector {
       this.#c.logger.warn(`mesh peer at ${key} is not of this cluster (its password differs); ${retry}`, {
         seed: key,
       })
-    else if (kind === 'refused')
+    else if (kind === 'refused' && /ECONNREFUSED/.test((err as Error)?.message ?? ''))
       // Nothing listens: a node not up yet, or an RTMP server that is no meshcast node (an edge
       // pulls from such an origin over plain RTMP and says so itself): news, not a fault.
       this.#c.logger.info(
