@@ -29,7 +29,16 @@ export interface StopRequest {
  */
 export function watchForStop(opts: RunOptions = {}): StopRequest {
   const { promise: reason, resolve } = Promise.withResolvers<string>()
-  const onSignal = (signal: NodeJS.Signals) => resolve(signal)
+  let asked = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    // a second signal while the service still starts (a start that hangs): give up at once
+    if (asked) {
+      process.stderr.write(`second ${signal} before the node was up: exiting now\n`)
+      process.exit(1)
+    }
+    asked = true
+    resolve(signal)
+  }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   if (opts.stopOnStdinClose === true) {

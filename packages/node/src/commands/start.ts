@@ -19,9 +19,13 @@ export function startCommand(setExit: (code: number) => void): Command {
     const run = { stopOnStdinClose: opts.stopOnStdinClose === true }
     // armed before the start: a SIGTERM while the node joins stops it gracefully once it is up
     const stop = watchForStop(run)
-    const daemon = await startNode(opts, logger)
+    let daemon: Awaited<ReturnType<typeof startNode>> = null
+    try {
+      daemon = await startNode(opts, logger)
+    } finally {
+      if (daemon === null) stop.disarm()
+    }
     if (daemon === null) {
-      stop.disarm()
       setExit(1)
       return
     }
