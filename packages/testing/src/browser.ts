@@ -2,7 +2,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { inCi, type SkippableContext } from './cluster.ts'
+import { inCi, type SkippableContext, skipOrFail } from './cluster.ts'
 
 export type { Page } from 'playwright-core'
 
@@ -38,8 +38,7 @@ export function chromiumMissing(path = CHROMIUM_PATH): string | null {
 
 /** Skips the test with `reason`, or fails it in CI, where a skipped browser test would hide a broken runner. */
 export function skipOrFailWithoutChromium(reason: string, t: SkippableContext, ci = inCi()): void {
-  if (ci) throw new Error(`this test needs Chromium, which CI must provide: ${reason}`)
-  t.skip(reason)
+  skipOrFail('Chromium', reason, t, ci)
 }
 
 /**

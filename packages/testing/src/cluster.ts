@@ -168,9 +168,17 @@ export function inCi(): boolean {
  * Skips the test with `reason` when no LAN can be built, or fails it in CI
  * (where a skipped multi-host test would hide a broken runner).
  */
-export function skipOrFailWithoutLan(reason: string, t: SkippableContext, ci = inCi()): void {
-  if (ci) throw new Error(`this test needs network namespaces, which CI must provide: ${reason}`)
+/**
+ * Skips the test for want of `what` (naming `reason`), or fails it in CI,
+ * where a skipped test would hide a machine that lacks what the suite needs.
+ */
+export function skipOrFail(what: string, reason: string, t: SkippableContext, ci = inCi()): void {
+  if (ci) throw new Error(`this test needs ${what}, which CI must provide: ${reason}`)
   t.skip(reason)
+}
+
+export function skipOrFailWithoutLan(reason: string, t: SkippableContext, ci = inCi()): void {
+  skipOrFail('network namespaces', reason, t, ci)
 }
 
 /**

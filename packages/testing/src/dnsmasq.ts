@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { inCi, type SkippableContext } from './cluster.ts'
+import { inCi, type SkippableContext, skipOrFail } from './cluster.ts'
 import type { NetnsLan } from './netns.ts'
 import { waitFor } from './wait-for.ts'
 
@@ -26,8 +26,7 @@ export function dnsmasqMissing(): string | null {
 
 /** Skips the test with `reason`, or fails it in CI, where a skipped DNS test would hide a broken runner. */
 export function skipOrFailWithoutDnsmasq(reason: string, t: SkippableContext, ci = inCi()): void {
-  if (ci) throw new Error(`this test needs dnsmasq, which CI must provide: ${reason}`)
-  t.skip(reason)
+  skipOrFail('dnsmasq', reason, t, ci)
 }
 
 /** name → the addresses it has (each an A or AAAA record) */

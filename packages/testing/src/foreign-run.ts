@@ -83,9 +83,13 @@ export class ForeignProcess {
     if (this.running) this.child.stdin?.write(text)
   }
 
-  /** Stops it (if still running) and waits for the exit. */
-  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> {
+  /** Stops it (if still running) and waits for the exit; one that ignores `signal` is SIGKILLed after `graceMs`. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL', graceMs = 5000): Promise<Exit> {
     if (this.running) this.child.kill(signal)
+    if (signal !== 'SIGKILL') {
+      await untilOr(graceMs, this.exited)
+      if (this.running) this.child.kill('SIGKILL')
+    }
     return await this.exited
   }
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
-import { inCi, type SkippableContext } from './cluster.ts'
+import { inCi, type SkippableContext, skipOrFail } from './cluster.ts'
 
 /**
  * Foreign software the interop tests drive: players, encoders and tools
@@ -113,7 +113,6 @@ export function requireForeign(tools: readonly ForeignTool[], t: SkippableContex
   const reasons = tools.map(foreignMissing).filter((r): r is string => r !== null)
   if (reasons.length === 0) return true
   const reason = reasons.join('; ')
-  if (ci) throw new Error(`this test needs foreign software, which CI must provide: ${reason}`)
-  t.skip(reason)
+  skipOrFail('foreign software', reason, t, ci)
   return false
 }

@@ -23,7 +23,7 @@ export {
   withChromium,
 } from './browser.ts'
 export type { SkippableContext, StartNodeOptions, TestClusterOptions } from './cluster.ts'
-export { inCi, skipOrFailWithoutLan, TestCluster, withCluster, withLan } from './cluster.ts'
+export { inCi, skipOrFail, skipOrFailWithoutLan, TestCluster, withCluster, withLan } from './cluster.ts'
 export type { ClusterXmlOptions } from './conf-writer.ts'
 export { clusterXml, red5Properties, writeConfDir } from './conf-writer.ts'
 export type { DnsRecords } from './dnsmasq.ts'

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { inCi, type SkippableContext, TestCluster } from './cluster.ts'
+import { inCi, type SkippableContext, skipOrFail, TestCluster } from './cluster.ts'
 import { guarded } from './fixture.ts'
 import { isListening } from './ports.ts'
 import { waitFor } from './wait-for.ts'
@@ -35,8 +35,7 @@ export function nginxRtmpMissing(): string | null {
 
 /** Skips the test with `reason`, or fails it in CI, where a skipped interop test would hide a broken runner. */
 export function skipOrFailWithoutNginx(reason: string, t: SkippableContext, ci = inCi()): void {
-  if (ci) throw new Error(`this test needs nginx-rtmp, which CI must provide: ${reason}`)
-  t.skip(reason)
+  skipOrFail('nginx-rtmp', reason, t, ci)
 }
 
 export interface NginxRtmpOptions {
