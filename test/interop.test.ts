@@ -380,8 +380,14 @@ describe('interop: a republish within 3 s keeps A/V aligned at players on the or
           'edge RTMP (kept)': analyse(urls(edge, 'sync').rtmp),
           'edge HTTP-FLV (kept)': analyse(urls(edge, 'sync').flv),
         }
-        // five flashes before the republish: the players are past their start
-        await new Promise((r) => setTimeout(r, 5000))
+        // a few flash/beep pairs at every kept player before the republish: they are past their start
+        await waitFor(
+          async () => Object.values(kept).every((run) => run.measure().pairs.length >= 4) || undefined,
+          {
+            timeout: 15_000,
+            what: 'four flash/beep pairs at every kept player before the republish',
+          },
+        )
         await publisher.stop('SIGTERM')
         const stoppedAt = Date.now()
         publisher = publishFlashBeep(url.rtmp)
@@ -408,8 +414,15 @@ describe('interop: a republish within 3 s keeps A/V aligned at players on the or
           'origin RTMP (fresh)': analyse(url.rtmp),
           'edge RTMP (fresh)': analyse(urls(edge, 'sync').rtmp),
         }
-        // seven seconds of the second publish at every player
-        await new Promise((r) => setTimeout(r, 7000))
+        // five pairs of the second publish at every player (kept ones: from a second after it went live)
+        const ofSecond = (label: string, run: { measure(): { pairs: { at: number }[] } }) =>
+          run.measure().pairs.filter((p) => !label.includes('kept') || p.at >= republishedAt + 1000).length
+        await waitFor(
+          async () =>
+            Object.entries({ ...kept, ...fresh }).every(([label, run]) => ofSecond(label, run) >= 5) ||
+            undefined,
+          { timeout: 20_000, what: 'five flash/beep pairs of the second publish at every player' },
+        ).catch(() => {}) // too few pairs is reported below, with what each player measured
         const results = Object.entries({ ...kept, ...fresh }).map(
           ([label, run]) => [label, run.measure()] as const,
         )
