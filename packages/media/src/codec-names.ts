@@ -2,7 +2,7 @@
 // from the ids a stream's metadata or sequence headers carry: legacy FLV
 // ids, and Enhanced RTMP FourCCs (as a big-endian uint32) where no legacy
 // id exists.
-const fourcc = (s: string) => Buffer.from(s, 'latin1').readUInt32BE(0)
+import { fourcc } from './flv-kinds.ts'
 
 const VIDEO: Record<number, string> = {
   2: 'H263',

@@ -1,15 +1,12 @@
 import type { Logger } from '@meshcast/interface'
-import { AUDIO, admit, broadcast, DATA, rebase, VIDEO } from './ingest.ts'
+import { AUDIO, AUDIO_HEADER, DATA, METADATA, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
+import { admit, broadcast, rebase } from './ingest.ts'
 import { type AVPacket, BaseSession, BroadcastServer, Context } from './nms.ts'
 import { Rebaser } from './rebaser.ts'
 import { resetFacts } from './stream-facts.ts'
 
 /** The `protocol` of a pull's stand-in publisher. */
 export const PULL_PROTOCOL = 'rtmp-pull'
-
-const AUDIO_HEADER = 0
-const VIDEO_HEADER = 2
-const METADATA = 5
 
 /**
  * The publisher node-media-server sees for a pulled stream: a BaseSession

@@ -6,6 +6,7 @@
 // tracks the stream has; a player that comes before anything is known waits
 // for the stream's first frame, with the metadata and sequence headers that
 // precede it held back.
+import { AUDIO, AUDIO_FRAME, INTER_FRAME, KEYFRAME, VIDEO } from './flv-kinds.ts'
 import { Flv, type FlvSession } from './nms.ts'
 import { type Tracks, tracksOf } from './stream-facts.ts'
 
@@ -55,14 +56,14 @@ function cached(session: FlvSession): Tracks | null {
 }
 
 /** Smallest audio / video tag bodies NMS's parser reads without running past them. */
-const MIN_BODY = { 8: 2, 9: 5 }
+const MIN_BODY = { [AUDIO]: 2, [VIDEO]: 5 }
 
 /** An audio or video tag that is a frame, not a sequence header (false for anything too short to tell). */
 export function isFrameTag(tag: Buffer): boolean {
   const type = tag[0]
-  if ((type !== 8 && type !== 9) || tag.length < 11) return false
+  if ((type !== AUDIO && type !== VIDEO) || tag.length < 11) return false
   const size = tag.readUIntBE(1, 3)
   if (size < MIN_BODY[type] || tag.length < 11 + size) return false
   const p = Flv.parserTag(type, 0, size, tag.subarray(11, 11 + size))
-  return type === 8 ? p.flags === 1 : p.flags === 3 || p.flags === 4
+  return type === AUDIO ? p.flags === AUDIO_FRAME : p.flags === KEYFRAME || p.flags === INTER_FRAME
 }

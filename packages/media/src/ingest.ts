@@ -2,14 +2,10 @@
 // (publish-ingest.ts) and a pull's (feed.ts): node-media-server hands parsed
 // messages straight to BroadcastServer.broadcastMessage; on the way, here,
 // what passes and what the stream learns from it.
+import { AUDIO, DATA, VIDEO } from './flv-kinds.ts'
 import type { AVPacket, BaseSession, BroadcastServer } from './nms.ts'
 import { metadataBody, signedPts } from './packet-filter.ts'
 import { noteAfterBroadcast, noteBeforeBroadcast } from './stream-facts.ts'
-
-/** FLV tag types (= RTMP message types) of what a stream carries. */
-export const AUDIO = 8
-export const VIDEO = 9
-export const DATA = 18
 
 /**
  * Whether `p` may go on, fixed up: audio, video and `onMetaData` only (the

@@ -14,6 +14,7 @@
 //   after what was sent) does for a republish what it does for an edge's
 //   upstream switch.
 import type { Logger } from '@meshcast/interface'
+import { AVC, KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
 import { admit, broadcast, rebase } from './ingest.ts'
 import type { AVPacket, BroadcastServer, RtmpSession } from './nms.ts'
 import { Rebaser } from './rebaser.ts'
@@ -86,10 +87,10 @@ function timelineOf(b: BroadcastServer, session: RtmpSession, log: Logger): Time
  * `-flags +global_header`.
  */
 export function isAnnexBAvc(p: AVPacket): boolean {
-  if (p.codec_type !== 9 || p.codec_id !== 7) return false
+  if (p.codec_type !== VIDEO || p.codec_id !== AVC) return false
   const d = p.data
-  if (p.flags === 2) return p.size < 5 + 7 || d[5] !== 1
-  if (p.flags !== 3 || p.size < 9) return false
+  if (p.flags === VIDEO_HEADER) return p.size < 5 + 7 || d[5] !== 1
+  if (p.flags !== KEYFRAME || p.size < 9) return false
   const startCode = d[5] === 0 && d[6] === 0 && (d[7] === 1 || (d[7] === 0 && d[8] === 1))
   return startCode && !lengthsTile(d, 5, p.size)
 }

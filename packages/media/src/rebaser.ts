@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { AUDIO, AUDIO_FRAME, INTER_FRAME, KEYFRAME, VIDEO } from './flv-kinds.ts'
 
 /** What the rebaser reads of a packet (node-media-server's AVPacket has these fields). */
 export interface RebaserPacket {
@@ -46,10 +47,7 @@ export const DEFAULT_JUMP_BACK_MS = 1000
 export const DEFAULT_JUMP_FORWARD_MS = 10_000
 export const DEFAULT_AUDIO_ONLY_AFTER_MS = 2000
 
-const AUDIO = 8
-const VIDEO = 9
 type Track = typeof AUDIO | typeof VIDEO
-const KEYFRAME = 3
 /** keyframes remembered (output dts → hash) to recognise an identical upstream */
 const KEYFRAMES_KEPT = 8
 
@@ -263,7 +261,7 @@ function keyOf(track: Track): keyof PerTrack {
 
 /** Audio and video frames; not sequence headers (flags 0, 2) nor video metadata (6). */
 function isFrame(p: RebaserPacket): boolean {
-  return p.codec_type === AUDIO ? p.flags === 1 : p.flags === 3 || p.flags === 4
+  return p.codec_type === AUDIO ? p.flags === AUDIO_FRAME : p.flags === KEYFRAME || p.flags === INTER_FRAME
 }
 
 function hashOf(p: RebaserPacket): string {

@@ -3,6 +3,17 @@
 // picture size when the publisher sent no metadata. FLV players need the
 // tracks before the first byte (the FLV header's flags: ffmpeg and VLC wait
 // for a track declared there that never comes), and /api/streams the codecs.
+import {
+  AUDIO,
+  AUDIO_HEADER,
+  AVC,
+  DATA,
+  fourcc,
+  INTER_FRAME,
+  KEYFRAME,
+  VIDEO,
+  VIDEO_HEADER,
+} from './flv-kinds.ts'
 import { AMF, type AVPacket, type BaseSession, type BroadcastServer, SpsInfo } from './nms.ts'
 import { dropBurst, keepAudioBurst, videoBurst } from './startup-burst.ts'
 
@@ -19,13 +30,6 @@ interface Facts {
   /** the tracks the metadata declares, or null without metadata */
   declared: Tracks | null
 }
-
-const AUDIO = 8
-const VIDEO = 9
-const DATA = 18
-const AUDIO_HEADER = 0
-const VIDEO_HEADER = 2
-const KEYFRAME = 3
 
 /** FourCC codec ids of Enhanced RTMP → the legacy FLV ids the rest of meshcast names (0: no legacy id). */
 const FOURCC_TO_LEGACY: Record<number, number> = {
@@ -57,7 +61,7 @@ export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: 
     if (!publisher.audioCodec) publisher.audioCodec = p.codec_id
   } else if (p.codec_type === VIDEO) {
     f.video = true
-    if (p.flags === 3 || p.flags === 4) f.frames = true
+    if (p.flags === KEYFRAME || p.flags === INTER_FRAME) f.frames = true
     if (p.flags === VIDEO_HEADER) fillVideo(publisher, p)
     if (p.flags === KEYFRAME && videoOnly(b)) videoBurst.before(b)
   } else if (p.codec_type === DATA) {
@@ -138,7 +142,7 @@ function fillVideo(publisher: BaseSession, p: AVPacket): void {
 /** Width and height from the SPS in an AVC or HEVC sequence header tag body; null when not found. */
 export function pictureSize(codec: number, body: Buffer): { width: number; height: number } | null {
   try {
-    if (codec === 7) return SpsInfo.parseH264Sps(avcSps(body))
+    if (codec === AVC) return SpsInfo.parseH264Sps(avcSps(body))
     if (codec === 12) {
       const sps = hevcSps(body)
       return sps === null ? null : SpsInfo.parseH265Sps(sps)
@@ -175,8 +179,4 @@ function hevcSps(body: Buffer): Buffer | null {
 
 function legacyId(id: number): number {
   return FOURCC_TO_LEGACY[id] ?? id
-}
-
-function fourcc(s: string): number {
-  return Buffer.from(s, 'latin1').readUInt32BE(0)
 }
