@@ -31,19 +31,27 @@ describe('meshcast --help', () => {
     assert.match(r.stdout, /--edges <n>.*\(default:\s+"2"\)/s)
     assert.match(r.stdout, /--address <ip>.*\(default:\s+"127\.0\.0\.1"\)/s)
     assert.match(r.stdout, /--no-publish/)
-    assert.match(r.stdout, /--log-level <level>.*\(choices:.*default:\s+"info"\)/s)
+    assert.match(
+      r.stdout,
+      /--log-level <level>.*\(choices:.*default:\s+"info",\s+env:\s+MESHCAST_LOG_LEVEL\)/s,
+    )
   })
 
   for (const cmd of ['start', 'check']) {
     test(`${cmd} --help lists its flags and their defaults`, async () => {
       const r = await runCli([cmd, '--help'])
       assert.equal(r.code, 0)
-      assert.match(r.stdout, /--conf <dir>.*\(default:\s+"conf"\)/s)
+      assert.match(r.stdout, /--conf <dir>.*\(default:\s+"conf",\s+env:\s+MESHCAST_CONF\)/s)
       for (const flag of ['--host', '--http-port', '--rtmp-port', '--mesh-port'])
         assert.ok(r.stdout.includes(flag))
       assert.match(r.stdout, /--no-mdns\s.*mesh\.mdns,\s+default\s+on/s)
       assert.match(r.stdout, /--peer <host\[:port\]>\s.*repeat.*mesh\.peers,\s+default\s+none/s)
-      if (cmd !== 'check') assert.match(r.stdout, /--log-level <level>.*\(choices:.*default:\s+"info"\)/s)
+      assert.match(r.stdout, /MESHCAST_PUBLIC_IP/, 'the help points at the variables')
+      if (cmd !== 'check')
+        assert.match(
+          r.stdout,
+          /--log-level <level>.*\(choices:.*default:\s+"info",\s+env:\s+MESHCAST_LOG_LEVEL\)/s,
+        )
     })
   }
 
@@ -114,6 +122,37 @@ describe('meshcast check', () => {
     assert.equal(r.code, 0, r.stderr)
     const view = JSON.parse(r.stdout) as Record<string, unknown>
     assert.deepEqual(view.discovery, { mdns: false, peers: ['127.0.0.9:7801', 'localhost:7900'] })
+  })
+
+  test('applies MESHCAST_* variables over the files, and flags over the variables', async () => {
+    const r = await runCli(['check', '--conf', join(ROOT, 'conf'), '--json', '--http-port', '8081'], {
+      env: {
+        MESHCAST_PUBLIC_IP: '10.20.30.40',
+        MESHCAST_NODE_TYPE: 'edge',
+        MESHCAST_ORIGINS: 'origins.example',
+        MESHCAST_HTTP_PORT: '9090',
+        MESHCAST_MESH_MDNS: 'false',
+        MESHCAST_LOG_LEVEL: 'warn',
+      },
+    })
+    assert.equal(r.code, 0, r.stderr)
+    const view = JSON.parse(r.stdout) as {
+      role: string
+      cluster: { publicIp: string; origins: string[] }
+      http: { port: number }
+      discovery: { mdns: boolean }
+    }
+    assert.equal(view.role, 'edge')
+    assert.equal(view.cluster.publicIp, '10.20.30.40')
+    assert.deepEqual(view.cluster.origins, ['origins.example:1935'])
+    assert.equal(view.http.port, 8081)
+    assert.equal(view.discovery.mdns, false)
+  })
+
+  test('exits 1 for a bad MESHCAST_* value, naming the variable', async () => {
+    const r = await runCli(['check', '--conf', join(ROOT, 'conf')], { env: { MESHCAST_RTMP_PORT: '70000' } })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /environment: property "MESHCAST_RTMP_PORT" \(value "70000"\) is not a valid port/)
   })
 
   test('exits 1 for a bad --peer, naming it', async () => {

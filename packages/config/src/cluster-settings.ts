@@ -44,13 +44,19 @@ function isScalarName(name: string): name is ScalarName {
   return Object.hasOwn(SCALAR_PARSERS, name)
 }
 
+/** Where problems about `property` point: its file and line, or the variable that set it. */
+function placeOf(ctx: CheckContext, property: RawProperty) {
+  const file = property.file ?? ctx.file
+  return { file, line: property.line, property: property.label ?? property.name, value: property.text }
+}
+
 function setScalar<K extends ScalarName>(
   ctx: CheckContext,
   settings: ClusterSettings,
   name: K,
   property: RawProperty,
 ) {
-  const place = { file: ctx.file, line: property.line, property: name, value: property.text }
+  const place = placeOf(ctx, property)
   if (property.value.kind !== 'text') {
     ctx.problems.add({ ...place, message: 'takes a single value, not a list: write value="..."' })
     return
@@ -72,7 +78,7 @@ function readOrigins(ctx: CheckContext, property: RawProperty) {
   const lines: (number | undefined)[] = []
   const seen = new Map<string, RawListItem>()
   for (const entry of originEntries(property)) {
-    const place = { file: ctx.file, line: entry.line, property: 'origins', value: entry.text.trim() }
+    const place = { ...placeOf(ctx, property), line: entry.line, value: entry.text.trim() }
     const origin = ctx.problems.check(place, () => parseOriginAddress(entry.text), undefined)
     if (origin === undefined) continue
     const key = formatAddress({ host: canonicalHost(origin.host), port: origin.port })
@@ -83,8 +89,10 @@ function readOrigins(ctx: CheckContext, property: RawProperty) {
       lines.push(entry.line)
     } else {
       const firstAt = first.line === undefined ? '' : ` on line ${first.line}`
+      const at =
+        property.label === undefined ? where(place.file, entry.line) : `${place.file}: ${property.label}`
       ctx.warnings.push(
-        `${where(ctx.file, entry.line)}: origins entry "${origin.text}" repeats "${first.text.trim()}"${firstAt} (both ${key}); the repeat is ignored`,
+        `${at}: origins entry "${origin.text}" repeats "${first.text.trim()}"${firstAt} (both ${key}); the repeat is ignored`,
       )
     }
   }

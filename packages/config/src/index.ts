@@ -19,6 +19,7 @@ export {
   RED5_PROPERTIES,
 } from './defaults.ts'
 export { effectiveConfig } from './effective-config.ts'
+export { ENV_PREFIX, ENV_VARIABLES, ENVIRONMENT, envName, PASSWORD_FILE_VARIABLE } from './environment.ts'
 export { InvalidValueError } from './invalid-value-error.ts'
 export { loadConfig } from './load-config.ts'
 export { COMMAND_LINE } from './overrides.ts'

@@ -4,30 +4,65 @@ import { readConfFiles } from './conf-files.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import { DEFAULTS } from './defaults.ts'
 import { defaultDiscovery, resolvePeers } from './discovery.ts'
+import { ENVIRONMENT, type EnvSetting, readEnvironment } from './environment.ts'
 import { applyDiscoveryOverrides, applyOverrides } from './overrides.ts'
 import { publicSelf, readClusterXml } from './parse-cluster-xml.ts'
 import { DEFAULT_EDGE_TIMINGS, DEFAULT_SHUTDOWN, readRed5Properties } from './parse-red5-properties.ts'
 import { ProblemList } from './problem-list.ts'
+import type { RawProperty } from './read-bean.ts'
 import { resolveRole } from './resolve-role.ts'
 import { findSelfOrigins, selfAddress } from './self-origin.ts'
 import type { ConfigOverrides, NodeConfig } from './types.ts'
 import { emptyWebappsReading, resolveWebapps } from './webapps.ts'
 
+/** A variable's setting as a cluster.xml property, so the same checks read it. */
+function asProperty(s: EnvSetting): RawProperty {
+  return {
+    name: s.name,
+    line: undefined,
+    text: s.value,
+    value: { kind: 'text', text: s.value },
+    file: ENVIRONMENT,
+    label: s.variable,
+  }
+}
+
 /**
  * Reads a Red5-layout conf folder (cluster.xml, optional red5.properties),
- * applies command-line overrides, finds the applications (webapps) and
- * checks everything. Throws one
- * ConfigError listing every problem; returns a deep-frozen NodeConfig.
+ * applies `MESHCAST_*` variables from `env` over the files and command-line
+ * overrides over both, finds the applications (webapps) and checks
+ * everything. Throws one ConfigError listing every problem; returns a
+ * deep-frozen NodeConfig. `env` is empty unless given: the CLI passes
+ * `process.env`.
  */
-export function loadConfig(confDir: string, overrides: ConfigOverrides = {}): NodeConfig {
+export function loadConfig(
+  confDir: string,
+  overrides: ConfigOverrides = {},
+  env: Readonly<Record<string, string | undefined>> = {},
+): NodeConfig {
   const dir = resolve(confDir)
   const problems = new ProblemList()
   const files = readConfFiles(dir, problems)
+  const environment = readEnvironment(env)
+  problems.addAll(environment.problems)
   const { clusterText, propertiesText } = files
+  const clusterOver = environment.cluster.map(asProperty)
   const cluster =
-    clusterText === undefined ? undefined : problems.collect(() => readClusterXml(clusterText, files.cluster))
+    clusterText === undefined
+      ? undefined
+      : problems.collect(() => readClusterXml(clusterText, files.cluster, clusterOver))
+  const propertiesOver = environment.properties.map((s) => ({
+    key: s.name,
+    value: s.value,
+    file: ENVIRONMENT,
+    label: s.variable,
+  }))
+  // with no red5.properties, variables still set its keys over the defaults
+  const propertiesSource = propertiesText ?? (propertiesOver.length > 0 ? '' : undefined)
   const properties =
-    typeof propertiesText === 'string' ? readRed5Properties(propertiesText, files.properties) : undefined
+    typeof propertiesSource === 'string'
+      ? readRed5Properties(propertiesSource, files.properties, propertiesOver)
+      : undefined
   problems.addAll(cluster?.problems ?? [])
   problems.addAll(properties?.problems ?? [])
   const listeners = applyOverrides(properties ?? DEFAULTS, overrides, problems)
@@ -59,6 +94,12 @@ export function loadConfig(confDir: string, overrides: ConfigOverrides = {}): No
     webapps: webapps.webapps,
     edge: properties?.edge ?? { ...DEFAULT_EDGE_TIMINGS },
     shutdown: properties?.shutdown ?? { ...DEFAULT_SHUTDOWN },
-    warnings: [...cluster.warnings, ...(properties?.warnings ?? []), ...peers.warnings, ...webapps.warnings],
+    warnings: [
+      ...environment.warnings,
+      ...cluster.warnings,
+      ...(properties?.warnings ?? []),
+      ...peers.warnings,
+      ...webapps.warnings,
+    ],
   })
 }

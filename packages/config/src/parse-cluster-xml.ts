@@ -1,13 +1,23 @@
 import { type ClusterReading, checkClusterProperties } from './cluster-settings.ts'
 import { ProblemList } from './problem-list.ts'
-import { readClusterBean } from './read-bean.ts'
+import { type RawProperty, readClusterBean } from './read-bean.ts'
 import { findSelfOrigins, selfAddress } from './self-origin.ts'
 import type { ClusterSettings } from './types.ts'
 
-/** Reads and checks cluster.xml text; problems are returned, except that unreadable XML throws a ConfigError. */
-export function readClusterXml(text: string, file: string): ClusterReading {
+/**
+ * Reads and checks cluster.xml text; problems are returned, except that
+ * unreadable XML throws a ConfigError. A property in `over` (set by a
+ * variable) replaces the file's.
+ */
+export function readClusterXml(
+  text: string,
+  file: string,
+  over: readonly RawProperty[] = [],
+): ClusterReading {
   const bean = readClusterBean(text.replace(/^\uFEFF/, ''), file)
-  const checked = checkClusterProperties(bean.properties, file)
+  const replaced = new Set(over.map((p) => p.name))
+  const properties = [...bean.properties.filter((p) => !replaced.has(p.name)), ...over]
+  const checked = checkClusterProperties(properties, file)
   return {
     ...checked,
     warnings: [...bean.warnings, ...checked.warnings],

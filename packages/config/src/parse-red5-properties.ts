@@ -94,33 +94,51 @@ function setField(
 /** Sets what one known key says; a bad value becomes a problem and leaves the default. */
 function setKey(
   reading: Listeners & { discovery: DiscoveryReading; edge: EdgeTimings; shutdown: ShutdownSettings },
-  place: ProblemPlace & { property: string; line: number },
+  key: string,
+  place: ProblemPlace,
   problems: ProblemList,
 ) {
   const { discovery } = reading
-  const listener = LISTENER_KEYS.get(place.property)
+  const listener = LISTENER_KEYS.get(key)
   if (listener !== undefined) {
     setField(reading[listener[0]], listener[1], place, problems)
-  } else if (EDGE_KEYS.has(place.property)) {
-    const field = EDGE_KEYS.get(place.property) as keyof EdgeTimings
+  } else if (EDGE_KEYS.has(key)) {
+    const field = EDGE_KEYS.get(key) as keyof EdgeTimings
     reading.edge[field] = problems.check(place, () => parseSeconds(place.value ?? ''), reading.edge[field])
-  } else if (place.property === DRAIN_KEY) {
+  } else if (key === DRAIN_KEY) {
     const drain = reading.shutdown.drainSeconds
     reading.shutdown.drainSeconds = problems.check(
       place,
       () => parseSeconds(place.value ?? '', { zero: true }),
       drain,
     )
-  } else if (place.property === MDNS_KEY) {
+  } else if (key === MDNS_KEY) {
     discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
   } else {
     const entries = readPeerList(place, problems)
-    discovery.peers = { entries, where: where(place.file, place.line), label: `${PEERS_KEY} entry` }
+    const label = place.property === key ? `${PEERS_KEY} entry` : `${place.property} entry`
+    discovery.peers = { entries, where: where(place.file, place.line), label }
   }
 }
 
-/** Reads red5.properties text; problems are returned, not thrown. */
-export function readRed5Properties(text: string, file: string): PropertiesReading {
+/** A key's value set from outside the file (a variable), which replaces the file's. */
+export interface PropertyOverride {
+  key: string
+  value: string
+  /** where it was set (`environment`) and the name problems use (`MESHCAST_MESH_PEERS`) */
+  file: string
+  label: string
+}
+
+/**
+ * Reads red5.properties text; problems are returned, not thrown. A key in
+ * `over` replaces the file's (and is not checked there).
+ */
+export function readRed5Properties(
+  text: string,
+  file: string,
+  over: readonly PropertyOverride[] = [],
+): PropertiesReading {
   const reading = {
     ...copyListeners(DEFAULTS),
     discovery: defaultDiscovery(),
@@ -132,6 +150,7 @@ export function readRed5Properties(text: string, file: string): PropertiesReadin
   const problems = new ProblemList()
   const warnings: string[] = []
   const firstLines = new Map<string, number>()
+  const replaced = new Set(over.map((o) => o.key))
   for (const node of parseLines(text, true)) {
     if (!(node instanceof Pair)) continue
     const { key, value } = node
@@ -144,6 +163,8 @@ export function readRed5Properties(text: string, file: string): PropertiesReadin
           `${where(file, line)}: unknown key "${key}" is ignored${didYouMean(key, RED5_PROPERTY_KEYS)}`,
         )
       }
+    } else if (replaced.has(key)) {
+      // the variable wins; the file's value is neither used nor checked
     } else if (firstLine !== undefined) {
       const message = `is set more than once (lines ${firstLine} and ${line}): keep one`
       problems.add({ file, line, property: key, value, message })
@@ -151,9 +172,10 @@ export function readRed5Properties(text: string, file: string): PropertiesReadin
       firstLines.set(key, line)
       const place = { file, line, property: key, value }
       if (isWebappsKey(key)) readWebappsKey(webapps, place, problems)
-      else setKey(reading, place, problems)
+      else setKey(reading, key, place, problems)
     }
   }
+  for (const o of over) setKey(reading, o.key, { file: o.file, property: o.label, value: o.value }, problems)
   return { ...reading, webapps, warnings, problems: problems.problems }
 }
 

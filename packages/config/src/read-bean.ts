@@ -24,6 +24,10 @@ export interface RawProperty {
   /** the value as written, for reports; undefined for lists */
   text: string | undefined
   value: RawValue
+  /** where it was set, when not in the bean's own file (a variable: `environment`) */
+  file?: string
+  /** the name problems use, when not `name` (a variable's: `MESHCAST_PUBLIC_IP`) */
+  label?: string
 }
 
 /** The bean's properties in document order, plus what was wrong with their form. */

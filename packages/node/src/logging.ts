@@ -5,11 +5,15 @@ export const LOG_FORMATS = ['pretty', 'json'] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
+export const LOG_STREAMS = ['stderr', 'stdout'] as const
+export type LogStream = (typeof LOG_STREAMS)[number]
 
 export interface LoggingOptions {
   level: LogLevel
   format: LogFormat
-  /** colour the level in pretty output; default: when stderr is a terminal */
+  /** where lines go; default stderr */
+  to?: LogStream
+  /** colour the level in pretty output; default: when that stream is a terminal */
   colors?: boolean
 }
 
@@ -33,11 +37,13 @@ const pretty = winston.format.printf((info) => {
 })
 
 /**
- * One winston logger for the process. Everything goes to stderr so that a
- * command's own output (`meshcast check`) stays clean on stdout.
+ * One winston logger for the process. Everything goes to stderr by default
+ * so that a command's own output (`meshcast check`) stays clean on stdout;
+ * a container's log collector may want stdout instead.
  */
 export function createLogger(options: LoggingOptions): Logger {
-  const colors = options.colors ?? process.stderr.isTTY === true
+  const toStdout = options.to === 'stdout'
+  const colors = options.colors ?? (toStdout ? process.stdout : process.stderr).isTTY === true
   const format =
     options.format === 'json'
       ? winston.format.combine(winston.format.timestamp(), winston.format.json())
@@ -49,6 +55,6 @@ export function createLogger(options: LoggingOptions): Logger {
   return winston.createLogger({
     level: options.level,
     format,
-    transports: [new winston.transports.Console({ stderrLevels: [...LOG_LEVELS] })],
+    transports: [new winston.transports.Console({ stderrLevels: toStdout ? [] : [...LOG_LEVELS] })],
   })
 }

@@ -13,10 +13,12 @@ export const DEFAULT_CLI_TIMEOUT_MS = 20_000
 /** Runs `meshcast <args>` to completion (killed after `timeout` ms). */
 export async function runCli(
   args: string[],
-  opts: { cwd?: string; timeout?: number } = {},
+  opts: { cwd?: string; timeout?: number; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   const child = spawn(process.execPath, [MESHCAST_BIN, ...args], {
     cwd: opts.cwd,
+    // variables given are added to this process's own
+    env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

@@ -51,7 +51,7 @@ export function demoCommand(setExit: (code: number) => void): Command {
     .option('--redundant', 'publish the test pattern to every origin, so edges can fail over when one dies')
   addLogOptions(cmd)
   return cmd.action(async (opts: DemoOptions) => {
-    const logger = createLogger({ level: opts.logLevel, format: opts.logFormat })
+    const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, to: opts.logTo })
     const hasChat = existsSync(CHAT_APP)
     let nodes: DemoNode[]
     try {

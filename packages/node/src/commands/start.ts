@@ -15,7 +15,7 @@ export function startCommand(setExit: (code: number) => void): Command {
   addConfOptions(cmd)
   addLogOptions(cmd)
   return cmd.action(async (opts: StartOptions) => {
-    const logger = createLogger({ level: opts.logLevel, format: opts.logFormat })
+    const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, to: opts.logTo })
     const run = { stopOnStdinClose: opts.stopOnStdinClose === true }
     // armed before the start: a SIGTERM while the node joins stops it gracefully once it is up
     const stop = watchForStop(run)
