@@ -13,7 +13,7 @@ export interface SwarmTask {
   slot: number
 }
 
-type Port = { target: number; published?: number; protocol?: string; mode?: string }
+type Port = { target: number; published?: number; protocol?: string; mode?: string } | string
 type Service = {
   image?: string
   ports?: Port[]
@@ -21,22 +21,30 @@ type Service = {
 }
 
 /**
- * The stack file made fit for one host: `image` replaced, and what only
+ * A stack or Compose file made fit for one host and for tests beside it: `image` replaced, and what only
  * several hosts allow taken out (the placement by node label and one
  * replica a host, and the fixed host ports, which replicas on one host
- * would share): swarm then gives each task host ports of its own.
+ * would share and other tests' listeners may hold): docker then gives
+ * each container host ports of its own.
  */
 export function oneHostStack(text: string, image: string): string {
   const stack = parse(text, { merge: true }) as { services: Record<string, Service> }
   for (const service of Object.values(stack.services)) {
     service.image = image
     if (service.deploy !== undefined) delete service.deploy.placement
-    for (const port of service.ports ?? []) delete port.published
+    service.ports = (service.ports ?? []).map(containerPortOnly)
   }
   const out = { ...stack } as Record<string, unknown>
   // extension fields are anchors' homes only; the merged services hold their content now
   for (const key of Object.keys(out)) if (key.startsWith('x-')) delete out[key]
   return stringify(out, { aliasDuplicateObjects: false })
+}
+
+/** `"1936:1935"` → `"1935"`; `{ target, published }` → `{ target }`: docker picks the host port. */
+function containerPortOnly(port: Port): Port {
+  if (typeof port === 'string') return port.split(':').at(-1) ?? port
+  const { published: _published, ...rest } = port
+  return rest
 }
 
 /** Whether this engine is a swarm manager; if not, makes it one on loopback. Returns whether it did. */

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, type TestContext, test } from 'node:test'
+import { promisify } from 'node:util'
 import {
   buildMeshcastImage,
   docker,
@@ -11,6 +13,7 @@ import {
   exitCode,
   type FlvTag,
   hostPort,
+  oneHostStack,
   type Publisher,
   playWsFlv,
   publish,
@@ -22,6 +25,8 @@ import {
   type WsFlvPlayer,
   waitFor,
 } from '@meshcast/testing'
+import { DEFAULT_SHUTDOWN } from '../packages/config/src/index.ts'
+import { STOP_TIMEOUT_MS } from '../packages/node/src/run-until-signal.ts'
 
 /** The image the tests build from the Containerfile (never pushed anywhere). */
 const IMAGE = 'meshcast:test'
@@ -41,15 +46,18 @@ function needDocker(t: TestContext): boolean {
   return false
 }
 
+const run = promisify(execFile)
+const COMPOSE = '/usr/bin/docker-compose'
+
 /** GET a JSON route of an edge task through its host port. */
-async function edgeJson<T>(task: SwarmTask, path: string): Promise<T> {
+async function edgeJson<T>(task: Pick<SwarmTask, 'container'>, path: string): Promise<T> {
   const port = await hostPort(task.container, 5080)
   const res = await fetch(`http://127.0.0.1:${port}${path}`)
   return (await res.json()) as T
 }
 
 /** The member ids the edge's view holds, by role. */
-async function viewOf(task: SwarmTask): Promise<{ origins: number; edges: number }> {
+async function viewOf(task: Pick<SwarmTask, 'container'>): Promise<{ origins: number; edges: number }> {
   const body = await edgeJson<{ members: { role: string }[] }>(task, '/api/members')
   return {
     origins: body.members.filter((m) => m.role === 'origin').length,
@@ -57,7 +65,10 @@ async function viewOf(task: SwarmTask): Promise<{ origins: number; edges: number
   }
 }
 
-async function allSee(edges: SwarmTask[], want: { origins: number; edges: number }): Promise<void> {
+async function allSee(
+  edges: Pick<SwarmTask, 'container'>[],
+  want: { origins: number; edges: number },
+): Promise<void> {
   await waitFor(
     async () => {
       for (const edge of edges) {
@@ -70,7 +81,7 @@ async function allSee(edges: SwarmTask[], want: { origins: number; edges: number
   )
 }
 
-async function playFrom(edge: SwarmTask): Promise<WsFlvPlayer> {
+async function playFrom(edge: Pick<SwarmTask, 'container'>): Promise<WsFlvPlayer> {
   const port = await hostPort(edge.container, 5080)
   const player = await playWsFlv(`ws://127.0.0.1:${port}/${STREAM}.flv`)
   players.set(edge.container, player)
@@ -104,7 +115,9 @@ async function nodeIdOf(container: string): Promise<string> {
   return first.node
 }
 
-describe('the container image and a Docker Swarm stack (deploy/stack.yaml)', { concurrency: false }, () => {
+describe('the container image, deploy/compose.yaml and a Docker Swarm stack (deploy/stack.yaml)', {
+  concurrency: false,
+}, () => {
   before(async () => {
     missing = await dockerMissing()
     if (missing !== null) return
@@ -179,6 +192,63 @@ describe('the container image and a Docker Swarm stack (deploy/stack.yaml)', { c
     )
     assert.equal(lines.at(-1)?.message, 'stopped')
     t.diagnostic(`docker stop took ${stopMs} ms`)
+    // the stop grace periods of deploy/ are set from this bound: the drain, then at most STOP_TIMEOUT_MS
+    assert.ok(stopMs < DEFAULT_SHUTDOWN.drainSeconds * 1000 + STOP_TIMEOUT_MS, `the stop took ${stopMs} ms`)
+  })
+
+  test('deploy/compose.yaml with --scale edge=2: one view of two origins and two edges, and both edges play what an origin gets', async (t) => {
+    if (!needDocker(t)) return
+    if (!existsSync(COMPOSE)) {
+      skipOrFail('docker-compose', `${COMPOSE} not found: apt-get install docker-compose`, t)
+      return
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'meshcast-compose-'))
+    const file = join(dir, 'compose.yaml')
+    writeFileSync(file, oneHostStack(readFileSync(join(REPO_ROOT, 'deploy/compose.yaml'), 'utf8'), IMAGE))
+    const project = `mccompose${process.pid}`
+    const compose = async (...args: string[]) =>
+      await run(COMPOSE, ['-p', project, '-f', file, ...args], {
+        env: { ...process.env, MESHCAST_PASSWORD: uniquePassword() },
+        maxBuffer: 16 * 1024 * 1024,
+      })
+    const playing: WsFlvPlayer[] = []
+    t.after(async () => {
+      for (const player of playing) player.close()
+      await compose('down', '--timeout', '30').catch(() => undefined)
+      rmSync(dir, { recursive: true, force: true })
+    })
+    await compose('up', '-d', '--scale', 'edge=2')
+    const containers = async (service: string) =>
+      (
+        await docker([
+          'ps',
+          '-q',
+          '--filter',
+          `label=com.docker.compose.project=${project}`,
+          '--filter',
+          `label=com.docker.compose.service=${service}`,
+        ])
+      )
+        .trim()
+        .split('\n')
+        .filter((id) => id !== '')
+        .map((container) => ({ container }))
+    const edges = await containers('edge')
+    const [originA] = await containers('origin-a')
+    assert.equal(edges.length, 2)
+    assert.ok(originA)
+    await allSee(edges, { origins: 2, edges: 2 })
+    const publisher = await publish(`rtmp://127.0.0.1:${await hostPort(originA.container, 1935)}/${STREAM}`)
+    t.after(() => publisher.stop())
+    for (const edge of edges) {
+      const port = await hostPort(edge.container, 5080)
+      const player = await playWsFlv(`ws://127.0.0.1:${port}/${STREAM}.flv`)
+      playing.push(player)
+      await moreVideo(player, 50, `video from a compose edge`)
+    }
+    await compose('stop', '--timeout', '30')
+    for (const { container } of [...edges, originA])
+      assert.equal(await exitCode(container), 0, `${container} exits 0 on compose stop`)
   })
 
   test('2 origins and 2 edges deployed as a stack form one view, and a stream published to the origins plays from every edge', async (t) => {
