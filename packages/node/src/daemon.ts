@@ -20,6 +20,8 @@ import { VERSION } from './version.ts'
 
 /** What a player that arrives while the node shuts down is told. */
 const DRAINING_TEXT = 'this node is shutting down: play from another node'
+/** ms between looks at the player count while a stop waits for players to leave. */
+const PLAYERS_POLL_MS = 100
 
 /**
  * One meshcast node: the media server (RTMP), the HTTP side, the mesh and
@@ -195,23 +197,47 @@ export class Daemon implements Startable {
 
   /**
    * The first part of a stop, while everything still runs: refuse new
-   * players and publishers; withdraw the adverts and mark this member
-   * draining; then wait until no member pulls from this node (they switch
-   * upstream before its streams end), at most `shutdown.drain`. An edge
-   * has nobody pulling from it: it goes on at once.
+   * players and publishers (`/readyz` turns 503); withdraw the adverts and
+   * mark this member draining (no node routes viewers here any more); then
+   * wait, at most `shutdown.drain` in all, until no member pulls from this
+   * node (they switch upstream before its streams end) and until its own
+   * players have left, so that a load balancer or `/cluster` has moved new
+   * viewers elsewhere before the ones still watching are cut.
    */
   async #drain(): Promise<void> {
     if (this.#draining || !this.#up.has('rtmp')) return
     this.#draining = true
     this.#media.drain(DRAINING_TEXT)
-    const plane = this.#plane
-    if (plane === null || this.#mesh?.state !== 'joined') return
     const timeoutMs = this.config.shutdown.drainSeconds * 1000
-    this.#log.info('draining: adverts withdrawn, waiting for the nodes pulling from this one', { timeoutMs })
-    plane.drain()
-    const result = await plane.drained(timeoutMs)
-    if (result.drained) this.#log.info('drained: no node pulls from this one', { ms: result.ms })
-    else this.#log.warn('drain timed out; leaving anyway', { ms: result.ms, stillPulling: result.waiting })
+    const started = Date.now()
+    const plane = this.#plane
+    if (plane !== null && this.#mesh?.state === 'joined') {
+      this.#log.info('draining: adverts withdrawn, waiting for the nodes pulling from this one', {
+        timeoutMs,
+      })
+      plane.drain()
+      const result = await plane.drained(timeoutMs)
+      if (result.drained) this.#log.info('drained: no node pulls from this one', { ms: result.ms })
+      else this.#log.warn('drain timed out; leaving anyway', { ms: result.ms, stillPulling: result.waiting })
+    }
+    await this.#playersLeave(timeoutMs - (Date.now() - started))
+  }
+
+  /** Waits at most `timeoutMs` for this node's players to leave; says how many are cut. */
+  async #playersLeave(timeoutMs: number): Promise<void> {
+    const players = () => this.#media.streams().reduce((n, s) => n + s.subscribers, 0)
+    if (players() === 0) return
+    this.#log.info('draining: waiting for players to leave', {
+      players: players(),
+      timeoutMs: Math.max(0, timeoutMs),
+    })
+    const deadline = Date.now() + timeoutMs
+    while (players() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, PLAYERS_POLL_MS))
+    }
+    const left = players()
+    if (left > 0) this.#log.warn('drain over: players still watching are cut', { players: left })
+    else this.#log.info('drained: every player left')
   }
 
   #metricsRegistry(): Registry {
