@@ -92,13 +92,16 @@ export class MediaPlane {
   /** Hooks the mesh and the media server; call once the mesh has joined. */
   start(): void {
     const { mesh, media } = this.#p
+    // a member with a wildcard publicIp is booked at the address this node reaches it at, so
+    // an origins entry (a DNS name's records) stands for it and its adverts rank in its place
     const onMember = (m: Member) => {
-      if (m.id !== this.#p.id) this.book.member(m)
+      if (m.id !== this.#p.id) this.book.member(this.#reachable(m, undefined))
     }
     const onView = () => {
       const ids = new Set(mesh.view.members.map((m) => m.id))
       this.book.retain(ids)
-      for (const m of mesh.view.members) if (m.id !== this.#p.id) this.book.member(m)
+      for (const m of mesh.view.members)
+        if (m.id !== this.#p.id) this.book.member(this.#reachable(m, undefined))
       // a new member may stand behind an origin's DNS name now
       if (this.edge !== null) void this.#resolveOrigins()
     }
@@ -212,8 +215,14 @@ export class MediaPlane {
   async #probeOrigins(): Promise<void> {
     const { config, mesh, id } = this.#p
     const entries = await this.#resolveOrigins()
-    const others = mesh.view.members.filter((m) => m.id !== id)
-    const unmatched = entries.filter((o) => !others.some((m) => memberIndex(m, [o]) === 0))
+    const others = mesh.view.members.filter((m) => m.id !== id).map((m) => this.#reachable(m, undefined))
+    // a DNS name not resolved yet (or to nothing) is unknown, not foreign: its records may be
+    // members still starting (a swarm's tasks.<service>, a headless Service)
+    const unmatched = entries.filter(
+      (o) =>
+        !others.some((m) => memberIndex(m, [o]) === 0) &&
+        (!isName(o.host) || (o.addresses !== undefined && o.addresses.length > 0)),
+    )
     // a name is foreign when nothing listens for the mesh at any of its addresses
     const anyListens = async (o: OriginEntry) =>
       (await Promise.all((o.addresses ?? [o.host]).map((h) => meshListens(h, config.mesh.port)))).some(
