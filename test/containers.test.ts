@@ -292,13 +292,25 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
     assert.equal(removed.length, 2)
     for (const edge of removed) {
       await waitFor(async () => (await exitCode(edge.container)) !== null, {
-        timeout: 40_000,
+        timeout: 60_000,
         interval: 250,
         what: `edge ${edge.slot} to stop`,
       })
       assert.equal(await exitCode(edge.container), 0, `edge ${edge.slot} exits 0 on swarm's SIGTERM`)
       const logs = await docker(['logs', edge.container])
-      assert.match(logs, /"message":"draining/, `edge ${edge.slot} drained`)
+      assert.match(logs, /"message":"draining: waiting for players to leave"/, `edge ${edge.slot} drained`)
+      // its player was served while the edge drained (no longer routed to), and cut only at the end
+      const player = players.get(edge.container)
+      assert.ok(player, `a player on edge ${edge.slot}`)
+      const servedFor = (videoTags(player).at(-1)?.at ?? 0) - since
+      t.diagnostic(
+        `removed edge ${edge.slot}: its player got video for ${servedFor} ms after the scale-in began`,
+      )
+      assert.ok(servedFor > 1000, `the removed edge ${edge.slot} kept its player ${servedFor} ms`)
+      await waitFor(() => player.closed !== null, {
+        timeout: 5000,
+        what: `the player of the removed edge ${edge.slot} to be closed`,
+      })
     }
     await allSee(kept, { origins: 2, edges: 2 })
     for (const edge of kept) {
