@@ -269,7 +269,11 @@ export class EdgeController {
 
   /** Where the upstream stands in `origins` (-1: unlisted, or a foreign entry a member now stands behind). */
   #listedIndex(up: Candidate): number {
-    if (up.kind === 'mesh') return originsIndex(up.carrier, this.#origins)
+    if (up.kind === 'mesh') {
+      // the member as booked now: where it is reached may have become known since the pull began
+      const member = this.#book.members().find((m) => m.id === up.id) ?? up.carrier.member
+      return memberIndex(member, this.#origins, up.carrier.advert.rtmpUrl)
+    }
     const { host, port } = up.origin
     return this.#foreign().some((o) => o.host === host && o.port === port)
       ? this.#origins.findIndex((o) => o.host === host && o.port === port)

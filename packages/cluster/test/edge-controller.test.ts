@@ -189,6 +189,23 @@ describe('edge controller', () => {
     assert.equal(port.pulls.length, 2)
   })
 
+  test('an upstream booked first at a wildcard address, then where an origins name points, is kept: no reconnect', async (t) => {
+    const { book, port, edge } = setup({ origins: [{ host: 'origins.test', port: 1935 }] })
+    t.after(() => edge.stop())
+    // a zero-config member: publicIp and mesh address are wildcards until the mesh knows better
+    const wild = member('n1', { publicIp: '0.0.0.0', mesh: '0.0.0.0:7800' })
+    book.set(wild, [advert(wild, '/live/a')])
+    await sleep(10)
+    assert.equal(port.pulls.length, 1)
+    edge.setOriginAddresses(new Map([['origins.test', ['10.0.0.1']]]))
+    // the node books it at the address its mesh connection comes from; its advert is unchanged
+    book.set(member('n1'), [advert(wild, '/live/a')])
+    edge.setOriginAddresses(new Map([['origins.test', ['10.0.0.1']]]))
+    await sleep(10)
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n1')
+    assert.equal(port.pulls.length, 1, 'the pull stays on the member it already had')
+  })
+
   test('a withdrawn advert with another upstream: the old one stays the upstream until the new one delivers', async (t) => {
     const { book, port, edge } = setup()
     t.after(() => edge.stop())
