@@ -1,6 +1,6 @@
 import { type ConfigProblem, formatAddress } from '@meshcast/interface'
 import { didYouMean } from './closest-name.ts'
-import { DEFAULTS } from './defaults.ts'
+import { DEFAULTS, PASSWORD_MASK } from './defaults.ts'
 import { canonicalHost, parseHost, parseOriginAddress } from './parse-address.ts'
 import { parseBoolean, parseNodeType, parsePassword, parsePort, parseRetryDuration } from './parse-values.ts'
 import { ProblemList } from './problem-list.ts'
@@ -56,13 +56,19 @@ function setScalar<K extends ScalarName>(
   name: K,
   property: RawProperty,
 ) {
-  const place = placeOf(ctx, property)
+  const outside = property.file !== undefined
+  // a password from a variable or a secret file is never repeated in a problem
+  const secret = name === 'password' && outside
+  const place = { ...placeOf(ctx, property), ...(secret ? { value: PASSWORD_MASK } : {}) }
   if (property.value.kind !== 'text') {
     ctx.problems.add({ ...place, message: 'takes a single value, not a list: write value="..."' })
     return
   }
   const text = property.value.text
-  settings[name] = ctx.problems.check(place, () => SCALAR_PARSERS[name](text), settings[name])
+  const parse = secret
+    ? () => parsePassword(text, false) as ClusterSettings[K]
+    : () => SCALAR_PARSERS[name](text)
+  settings[name] = ctx.problems.check(place, parse, settings[name])
 }
 
 /** A `value="a, b"` text splits on commas, as Spring converts a string to a list. */

@@ -74,7 +74,11 @@ export function loadConfig(
       ...publicSelf(cluster.settings),
       ...selfAddress(listeners.rtmp.host, listeners.rtmp.port, 'rtmp.host:rtmp.port'),
     ]
-    problems.addAll(findSelfOrigins(cluster.settings.origins, cluster.originLines, selves, files.cluster))
+    // origins set by MESHCAST_ORIGINS are that variable's problem, not the file's
+    const fromVariable = environment.cluster.find((s) => s.name === 'origins')
+    const file = fromVariable === undefined ? files.cluster : ENVIRONMENT
+    const origins = cluster.settings.origins
+    problems.addAll(findSelfOrigins(origins, cluster.originLines, selves, file, fromVariable?.variable))
   }
   const webapps = resolveWebapps(
     properties?.webapps ?? emptyWebappsReading(),

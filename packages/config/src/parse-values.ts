@@ -63,7 +63,12 @@ export function parseNodeType(text: string): NodeType {
  * refused because Red5 Pro refuses them, and because every node must derive
  * the same cluster key from the same text.
  */
-export function parsePassword(text: string): string {
+/**
+ * A cluster password. `suggest` names the lowercase form in the problem;
+ * off for one from a variable or a secret file, whose text must not reach
+ * the logs.
+ */
+export function parsePassword(text: string, suggest = true): string {
   const password = text.trim()
   if (password === '') {
     throw new InvalidValueError(
@@ -73,8 +78,8 @@ export function parsePassword(text: string): string {
   if (password !== password.toLowerCase()) {
     throw new InvalidValueError(
       'has capital letters: Red5 Pro rejects them (edges fail to authenticate), and meshcast ' +
-        'derives the cluster key from the password, so it must be the same lowercase text on every node; ' +
-        `use "${password.toLowerCase()}" everywhere`,
+        'derives the cluster key from the password, so it must be the same lowercase text on every node' +
+        (suggest ? `; use "${password.toLowerCase()}" everywhere` : ''),
     )
   }
   return password

@@ -25,6 +25,7 @@ export function findSelfOrigins(
   originLines: readonly (number | undefined)[],
   selves: readonly SelfAddress[],
   file: string,
+  property = 'origins',
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = []
   for (const [index, origin] of origins.entries()) {
@@ -36,7 +37,7 @@ export function findSelfOrigins(
     problems.push({
       file,
       ...(line === undefined ? {} : { line }),
-      property: 'origins',
+      property,
       value: origin.text,
       message,
     })

@@ -8,6 +8,7 @@ import {
   ENVIRONMENT,
   envName,
   loadConfig,
+  PASSWORD_MASK,
   RED5_PROPERTIES,
   RED5_PROPERTY_KEYS,
 } from '../src/index.ts'
@@ -113,6 +114,19 @@ describe('MESHCAST_* variables', () => {
     })
   })
 
+  it("naming this node itself in MESHCAST_ORIGINS is that variable's problem", (t) => {
+    const dir = makeConfDir(t, { 'cluster.xml': BEAN })
+    const problem = onlyProblem(() =>
+      loadConfig(dir, {}, { MESHCAST_PUBLIC_IP: '10.0.0.5', MESHCAST_ORIGINS: '10.0.0.5:1935' }),
+    )
+    assertProblem(problem, {
+      file: ENVIRONMENT,
+      property: 'MESHCAST_ORIGINS',
+      value: '10.0.0.5:1935',
+      message: /names this node itself/,
+    })
+  })
+
   it('that are unknown give a warning with the likely name', (t) => {
     const dir = makeConfDir(t, { 'cluster.xml': BEAN })
     const config = loadConfig(dir, {}, { MESHCAST_PUBLICIP: '10.0.0.1', MESHCAST_LOG_FORMAT: 'json' })
@@ -157,16 +171,17 @@ describe('MESHCAST_PASSWORD_FILE', () => {
     })
   })
 
-  it('holding a password with capitals is refused as the file would be', (t) => {
+  it('holding a password with capitals is refused as the file would be, without repeating it', (t) => {
     const dir = makeConfDir(t, { 'cluster.xml': BEAN })
     const file = join(dir, 'password')
-    writeFileSync(file, 'Secret\n')
+    writeFileSync(file, 'TopSecret\n')
     const problem = onlyProblem(() => loadConfig(dir, {}, { MESHCAST_PASSWORD_FILE: file }))
     assertProblem(problem, {
       file: ENVIRONMENT,
       property: 'MESHCAST_PASSWORD_FILE',
-      value: 'Secret',
+      value: PASSWORD_MASK,
       message: /capital letters/,
     })
+    assert.ok(!problem.message.toLowerCase().includes('topsecret'), problem.message)
   })
 })
