@@ -4,8 +4,19 @@ import { demoCommand } from './commands/demo.ts'
 import { startCommand } from './commands/start.ts'
 import { VERSION } from './version.ts'
 
+/**
+ * An empty `MESHCAST_*` variable counts as unset, as the conf's variables
+ * do (Compose's `${X:-}` gives one); commander would take `MESHCAST_CONF=`
+ * for the current folder.
+ */
+function dropEmptyVariables(env: NodeJS.ProcessEnv): void {
+  for (const [name, value] of Object.entries(env))
+    if (name.startsWith('MESHCAST_') && value === '') delete env[name]
+}
+
 /** Parses argv (as process.argv) and runs the command; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  dropEmptyVariables(process.env)
   let code = 0
   const setExit = (c: number) => {
     code = c

@@ -39,7 +39,7 @@ export interface LogOptions {
 
 /** What the help says of the variables (packages/config/README.md lists them all). */
 const VARIABLES_HELP = `
-Every cluster.xml property and red5.properties key can also be set by a variable,
+Every cluster.xml property and red5.properties key (but webapps.dir and app.*) can also be set by a variable,
 MESHCAST_ and its name in upper snake case (MESHCAST_PASSWORD, MESHCAST_PUBLIC_IP,
 MESHCAST_ORIGINS, MESHCAST_MESH_PEERS, MESHCAST_SHUTDOWN_DRAIN...), or the password
 from a file with MESHCAST_PASSWORD_FILE. Variables win over the files; flags win over both.`
