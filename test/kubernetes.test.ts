@@ -17,44 +17,19 @@ import * as autoscaling from 'kubernetes-models/autoscaling/v2'
 import * as policy from 'kubernetes-models/policy/v1'
 import * as core from 'kubernetes-models/v1'
 import { parse, parseAllDocuments } from 'yaml'
+import { DEFAULT_SHUTDOWN, ENV_VARIABLES } from '../packages/config/src/index.ts'
+import { STOP_TIMEOUT_MS } from '../packages/node/src/run-until-signal.ts'
 
 const KUBECTL = 'kubectl'
 const ROOT = fileURLToPath(new URL('../deploy/kubernetes/', import.meta.url))
 const OVERLAYS = readdirSync(join(ROOT, 'overlays')).sort()
 
-/** Every MESHCAST_* variable meshcast documents (packages/config/README.md, the CLI's four). */
-const DOCUMENTED_VARIABLES = new Set([
-  'MESHCAST_PASSWORD',
-  'MESHCAST_PASSWORD_FILE',
-  'MESHCAST_NODE_TYPE',
-  'MESHCAST_ORIGINS',
-  'MESHCAST_PUBLIC_IP',
-  'MESHCAST_PUBLIC_PORT',
-  'MESHCAST_PRIVATE_INSTANCE',
-  'MESHCAST_RETRY_DURATION',
-  'MESHCAST_KICK_ON_UNPUBLISH',
-  'MESHCAST_STREAM_ON_DEMAND',
-  'MESHCAST_HTTP_HOST',
-  'MESHCAST_HTTP_PORT',
-  'MESHCAST_RTMP_HOST',
-  'MESHCAST_RTMP_PORT',
-  'MESHCAST_MESH_HOST',
-  'MESHCAST_MESH_PORT',
-  'MESHCAST_MESH_MDNS',
-  'MESHCAST_MESH_PEERS',
-  'MESHCAST_EDGE_LINGER',
-  'MESHCAST_EDGE_WAIT',
-  'MESHCAST_EDGE_STALL',
-  'MESHCAST_SHUTDOWN_DRAIN',
-  'MESHCAST_CONF',
-  'MESHCAST_LOG_FORMAT',
-  'MESHCAST_LOG_LEVEL',
-  'MESHCAST_LOG_TO',
-])
+/** Every MESHCAST_* variable meshcast reads (packages/config, the CLI's four, MESHCAST_FFMPEG). */
+const DOCUMENTED_VARIABLES = new Set(ENV_VARIABLES)
 /** shutdown.drain when MESHCAST_SHUTDOWN_DRAIN is not set (packages/config). */
-const DEFAULT_DRAIN_S = 3
+const DEFAULT_DRAIN_S = DEFAULT_SHUTDOWN.drainSeconds
 /** The most a node's stop takes beyond shutdown.drain. */
-const STOP_MAX_S = 10
+const STOP_MAX_S = STOP_TIMEOUT_MS / 1000
 const HTTP_PORT = 5080
 
 // --- the manifests' shapes, as far as the assertions read them ---

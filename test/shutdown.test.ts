@@ -6,6 +6,7 @@ import {
   longestGap,
   type NodeProcess,
   play,
+  playWsFlv,
   publish,
   type StreamsBody,
   waitFor,
@@ -158,6 +159,84 @@ describe('graceful shutdown (SIGTERM)', () => {
       assert.ok(stopped.ms < 5000, `the edge took ${stopped.ms} ms`)
       assert.ok(ms < 1000, `gone from the origin's view ${ms} ms after the signal`)
       assert.ok(logged(edge, 'draining: new players and publishers are refused') !== undefined)
+    }),
+  )
+
+  test(
+    'an edge with players keeps serving them through shutdown.drain while /cluster sends viewers elsewhere, then cuts them; one whose players leave goes at once',
+    withCluster(async (cluster, t) => {
+      const origin = await cluster.start({ name: 'origin' })
+      const origins = [cluster.address(0)]
+      const leaving = await cluster.start({
+        name: 'edge-a',
+        cluster: { origins },
+        properties: { 'shutdown.drain': 2 },
+      })
+      const staying = await cluster.start({
+        name: 'edge-b',
+        cluster: { origins },
+        properties: { 'shutdown.drain': 5 },
+      })
+      const leavingId = (await leaving.status()).id
+      const publisher = await publish(`${origin.rtmpUrl}/live/held`, { seconds: 60 })
+      t.after(() => publisher.stop())
+      const wsUrl = (node: NodeProcess) => `${node.httpUrl.replace(/^http/, 'ws')}/live/held.flv`
+      const video = (p: { tags: { type: number; at: number }[] }) => p.tags.filter((tag) => tag.type === 9)
+      const player = await playWsFlv(wsUrl(leaving))
+      t.after(() => player.close())
+      await waitFor(() => video(player).length >= 25, { timeout: 15_000, what: 'video at the edge player' })
+
+      const stopping = terminate(leaving)
+      await waitFor(async () => (await json<{ draining: boolean }>(leaving, '/api/status')).draining, {
+        timeout: 2000,
+        interval: 20,
+        what: 'the edge to be draining',
+      })
+      // the draining member's record reaches the origin in one heartbeat; after that, round-robin never names it
+      const members = async () =>
+        (await json<{ members: { id: string; data: Record<string, unknown> }[] }>(origin, '/api/members'))
+          .members
+      await waitFor(async () => (await members()).find((m) => m.id === leavingId)?.data.draining === true, {
+        timeout: 2000,
+        interval: 20,
+        what: 'the origin to hear that the edge drains',
+      })
+      // round-robin over the others (the origin serves players too)
+      for (let i = 0; i < 6; i++) {
+        const routed = await json<{ nodeId: string }>(origin, '/cluster')
+        assert.notEqual(routed.nodeId, leavingId, 'a draining edge is never handed out')
+      }
+      const stopped = await stopping
+      const lastVideo = video(player).at(-1)?.at ?? 0
+      process.stdout.write(
+        `# an edge with a player (shutdown.drain=2): served it ${lastVideo - stopped.at} ms after SIGTERM, exited in ${stopped.ms} ms\n`,
+      )
+      assert.equal(stopped.code, 0)
+      assert.ok(
+        lastVideo - stopped.at > 1500,
+        `the player got video ${lastVideo - stopped.at} ms into the drain`,
+      )
+      assert.ok(stopped.ms >= 2000 && stopped.ms < 5000, `the edge took ${stopped.ms} ms`)
+      assert.ok(logged(leaving, 'drain over: players still watching are cut') !== undefined)
+      await waitFor(() => player.closed !== null, {
+        timeout: 5000,
+        what: 'the cut player to see its socket close',
+      })
+
+      // its players leave during the drain: the edge goes then, not after shutdown.drain
+      const second = await playWsFlv(wsUrl(staying))
+      t.after(() => second.close())
+      await waitFor(() => video(second).length >= 25, { timeout: 15_000, what: 'video at the second edge' })
+      const going = terminate(staying)
+      await waitFor(() => logged(staying, 'draining: waiting for players to leave'), {
+        timeout: 5000,
+        what: 'the edge to wait for its player',
+      })
+      second.close()
+      const gone = await going
+      assert.equal(gone.code, 0)
+      assert.ok(gone.ms < 3000, `the edge whose player left took ${gone.ms} ms (shutdown.drain 5 s)`)
+      assert.ok(logged(staying, 'drained: every player left') !== undefined)
     }),
   )
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { NodeStatus } from '@meshcast/node'
+import { nodeEnvironment } from './node-env.ts'
 import { waitFor } from './wait-for.ts'
 
 /** The daemon's entry point, run with this very Node binary (>= 22). */
@@ -78,7 +79,7 @@ export class NodeProcess {
     this.child = spawn(file, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env: nodeEnvironment(opts.env),
     })
     live.add(this.child)
     for (const stream of [this.child.stdout, this.child.stderr]) {

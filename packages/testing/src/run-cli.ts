@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { nodeEnvironment } from './node-env.ts'
 import { MESHCAST_BIN } from './node-process.ts'
 
 export interface CliResult {
@@ -17,8 +18,8 @@ export async function runCli(
 ): Promise<CliResult> {
   const child = spawn(process.execPath, [MESHCAST_BIN, ...args], {
     cwd: opts.cwd,
-    // variables given are added to this process's own
-    env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
+    // variables given are added to this process's own (less the harness's MESHCAST_* paths)
+    env: nodeEnvironment(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

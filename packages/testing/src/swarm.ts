@@ -27,8 +27,15 @@ type Service = {
  * would share and other tests' listeners may hold): docker then gives
  * each container host ports of its own.
  */
-export function oneHostStack(text: string, image: string): string {
-  const stack = parse(text, { merge: true }) as { services: Record<string, Service> }
+export function oneHostStack(text: string, image: string, secretPrefix = ''): string {
+  const stack = parse(text, { merge: true }) as {
+    services: Record<string, Service>
+    secrets?: Record<string, { external?: boolean; name?: string }>
+  }
+  // an external secret under a name of the test's own, so an operator's secret of the same name is untouched
+  for (const [key, secret] of Object.entries(stack.secrets ?? {})) {
+    if (secret.external === true && secretPrefix !== '') secret.name = `${secretPrefix}${key}`
+  }
   for (const service of Object.values(stack.services)) {
     service.image = image
     if (service.deploy !== undefined) delete service.deploy.placement
@@ -64,8 +71,9 @@ export class SwarmStack {
     this.name = name
   }
 
-  /** (Re)creates an external secret the stack file names. */
-  async secret(name: string, value: string): Promise<void> {
+  /** (Re)creates the external secret the stack file calls `key`, under this stack's own name for it. */
+  async secret(key: string, value: string): Promise<void> {
+    const name = `${this.name}_${key}`
     await docker(['secret', 'rm', name]).catch(() => undefined)
     await docker(['secret', 'create', name, '-'], { input: value })
     this.#secrets.push(name)
@@ -75,7 +83,7 @@ export class SwarmStack {
     const dir = mkdtempSync(join(tmpdir(), 'meshcast-stack-'))
     try {
       const file = join(dir, 'stack.yaml')
-      writeFileSync(file, oneHostStack(readFileSync(stackFile, 'utf8'), image))
+      writeFileSync(file, oneHostStack(readFileSync(stackFile, 'utf8'), image, `${this.name}_`))
       await docker(['stack', 'deploy', '--prune', '-c', file, this.name])
     } finally {
       rmSync(dir, { recursive: true, force: true })
