@@ -28,6 +28,9 @@ const LOCAL_CA_DIR = '/usr/local/share/ca-certificates'
 
 const MAX_BUFFER = 64 * 1024 * 1024
 
+/** Marks the images the tests build, so a rebuild can remove the one it replaced. */
+const TEST_IMAGE_LABEL = 'meshcast.test-image=1'
+
 /** Runs `docker …`; throws with docker's own words on failure. */
 export async function docker(args: string[], opts: { input?: string } = {}): Promise<string> {
   if (opts.input === undefined) {
@@ -196,5 +199,7 @@ export async function buildMeshcastImage(tag: string): Promise<void> {
   ]
   const ca = localCaCerts()
   if (ca !== '') args.push('--build-arg', `EXTRA_CA_CERTS=${ca}`)
-  await docker([...args, '-t', tag, REPO_ROOT])
+  await docker([...args, '--label', TEST_IMAGE_LABEL, '-t', tag, REPO_ROOT])
+  // the image this build replaced lost its tag: drop it, or every run leaves one behind
+  await docker(['image', 'prune', '-f', '--filter', `label=${TEST_IMAGE_LABEL}`])
 }
