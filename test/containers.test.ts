@@ -9,10 +9,12 @@ import {
   buildMeshcastImage,
   docker,
   dockerMissing,
+  ensureNodeBase,
   ensureSwarm,
   exitCode,
   type FlvTag,
   hostPort,
+  localCaText,
   oneHostStack,
   type Publisher,
   playWsFlv,
@@ -48,6 +50,7 @@ function needDocker(t: TestContext): boolean {
 
 const run = promisify(execFile)
 const COMPOSE = '/usr/bin/docker-compose'
+const PODMAN = '/usr/bin/podman'
 
 /** GET a JSON route of an edge task through its host port. */
 async function edgeJson<T>(task: Pick<SwarmTask, 'container'>, path: string): Promise<T> {
@@ -194,6 +197,68 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
     t.diagnostic(`docker stop took ${stopMs} ms`)
     // the stop grace periods of deploy/ are set from this bound: the drain, then at most STOP_TIMEOUT_MS
     assert.ok(stopMs < DEFAULT_SHUTDOWN.drainSeconds * 1000 + STOP_TIMEOUT_MS, `the stop took ${stopMs} ms`)
+  })
+
+  test('podman builds the same Containerfile and runs it: ready on /readyz, and SIGTERM drains and exits 0', async (t) => {
+    if (!needDocker(t)) return
+    if (!existsSync(PODMAN)) {
+      skipOrFail('podman', `${PODMAN} not found: apt-get install podman runc`, t)
+      return
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'meshcast-podman-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    // this kernel runs podman with runc and explicit ulimits only (crun and the default ulimits fail)
+    const conf = join(dir, 'containers.conf')
+    writeFileSync(
+      conf,
+      '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nruntime = "runc"\n',
+    )
+    const podman = async (...args: string[]) =>
+      (
+        await run(PODMAN, args, {
+          env: { ...process.env, CONTAINERS_CONF: conf },
+          maxBuffer: 64 * 1024 * 1024,
+        })
+      ).stdout
+    // the same local Node base, handed from docker to podman (no registry here)
+    const base = await ensureNodeBase()
+    const tar = join(dir, 'base.tar')
+    await docker(['save', '-o', tar, base])
+    await podman('load', '-q', '-i', tar)
+    const image = 'localhost/meshcast:podman-test'
+    const build = ['build', '-q', '--format', 'docker', '-f', join(REPO_ROOT, 'Containerfile')]
+    build.push('--build-arg', `BASE=localhost/${base}`, '-t', image)
+    const ca = localCaText()
+    if (ca !== '') build.push('--build-arg', `EXTRA_CA_CERTS=${ca}`)
+    await podman(...build, REPO_ROOT)
+    t.after(() => podman('rmi', '-f', image).catch(() => undefined))
+    const name = `meshcast-podman-test-${process.pid}`
+    const container = (
+      await podman(
+        'run',
+        '-d',
+        '--name',
+        name,
+        '-e',
+        `MESHCAST_PASSWORD=${uniquePassword()}`,
+        '-e',
+        'MESHCAST_MESH_MDNS=false',
+        image,
+      )
+    ).trim()
+    t.after(() => podman('rm', '-f', container).catch(() => undefined))
+    await waitFor(
+      async () =>
+        await podman('exec', container, 'node', '/opt/meshcast/probe.mjs', '/readyz').then(
+          () => true,
+          () => false,
+        ),
+      { timeout: 30_000, interval: 250, what: '/readyz to answer 200 in the podman container' },
+    )
+    assert.match(await podman('exec', container, 'cat', '/proc/1/cmdline'), /node.*meshcast\.js\0start/)
+    await podman('stop', '-t', '30', container)
+    assert.equal((await podman('inspect', '-f', '{{.State.ExitCode}}', container)).trim(), '0')
+    assert.match(await podman('logs', container), /"message":"stopped"/)
   })
 
   test('deploy/compose.yaml with --scale edge=2: one view of two origins and two edges, and both edges play what an origin gets', async (t) => {

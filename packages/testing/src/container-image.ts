@@ -173,7 +173,7 @@ export async function ensureNodeBase(): Promise<string> {
 }
 
 /** The PEM text of this machine's local CAs, for the Containerfile's EXTRA_CA_CERTS; '' when none. */
-function localCaCerts(): string {
+export function localCaText(): string {
   if (!existsSync(LOCAL_CA_DIR)) return ''
   const files = readdirSync(LOCAL_CA_DIR, { recursive: true, encoding: 'utf8' }).filter((f) =>
     f.endsWith('.crt'),
@@ -197,7 +197,7 @@ export async function buildMeshcastImage(tag: string): Promise<void> {
     '--build-arg',
     `BASE=${base}`,
   ]
-  const ca = localCaCerts()
+  const ca = localCaText()
   if (ca !== '') args.push('--build-arg', `EXTRA_CA_CERTS=${ca}`)
   await docker([...args, '--label', TEST_IMAGE_LABEL, '-t', tag, REPO_ROOT])
   // the image this build replaced lost its tag: drop it, or every run leaves one behind

@@ -26,7 +26,14 @@ export type { SkippableContext, StartNodeOptions, TestClusterOptions } from './c
 export { inCi, skipOrFail, skipOrFailWithoutLan, TestCluster, withCluster, withLan } from './cluster.ts'
 export type { ClusterXmlOptions } from './conf-writer.ts'
 export { clusterXml, red5Properties, writeConfDir } from './conf-writer.ts'
-export { buildMeshcastImage, docker, dockerMissing, ensureNodeBase, REPO_ROOT } from './container-image.ts'
+export {
+  buildMeshcastImage,
+  docker,
+  dockerMissing,
+  ensureNodeBase,
+  localCaText,
+  REPO_ROOT,
+} from './container-image.ts'
 export type { DnsRecords } from './dnsmasq.ts'
 export { DNSMASQ_PATH, Dnsmasq, dnsmasqMissing, skipOrFailWithoutDnsmasq } from './dnsmasq.ts'
 export type { ClipOptions, ClipSample, EnhancedClip, EnhancedCodec } from './enhanced-clip.ts'
