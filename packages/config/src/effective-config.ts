@@ -28,6 +28,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     },
     edge: { ...config.edge },
     shutdown: { ...config.shutdown },
+    rtmpLimits: { ...config.rtmpLimits },
     warnings: [...config.warnings],
   }
 }

@@ -27,6 +27,7 @@ export { isWildcardHost, parseHost, parseOriginAddress } from './parse-address.t
 export { parseClusterXml } from './parse-cluster-xml.ts'
 export {
   DEFAULT_EDGE_TIMINGS,
+  DEFAULT_RTMP_LIMITS,
   DEFAULT_SHUTDOWN,
   parseRed5Properties,
   RED5_PROPERTY_KEYS,
@@ -43,6 +44,7 @@ export type {
   Listeners,
   NodeConfig,
   OriginAddress,
+  RtmpLimits,
   ShutdownSettings,
   WebappsSettings,
 } from './types.ts'

@@ -7,7 +7,12 @@ import { defaultDiscovery, resolvePeers } from './discovery.ts'
 import { ENVIRONMENT, type EnvSetting, readEnvironment } from './environment.ts'
 import { applyDiscoveryOverrides, applyOverrides } from './overrides.ts'
 import { publicSelf, readClusterXml } from './parse-cluster-xml.ts'
-import { DEFAULT_EDGE_TIMINGS, DEFAULT_SHUTDOWN, readRed5Properties } from './parse-red5-properties.ts'
+import {
+  DEFAULT_EDGE_TIMINGS,
+  DEFAULT_RTMP_LIMITS,
+  DEFAULT_SHUTDOWN,
+  readRed5Properties,
+} from './parse-red5-properties.ts'
 import { ProblemList } from './problem-list.ts'
 import type { RawProperty } from './read-bean.ts'
 import { resolveRole } from './resolve-role.ts'
@@ -98,6 +103,7 @@ export function loadConfig(
     webapps: webapps.webapps,
     edge: properties?.edge ?? { ...DEFAULT_EDGE_TIMINGS },
     shutdown: properties?.shutdown ?? { ...DEFAULT_SHUTDOWN },
+    rtmpLimits: properties?.rtmpLimits ?? { ...DEFAULT_RTMP_LIMITS },
     warnings: [
       ...environment.warnings,
       ...cluster.warnings,

@@ -13,7 +13,14 @@ import { LineIndex } from './line-index.ts'
 import { parseHost } from './parse-address.ts'
 import { parseBoolean, parsePort, parseSeconds } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
-import type { DiscoverySettings, EdgeTimings, ListenAddress, Listeners, ShutdownSettings } from './types.ts'
+import type {
+  DiscoverySettings,
+  EdgeTimings,
+  ListenAddress,
+  Listeners,
+  RtmpLimits,
+  ShutdownSettings,
+} from './types.ts'
 import {
   emptyWebappsReading,
   isWebappsKey,
@@ -45,6 +52,11 @@ const EDGE_KEYS = new Map<string, keyof EdgeTimings>([
 
 export const DEFAULT_EDGE_TIMINGS: EdgeTimings = { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 }
 
+/** Seconds an RTMP connection has to publish or play. */
+const SETUP_TIMEOUT_KEY = 'rtmp.setup_timeout'
+
+export const DEFAULT_RTMP_LIMITS: RtmpLimits = { setupSeconds: 10 }
+
 /** Seconds a node shutting down waits for the nodes pulling from it to switch upstream. */
 const DRAIN_KEY = 'shutdown.drain'
 
@@ -57,6 +69,7 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   PEERS_KEY,
   ...EDGE_KEYS.keys(),
   DRAIN_KEY,
+  SETUP_TIMEOUT_KEY,
   WEBAPPS_DIR_KEY,
 ]
 
@@ -71,6 +84,7 @@ export interface PropertiesReading extends Listeners {
   webapps: WebappsReading
   edge: EdgeTimings
   shutdown: ShutdownSettings
+  rtmpLimits: RtmpLimits
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -91,9 +105,19 @@ function setField(
   else address.port = problems.check(place, () => parsePort(text), address.port)
 }
 
+/** A seconds value where 0 means "none"; a bad one is a problem and keeps `fallback`. */
+function secondsOrZero(place: ProblemPlace, problems: ProblemList, fallback: number): number {
+  return problems.check(place, () => parseSeconds(place.value ?? '', { zero: true }), fallback)
+}
+
 /** Sets what one known key says; a bad value becomes a problem and leaves the default. */
 function setKey(
-  reading: Listeners & { discovery: DiscoveryReading; edge: EdgeTimings; shutdown: ShutdownSettings },
+  reading: Listeners & {
+    discovery: DiscoveryReading
+    edge: EdgeTimings
+    shutdown: ShutdownSettings
+    rtmpLimits: RtmpLimits
+  },
   key: string,
   place: ProblemPlace,
   problems: ProblemList,
@@ -106,12 +130,9 @@ function setKey(
     const field = EDGE_KEYS.get(key) as keyof EdgeTimings
     reading.edge[field] = problems.check(place, () => parseSeconds(place.value ?? ''), reading.edge[field])
   } else if (key === DRAIN_KEY) {
-    const drain = reading.shutdown.drainSeconds
-    reading.shutdown.drainSeconds = problems.check(
-      place,
-      () => parseSeconds(place.value ?? '', { zero: true }),
-      drain,
-    )
+    reading.shutdown.drainSeconds = secondsOrZero(place, problems, reading.shutdown.drainSeconds)
+  } else if (key === SETUP_TIMEOUT_KEY) {
+    reading.rtmpLimits.setupSeconds = secondsOrZero(place, problems, reading.rtmpLimits.setupSeconds)
   } else if (key === MDNS_KEY) {
     discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
   } else {
@@ -144,6 +165,7 @@ export function readRed5Properties(
     discovery: defaultDiscovery(),
     edge: { ...DEFAULT_EDGE_TIMINGS },
     shutdown: { ...DEFAULT_SHUTDOWN },
+    rtmpLimits: { ...DEFAULT_RTMP_LIMITS },
   }
   const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
@@ -198,6 +220,7 @@ export function parseRed5Properties(
     webapps: _webapps,
     edge: _edge,
     shutdown: _shutdown,
+    rtmpLimits: _rtmpLimits,
     ...listeners
   } = readRed5Properties(text, file)
   const list = new ProblemList()

@@ -60,6 +60,12 @@ export interface EdgeTimings {
   stallSeconds: number
 }
 
+/** What one RTMP client may do (red5.properties `rtmp.*`, besides the listener). */
+export interface RtmpLimits {
+  /** seconds a connection has to start publishing or playing before it is closed (`rtmp.setup_timeout`, default 10; 0: no limit) */
+  setupSeconds: number
+}
+
 /** How a node shuts down (red5.properties `shutdown.*`, seconds). */
 export interface ShutdownSettings {
   /**
@@ -84,6 +90,7 @@ export interface NodeConfig {
   webapps: WebappsSettings
   edge: EdgeTimings
   shutdown: ShutdownSettings
+  rtmpLimits: RtmpLimits
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

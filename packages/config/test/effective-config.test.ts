@@ -35,6 +35,7 @@ describe('effectiveConfig', () => {
       webapps: { dir: join(dirname(dir), 'webapps'), apps: [], settings: [] },
       edge: { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 },
       shutdown: { drainSeconds: 3 },
+      rtmpLimits: { setupSeconds: 10 },
       warnings: [],
     })
   })

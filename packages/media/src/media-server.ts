@@ -12,6 +12,13 @@ import { ingestPublished } from './publish-ingest.ts'
 import type { RelayPort } from './relay-types.ts'
 import { MediaRelays } from './relays.ts'
 import { guardRtmpSession, refusePlay, refusePublish } from './rtmp-accept.ts'
+import {
+  type BoundKind,
+  BoundLog,
+  boundRtmpSession,
+  DEFAULT_RTMP_BOUNDS,
+  type RtmpBounds,
+} from './rtmp-bounds.ts'
 import { closeServer, listenTcp } from './rtmp-listener.ts'
 import { installMediaStreamId, playOnOwnStreamId } from './rtmp-stream-id.ts'
 import { noBurstForPulls } from './startup-burst.ts'
@@ -42,6 +49,8 @@ export interface MediaInit {
   pullTimeoutMs?: number
   /** bytes queued for a player before it is cut; default 8 MiB; 0 disables */
   maxPlayerBacklogBytes?: number
+  /** what one RTMP connection may make the node hold; default DEFAULT_RTMP_BOUNDS */
+  rtmpBounds?: Partial<RtmpBounds>
 }
 
 export interface MediaComponents {
@@ -107,6 +116,8 @@ export class MediaServer implements Startable {
   readonly #flv: FlvHttp
   readonly #guard: PlayerGuard
   readonly #traffic = new TrafficTally()
+  readonly #bounds: RtmpBounds
+  readonly #boundLog: BoundLog
   #server: net.Server | null = null
   /** why new players and publishers are refused (the node is shutting down), or null */
   #draining: string | null = null
@@ -119,6 +130,8 @@ export class MediaServer implements Startable {
   constructor(init: MediaInit, components: MediaComponents) {
     this.#init = init
     this.#log = components.logger.child({ component: 'media' })
+    this.#bounds = { ...DEFAULT_RTMP_BOUNDS, ...init.rtmpBounds }
+    this.#boundLog = new BoundLog(this.#log)
     this.events = new SafeEmitter((err, event) =>
       this.#log.error('media event listener failed', { event, err: String(err) }),
     )
@@ -153,6 +166,11 @@ export class MediaServer implements Startable {
 
   get #refuseText(): string {
     return this.#init.refusePublishText ?? DEFAULT_REFUSE_PUBLISH_TEXT
+  }
+
+  /** RTMP connections closed for breaking a bound, by kind, since start. */
+  boundBreaks(): Readonly<Record<BoundKind, number>> {
+    return { ...this.#boundLog.counts }
   }
 
   /** True from `drain()` until `stop()`. */
@@ -197,6 +215,7 @@ export class MediaServer implements Startable {
     if (server === null) return
     this.#server = null
     this.#guard.stop()
+    this.#boundLog.stop()
     const closed = closeServer(server)
     this.#relays.closeAll()
     for (const session of Context.sessions.values()) session.close()
@@ -265,7 +284,8 @@ export class MediaServer implements Startable {
 
   #accept(socket: net.Socket): void {
     const session = new RtmpSession(socket)
-    guardRtmpSession(session, this.#log)
+    guardRtmpSession(session, this.#log, this.#boundLog)
+    boundRtmpSession(session, this.#bounds, (kind, detail) => this.#boundLog.closed(kind, detail, session.ip))
     refusePublish(session, () => (this.acceptsPublish ? this.#draining : this.#refuseText), this.#log)
     refusePlay(session, () => this.#draining, this.#log)
     noBurstForPulls(session)

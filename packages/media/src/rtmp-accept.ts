@@ -1,5 +1,6 @@
 import type { Logger } from '@meshcast/interface'
 import { Context, type RtmpSession } from './nms.ts'
+import { type BoundLog, RtmpBoundError } from './rtmp-bounds.ts'
 import { isSafeName, MAX_NAME } from './stream-path.ts'
 
 /** The status a refused publisher gets: fatal for ffmpeg, OBS (librtmp) and NMS's own client. */
@@ -16,12 +17,17 @@ const REFUSED_LINGER_MS = 2000
  * without tcUrl, a play without a name, ...): NMS parses in the socket's
  * "data" handler, where an exception would end the whole process.
  */
-export function guardRtmpSession(session: RtmpSession, log: Logger): void {
+export function guardRtmpSession(session: RtmpSession, log: Logger, bounds: BoundLog): void {
   const onData = session.onData
   session.onData = (data: Buffer) => {
     try {
       onData(data)
     } catch (err) {
+      if (err instanceof RtmpBoundError) {
+        bounds.closed(err.kind, err.message, session.ip)
+        session.socket.destroy()
+        return
+      }
       log.warn('RTMP client sent what the server cannot parse; closing it', {
         session: session.id,
         remote: session.ip,

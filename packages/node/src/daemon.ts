@@ -69,6 +69,7 @@ export class Daemon implements Startable {
         acceptsPublish: !pulls,
         refusePublishText: `this node is ${config.role === 'edge' ? 'an edge' : 'a relay'}: publish to an origin`,
         stallMs: config.edge.stallSeconds * 1000,
+        rtmpBounds: { setupMs: config.rtmpLimits.setupSeconds * 1000 },
       },
       { logger: this.#log },
     )

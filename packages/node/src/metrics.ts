@@ -17,6 +17,8 @@ export interface MetricsSources {
   media: {
     streams(): readonly { path: string; subscribers: number }[]
     traffic(): readonly StreamTraffic[]
+    /** RTMP connections closed for breaking a bound, by kind */
+    boundBreaks(): Readonly<Record<string, number>>
   }
   /** null on a standalone node */
   mesh: { counters(): MeshCounters; members(): number } | null
@@ -123,6 +125,13 @@ function addMedia(registry: Registry, media: MetricsSources['media']): void {
     'Bytes received for each stream on this node: from its publisher, or media fed by its pull',
     'stream',
     () => media.traffic().map((t) => [t.path, t.inBytes] as const),
+  )
+  labelledCounter(
+    registry,
+    'meshcast_rtmp_bound_breaks_total',
+    'RTMP connections closed for breaking a bound (message length, chunk streams, buffered bytes, setup time)',
+    'kind',
+    () => Object.entries(media.boundBreaks()),
   )
   labelledCounter(
     registry,

@@ -29,7 +29,11 @@ function stubs() {
   }
   const sources: MetricsSources = {
     node: { id: 'n1', role: 'edge', version: '0.1.0', draining: () => state.draining },
-    media: { streams: () => state.streams, traffic: () => state.traffic },
+    media: {
+      streams: () => state.streams,
+      traffic: () => state.traffic,
+      boundBreaks: () => ({ 'setup-timeout': 2 }),
+    },
     mesh: { counters: () => state.mesh, members: () => state.members },
     pulls: { counters: () => state.pulls, active: () => state.active },
   }

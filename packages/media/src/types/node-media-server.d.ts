@@ -211,6 +211,9 @@ declare module 'node-media-server/src/session/rtmp_session.js' {
     onPacket: (packet: AVPacket) => void
     /** socket "data" handler, bound by run(): replace it before run() to wrap it */
     onData: (data: Buffer) => void
+    /** the client started publishing / playing (bound by run() as the parser's callbacks) */
+    onPush: () => void
+    onPlay: () => void
     run(): void
   }
   export = RtmpSession
