@@ -129,7 +129,12 @@ describe('RTMP bounds: what a stranger sends cannot exhaust a node or stall its 
         `# RTMP attacks: RSS ${before.toFixed(0)} -> peak ${peak.toFixed(0)} MiB; /api/status ${statusMs} ms after; player's longest gap ${gap} ms\n`,
       )
       assert.equal(status.status, 200)
-      assert.ok(peak < 300, `the node's RSS peaked at ${peak.toFixed(0)} MiB`)
+      // the bound is on what the attack costs: the idle RSS itself varies (126-163 MiB here with
+      // the compile cache cold or warm); without the bounds the same attack takes GiBs
+      assert.ok(
+        peak - before < 200,
+        `the node's RSS grew ${(peak - before).toFixed(0)} MiB, to ${peak.toFixed(0)}`,
+      )
       assert.ok(gap < 1000, `the player saw a ${gap} ms gap`)
       assert.equal(player.closed, null, 'the player was never cut')
       assert.ok((await metric(node, 'message-length')) >= 100, 'every absurd header counted')

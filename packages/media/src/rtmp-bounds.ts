@@ -14,7 +14,7 @@ export interface RtmpBounds {
   mediaBytes: number
   /** chunk streams one connection may use (clients use 2 to 8) */
   chunkStreams: number
-  /** message buffers one connection may hold at once, all chunk streams together */
+  /** message buffers a publisher may hold at once, all chunk streams together (before publishing: twice commandBytes) */
   bufferedBytes: number
   /** ms a connection has to start publishing or playing; 0: no limit */
   setupMs: number
@@ -78,12 +78,10 @@ export function boundRtmpSession(
     }
     const held = [...parser.inPackets.values()].reduce((n, p) => n + p.capacity, 0)
     const grow = Math.max(0, length - parser.parserPacket.capacity)
-    if (held + grow > bounds.bufferedBytes) {
-      const total = held + grow
-      throw new RtmpBoundError(
-        'buffered',
-        `would hold ${total} bytes of messages (at most ${bounds.bufferedBytes})`,
-      )
+    // a stranger that has not published yet holds a few commands' worth, whatever it declares
+    const budget = publishing ? bounds.bufferedBytes : 2 * bounds.commandBytes
+    if (held + grow > budget) {
+      throw new RtmpBoundError('buffered', `would hold ${held + grow} bytes of messages (at most ${budget})`)
     }
     alloc()
   }
