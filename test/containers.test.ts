@@ -161,8 +161,6 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
     ]
     const container = (await docker([...run, IMAGE])).trim()
     t.after(() => docker(['rm', '-f', container]).catch(() => undefined))
-    const pid1 = await docker(['exec', container, 'cat', '/proc/1/cmdline'])
-    assert.match(pid1, /node.*meshcast\.js\0start/, 'PID 1 is Node running meshcast start, not a shell')
     await waitFor(
       async () =>
         await docker(['exec', container, 'node', '/opt/meshcast/probe.mjs', '/readyz']).then(
@@ -175,6 +173,9 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
         what: '/readyz to answer 200 inside the container',
       },
     )
+    // once it answers: until then PID 1 may still be the launcher's sh, about to exec Node
+    const pid1 = await docker(['exec', container, 'cat', '/proc/1/cmdline'])
+    assert.match(pid1, /node.*meshcast\.js\0start/, 'PID 1 is Node running meshcast start, not a shell')
     const started = Date.now()
     await docker(['stop', '-t', '30', container])
     const stopMs = Date.now() - started
