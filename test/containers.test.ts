@@ -173,7 +173,7 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
         what: '/readyz to answer 200 inside the container',
       },
     )
-    // once it answers: until then PID 1 may still be the launcher's sh, about to exec Node
+    // the entrypoint is Node itself: no launcher's sh as PID 1, not even for a moment
     const pid1 = await docker(['exec', container, 'cat', '/proc/1/cmdline'])
     assert.match(pid1, /node.*meshcast\.js\0start/, 'PID 1 is Node running meshcast start, not a shell')
     const started = Date.now()
