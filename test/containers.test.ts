@@ -180,10 +180,8 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
     await docker(['stop', '-t', '30', container])
     const stopMs = Date.now() - started
     assert.equal(await exitCode(container), 0)
-    const stdout = await new Promise<string>((resolve, reject) => {
-      // docker logs keeps the two streams apart: read stdout alone
-      docker(['logs', container]).then(resolve, reject)
-    })
+    // docker logs keeps the two streams apart: this is stdout alone
+    const stdout = await docker(['logs', container])
     const lines = stdout
       .trim()
       .split('\n')

@@ -61,12 +61,9 @@ export function parseNodeType(text: string): NodeType {
 /**
  * The shared cluster password, surrounding whitespace removed. Capitals are
  * refused because Red5 Pro refuses them, and because every node must derive
- * the same cluster key from the same text.
- */
-/**
- * A cluster password. `suggest` names the lowercase form in the problem;
- * off for one from a variable or a secret file, whose text must not reach
- * the logs.
+ * the same cluster key from the same text. `suggest` names the lowercase
+ * form in the problem; off for one from a variable or a secret file, whose
+ * text must not reach the logs.
  */
 export function parsePassword(text: string, suggest = true): string {
   const password = text.trim()

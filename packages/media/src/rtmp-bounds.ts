@@ -76,13 +76,8 @@ export function boundRtmpSession(
       const used = parser.inPackets.size
       throw new RtmpBoundError('chunk-streams', `used ${used} chunk streams (at most ${bounds.chunkStreams})`)
     }
-    const held = [...parser.inPackets.values()].reduce((n, p) => n + p.capacity, 0)
-    const grow = Math.max(0, length - parser.parserPacket.capacity)
-    // a stranger that has not published yet holds a few commands' worth, whatever it declares
-    const budget = publishing ? bounds.bufferedBytes : 2 * bounds.commandBytes
-    if (held + grow > budget) {
-      throw new RtmpBoundError('buffered', `would hold ${held + grow} bytes of messages (at most ${budget})`)
-    }
+    // only a buffer that grows can break the budget: a publisher's usual message reuses its own
+    if (length > parser.parserPacket.capacity) checkBudget(parser, length, publishing, bounds)
     alloc()
   }
   const setup = bounds.setupMs > 0 ? setupTimer(session, bounds.setupMs, closed) : null
@@ -101,6 +96,16 @@ export function boundRtmpSession(
     onPlay()
   }
   session.socket.once('close', started)
+}
+
+/** Throws when growing the current buffer to `length` would hold more than the connection may. */
+function checkBudget(parser: ParserInternals, length: number, publishing: boolean, bounds: RtmpBounds): void {
+  let held = length - parser.parserPacket.capacity
+  for (const p of parser.inPackets.values()) held += p.capacity
+  // a stranger that has not published yet holds a few commands' worth, whatever it declares
+  const budget = publishing ? bounds.bufferedBytes : 2 * bounds.commandBytes
+  if (held > budget)
+    throw new RtmpBoundError('buffered', `would hold ${held} bytes of messages (at most ${budget})`)
 }
 
 function setupTimer(

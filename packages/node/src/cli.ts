@@ -1,3 +1,4 @@
+import { ENV_PREFIX } from '@meshcast/config'
 import { Command, CommanderError } from 'commander'
 import { checkCommand } from './commands/check.ts'
 import { demoCommand } from './commands/demo.ts'
@@ -11,7 +12,7 @@ import { VERSION } from './version.ts'
  */
 function dropEmptyVariables(env: NodeJS.ProcessEnv): void {
   for (const [name, value] of Object.entries(env))
-    if (name.startsWith('MESHCAST_') && value === '') delete env[name]
+    if (name.startsWith(ENV_PREFIX) && value === '') delete env[name]
 }
 
 /** Parses argv (as process.argv) and runs the command; resolves with the exit code. */

@@ -31,27 +31,14 @@ const MAX_BUFFER = 64 * 1024 * 1024
 /** Marks the images the tests build, so a rebuild can remove the one it replaced. */
 const TEST_IMAGE_LABEL = 'meshcast.test-image=1'
 
-/** Runs `docker …`; throws with docker's own words on failure. */
+/** Runs `docker …`, with `input` on its stdin; throws with docker's own words on failure. */
 export async function docker(args: string[], opts: { input?: string } = {}): Promise<string> {
-  if (opts.input === undefined) {
-    const { stdout } = await run('docker', args, { maxBuffer: MAX_BUFFER })
-    return stdout
-  }
   return await new Promise<string>((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (t: string) => {
-      out += t
+    const child = execFile('docker', args, { maxBuffer: MAX_BUFFER }, (err, stdout, stderr) => {
+      if (err === null) resolve(stdout)
+      else reject(new Error(`docker ${args.join(' ')}: ${stderr.trim() || err.message}`))
     })
-    child.stderr.setEncoding('utf8').on('data', (t: string) => {
-      err += t
-    })
-    child.once('error', reject)
-    child.once('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`docker ${args.join(' ')}: ${err.trim()}`)),
-    )
-    child.stdin.end(opts.input)
+    child.stdin?.end(opts.input)
   })
 }
 
