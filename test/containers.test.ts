@@ -163,7 +163,7 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
     t.after(() => docker(['rm', '-f', container]).catch(() => undefined))
     await waitFor(
       async () =>
-        await docker(['exec', container, 'node', '/opt/meshcast/probe.mjs', '/readyz']).then(
+        await docker(['exec', container, '/opt/meshcast/probe.sh', '/readyz']).then(
           () => true,
           () => false,
         ),
@@ -248,7 +248,7 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
     t.after(() => podman('rm', '-f', container).catch(() => undefined))
     await waitFor(
       async () =>
-        await podman('exec', container, 'node', '/opt/meshcast/probe.mjs', '/readyz').then(
+        await podman('exec', container, '/opt/meshcast/probe.sh', '/readyz').then(
           () => true,
           () => false,
         ),
