@@ -29,6 +29,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     edge: { ...config.edge },
     shutdown: { ...config.shutdown },
     rtmpLimits: { ...config.rtmpLimits },
+    httpLimits: { ...config.httpLimits },
     warnings: [...config.warnings],
   }
 }

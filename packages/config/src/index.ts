@@ -27,6 +27,7 @@ export { isWildcardHost, parseHost, parseOriginAddress } from './parse-address.t
 export { parseClusterXml } from './parse-cluster-xml.ts'
 export {
   DEFAULT_EDGE_TIMINGS,
+  DEFAULT_HTTP_LIMITS,
   DEFAULT_RTMP_LIMITS,
   DEFAULT_SHUTDOWN,
   parseRed5Properties,
@@ -40,6 +41,7 @@ export type {
   ConfigOverrides,
   DiscoverySettings,
   EdgeTimings,
+  HttpLimits,
   ListenAddress,
   Listeners,
   NodeConfig,

@@ -9,6 +9,7 @@ import { applyDiscoveryOverrides, applyOverrides } from './overrides.ts'
 import { publicSelf, readClusterXml } from './parse-cluster-xml.ts'
 import {
   DEFAULT_EDGE_TIMINGS,
+  DEFAULT_HTTP_LIMITS,
   DEFAULT_RTMP_LIMITS,
   DEFAULT_SHUTDOWN,
   readRed5Properties,
@@ -104,6 +105,7 @@ export function loadConfig(
     edge: properties?.edge ?? { ...DEFAULT_EDGE_TIMINGS },
     shutdown: properties?.shutdown ?? { ...DEFAULT_SHUTDOWN },
     rtmpLimits: properties?.rtmpLimits ?? { ...DEFAULT_RTMP_LIMITS },
+    httpLimits: properties?.httpLimits ?? { ...DEFAULT_HTTP_LIMITS },
     warnings: [
       ...environment.warnings,
       ...cluster.warnings,

@@ -11,11 +11,12 @@ import {
 } from './discovery.ts'
 import { LineIndex } from './line-index.ts'
 import { parseHost } from './parse-address.ts'
-import { parseBoolean, parsePort, parseSeconds } from './parse-values.ts'
+import { parseBoolean, parsePort, parseSeconds, parseWhole } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
 import type {
   DiscoverySettings,
   EdgeTimings,
+  HttpLimits,
   ListenAddress,
   Listeners,
   RtmpLimits,
@@ -55,7 +56,26 @@ export const DEFAULT_EDGE_TIMINGS: EdgeTimings = { lingerSeconds: 10, waitSecond
 /** Seconds an RTMP connection has to publish or play. */
 const SETUP_TIMEOUT_KEY = 'rtmp.setup_timeout'
 
-export const DEFAULT_RTMP_LIMITS: RtmpLimits = { setupSeconds: 10 }
+/** The connection limits, each a whole number (0: no limit), and which field each sets. */
+const RTMP_LIMIT_KEYS = new Map<
+  string,
+  { field: Exclude<keyof RtmpLimits, 'setupSeconds'>; most: number; unit: string }
+>([
+  // Red5's own key, in Red5's unit (ms), so a red5.properties copied from Red5 means the same here
+  ['rtmp.max_inactivity', { field: 'inactivityMs', most: 86_400_000, unit: 'milliseconds' }],
+  ['rtmp.max_connections_per_ip', { field: 'connectionsPerIp', most: 1_000_000, unit: 'connections' }],
+  ['rtmp.max_pending_per_ip', { field: 'pendingPerIp', most: 1_000_000, unit: 'connections' }],
+])
+const HTTP_CONNECTIONS_KEY = 'http.max_connections_per_ip'
+
+export const DEFAULT_RTMP_LIMITS: RtmpLimits = {
+  setupSeconds: 10,
+  inactivityMs: 60_000,
+  // many viewers share one address behind a NAT: the per-address cap is for floods, not for people
+  connectionsPerIp: 1000,
+  pendingPerIp: 64,
+}
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { connectionsPerIp: 256 }
 
 /** Seconds a node shutting down waits for the nodes pulling from it to switch upstream. */
 const DRAIN_KEY = 'shutdown.drain'
@@ -70,6 +90,8 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   ...EDGE_KEYS.keys(),
   DRAIN_KEY,
   SETUP_TIMEOUT_KEY,
+  ...RTMP_LIMIT_KEYS.keys(),
+  HTTP_CONNECTIONS_KEY,
   WEBAPPS_DIR_KEY,
 ]
 
@@ -85,6 +107,7 @@ export interface PropertiesReading extends Listeners {
   edge: EdgeTimings
   shutdown: ShutdownSettings
   rtmpLimits: RtmpLimits
+  httpLimits: HttpLimits
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -117,6 +140,7 @@ function setKey(
     edge: EdgeTimings
     shutdown: ShutdownSettings
     rtmpLimits: RtmpLimits
+    httpLimits: HttpLimits
   },
   key: string,
   place: ProblemPlace,
@@ -133,6 +157,19 @@ function setKey(
     reading.shutdown.drainSeconds = secondsOrZero(place, problems, reading.shutdown.drainSeconds)
   } else if (key === SETUP_TIMEOUT_KEY) {
     reading.rtmpLimits.setupSeconds = secondsOrZero(place, problems, reading.rtmpLimits.setupSeconds)
+  } else if (RTMP_LIMIT_KEYS.has(key)) {
+    const { field, most, unit } = RTMP_LIMIT_KEYS.get(key) as NonNullable<
+      ReturnType<typeof RTMP_LIMIT_KEYS.get>
+    >
+    const value = reading.rtmpLimits[field]
+    reading.rtmpLimits[field] = problems.check(place, () => parseWhole(place.value ?? '', most, unit), value)
+  } else if (key === HTTP_CONNECTIONS_KEY) {
+    const value = reading.httpLimits.connectionsPerIp
+    reading.httpLimits.connectionsPerIp = problems.check(
+      place,
+      () => parseWhole(place.value ?? '', 1_000_000, 'connections'),
+      value,
+    )
   } else if (key === MDNS_KEY) {
     discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
   } else {
@@ -166,6 +203,7 @@ export function readRed5Properties(
     edge: { ...DEFAULT_EDGE_TIMINGS },
     shutdown: { ...DEFAULT_SHUTDOWN },
     rtmpLimits: { ...DEFAULT_RTMP_LIMITS },
+    httpLimits: { ...DEFAULT_HTTP_LIMITS },
   }
   const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
@@ -221,6 +259,7 @@ export function parseRed5Properties(
     edge: _edge,
     shutdown: _shutdown,
     rtmpLimits: _rtmpLimits,
+    httpLimits: _httpLimits,
     ...listeners
   } = readRed5Properties(text, file)
   const list = new ProblemList()

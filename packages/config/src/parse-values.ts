@@ -16,7 +16,15 @@ export function parsePort(text: string): number {
   return port
 }
 
-/** `true` or `false`, any case, as Spring reads booleans. */
+/** A whole number from 0 to `most` (a count or a number of ms; 0 usually means "no limit"). */
+export function parseWhole(text: string, most: number, unit: string): number {
+  const trimmed = text.trim()
+  const value = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN
+  if (!(value >= 0 && value <= most))
+    throw new InvalidValueError(`is not a number of ${unit}: use a whole number from 0 to ${most}`)
+  return value
+}
+
 /** A positive number of seconds (decimals allowed), at most a day; `zero` allows 0 too. */
 export function parseSeconds(text: string, opts: { zero?: boolean } = {}): number {
   const value = Number(text.trim())
@@ -28,6 +36,7 @@ export function parseSeconds(text: string, opts: { zero?: boolean } = {}): numbe
   return value
 }
 
+/** `true` or `false`, any case, as Spring reads booleans. */
 export function parseBoolean(text: string): boolean {
   const lower = text.trim().toLowerCase()
   if (lower === 'true') return true

@@ -64,6 +64,18 @@ export interface EdgeTimings {
 export interface RtmpLimits {
   /** seconds a connection has to start publishing or playing before it is closed (`rtmp.setup_timeout`, default 10; 0: no limit) */
   setupSeconds: number
+  /** ms a publisher may send nothing before it is closed (`rtmp.max_inactivity`, Red5's name and unit, default 60000; 0: no limit) */
+  inactivityMs: number
+  /** connections one remote address may hold open (`rtmp.max_connections_per_ip`, default 1000; 0: no limit) */
+  connectionsPerIp: number
+  /** connections one remote address may hold that neither publish nor play yet (`rtmp.max_pending_per_ip`, default 64; 0: no limit) */
+  pendingPerIp: number
+}
+
+/** What one HTTP client may do (red5.properties `http.*`, besides the listener). */
+export interface HttpLimits {
+  /** connections (WebSockets included) one remote address may hold open (`http.max_connections_per_ip`, default 256; 0: no limit) */
+  connectionsPerIp: number
 }
 
 /** How a node shuts down (red5.properties `shutdown.*`, seconds). */
@@ -91,6 +103,7 @@ export interface NodeConfig {
   edge: EdgeTimings
   shutdown: ShutdownSettings
   rtmpLimits: RtmpLimits
+  httpLimits: HttpLimits
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

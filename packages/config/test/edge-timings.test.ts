@@ -43,3 +43,44 @@ describe('red5.properties shutdown.drain', () => {
     assert.match(readRed5Properties('shutdown.drian=2\n', 'r.p').warnings.join('\n'), /shutdown\.drain/)
   })
 })
+
+describe('red5.properties connection limits', () => {
+  test('defaults: 10 s setup, 60000 ms inactivity (Red5 unit), 1000 per address, 64 setting up, 256 HTTP', () => {
+    const r = readRed5Properties('', 'r.p')
+    assert.deepEqual(r.rtmpLimits, {
+      setupSeconds: 10,
+      inactivityMs: 60_000,
+      connectionsPerIp: 1000,
+      pendingPerIp: 64,
+    })
+    assert.deepEqual(r.httpLimits, { connectionsPerIp: 256 })
+  })
+
+  test('whole numbers, 0 for no limit; a fraction, a word or a negative is a problem naming the key', () => {
+    const ok = readRed5Properties(
+      'rtmp.max_inactivity=0\nrtmp.max_connections_per_ip=5\nrtmp.max_pending_per_ip=2\nhttp.max_connections_per_ip=0\n',
+      'r.p',
+    )
+    assert.deepEqual(ok.problems, [])
+    assert.deepEqual(ok.rtmpLimits, {
+      setupSeconds: 10,
+      inactivityMs: 0,
+      connectionsPerIp: 5,
+      pendingPerIp: 2,
+    })
+    assert.equal(ok.httpLimits.connectionsPerIp, 0)
+    const bad = readRed5Properties(
+      'rtmp.max_inactivity=1.5\nrtmp.max_connections_per_ip=many\nhttp.max_connections_per_ip=-1\n',
+      'r.p',
+    )
+    assert.deepEqual(
+      bad.problems.map((p) => [p.line, p.property]),
+      [
+        [1, 'rtmp.max_inactivity'],
+        [2, 'rtmp.max_connections_per_ip'],
+        [3, 'http.max_connections_per_ip'],
+      ],
+    )
+    assert.match(bad.problems[0]?.message ?? '', /whole number of|whole number from 0/)
+  })
+})

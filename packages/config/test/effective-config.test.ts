@@ -35,7 +35,8 @@ describe('effectiveConfig', () => {
       webapps: { dir: join(dirname(dir), 'webapps'), apps: [], settings: [] },
       edge: { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 },
       shutdown: { drainSeconds: 3 },
-      rtmpLimits: { setupSeconds: 10 },
+      rtmpLimits: { setupSeconds: 10, inactivityMs: 60000, connectionsPerIp: 1000, pendingPerIp: 64 },
+      httpLimits: { connectionsPerIp: 256 },
       warnings: [],
     })
   })

@@ -2,6 +2,8 @@ export type { HostPort } from './address.ts'
 export { formatAddress, isWildcard } from './address.ts'
 export type { AppSpec } from './apps.ts'
 export { appNameProblem, RESERVED_APP_NAMES } from './apps.ts'
+export type { BurstLines } from './burst-log.ts'
+export { BurstLog } from './burst-log.ts'
 export type {
   BusMessage,
   BusTarget,
@@ -19,6 +21,7 @@ export type { Listener } from './events.ts'
 export { SafeEmitter } from './events.ts'
 export type { Logger } from './logger.ts'
 export { silentLogger } from './logger.ts'
+export { PerAddress } from './per-address.ts'
 export type { DownReason, Relay, RelayPort } from './relay.ts'
 export type { NodeType, Role } from './roles.ts'
 export { NODE_TYPES } from './roles.ts'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ConfigError, formatAddress, ListenError, SafeEmitter } from '../src/index.ts'
+import { BurstLog, ConfigError, formatAddress, ListenError, PerAddress, SafeEmitter } from '../src/index.ts'
 
 describe('SafeEmitter', () => {
   test('a throwing listener is reported and the others still run', () => {
@@ -64,5 +64,45 @@ describe('errors', () => {
   test('formatAddress brackets IPv6 hosts', () => {
     assert.equal(formatAddress({ host: '::1', port: 1935 }), '[::1]:1935')
     assert.equal(formatAddress({ host: 'edge-1.example', port: 5080 }), 'edge-1.example:5080')
+  })
+})
+
+describe('PerAddress', () => {
+  test('caps each address on its own; a place given back can be taken again; IPv4-mapped is one host', () => {
+    const caps = new PerAddress(2)
+    assert.ok(caps.take('10.0.0.1'))
+    assert.ok(caps.take('::ffff:10.0.0.1'))
+    assert.equal(caps.take('10.0.0.1'), false, 'the third is refused')
+    assert.ok(caps.take('10.0.0.2'), 'another address is not')
+    caps.give('10.0.0.1')
+    assert.equal(caps.held('10.0.0.1'), 1)
+    assert.ok(caps.take('10.0.0.1'))
+  })
+
+  test('a cap of 0 refuses nothing', () => {
+    const none = new PerAddress(0)
+    for (let i = 0; i < 100; i++) assert.ok(none.take('10.0.0.1'))
+  })
+})
+
+describe('BurstLog', () => {
+  test('logs the first event of a kind at once and the rest of a burst as one line with their number', () => {
+    const lines: { message: string; fields: Record<string, unknown> }[] = []
+    const log = {
+      warn: (message: string, fields: Record<string, unknown> = {}) => lines.push({ message, fields }),
+    } as unknown as ConstructorParameters<typeof BurstLog>[0]
+    const burst = new BurstLog(log, ['a', 'b'] as const, { one: 'one closed', many: 'many closed' })
+    for (let i = 0; i < 1000; i++) burst.event('a', 'why', '10.0.0.1', 1000 + i)
+    burst.event('b', 'why', '10.0.0.1', 2000)
+    burst.stop()
+    assert.deepEqual(burst.counts, { a: 1000, b: 1 })
+    assert.deepEqual(
+      lines.map((l) => [l.message, l.fields.kind, l.fields.connections]),
+      [
+        ['one closed', 'a', undefined],
+        ['one closed', 'b', undefined],
+        ['many closed', 'a', 999],
+      ],
+    )
   })
 })

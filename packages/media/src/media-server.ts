@@ -17,6 +17,8 @@ import {
   BoundLog,
   boundRtmpSession,
   DEFAULT_RTMP_BOUNDS,
+  RtmpAdmission,
+  RtmpBoundError,
   type RtmpBounds,
 } from './rtmp-bounds.ts'
 import { closeServer, listenTcp } from './rtmp-listener.ts'
@@ -118,6 +120,7 @@ export class MediaServer implements Startable {
   readonly #traffic = new TrafficTally()
   readonly #bounds: RtmpBounds
   readonly #boundLog: BoundLog
+  readonly #admission: RtmpAdmission
   #server: net.Server | null = null
   /** why new players and publishers are refused (the node is shutting down), or null */
   #draining: string | null = null
@@ -132,6 +135,7 @@ export class MediaServer implements Startable {
     this.#log = components.logger.child({ component: 'media' })
     this.#bounds = { ...DEFAULT_RTMP_BOUNDS, ...init.rtmpBounds }
     this.#boundLog = new BoundLog(this.#log)
+    this.#admission = new RtmpAdmission(this.#bounds)
     this.events = new SafeEmitter((err, event) =>
       this.#log.error('media event listener failed', { event, err: String(err) }),
     )
@@ -283,9 +287,16 @@ export class MediaServer implements Startable {
   }
 
   #accept(socket: net.Socket): void {
+    const admitted = this.#admission.admit(socket)
+    if (admitted instanceof RtmpBoundError) {
+      this.#boundLog.closed(admitted.kind, admitted.message, socket.remoteAddress)
+      socket.destroy()
+      return
+    }
     const session = new RtmpSession(socket)
     guardRtmpSession(session, this.#log, this.#boundLog)
-    boundRtmpSession(session, this.#bounds, (kind, detail) => this.#boundLog.closed(kind, detail, session.ip))
+    const closed = (kind: BoundKind, detail: string) => this.#boundLog.closed(kind, detail, session.ip)
+    boundRtmpSession(session, this.#bounds, closed, admitted)
     refusePublish(session, () => (this.acceptsPublish ? this.#draining : this.#refuseText), this.#log)
     refusePlay(session, () => this.#draining, this.#log)
     noBurstForPulls(session)

@@ -1,4 +1,5 @@
-import type { Logger } from '@meshcast/interface'
+import type net from 'node:net'
+import { BurstLog, type Logger, PerAddress } from '@meshcast/interface'
 import type { RtmpSession } from './nms.ts'
 
 /**
@@ -18,6 +19,12 @@ export interface RtmpBounds {
   bufferedBytes: number
   /** ms a connection has to start publishing or playing; 0: no limit */
   setupMs: number
+  /** ms a publisher may send nothing before it is closed (players are the player guard's); 0: no limit */
+  inactivityMs: number
+  /** connections one remote address may hold; 0: no limit */
+  connectionsPerIp: number
+  /** connections one remote address may hold that neither publish nor play yet; 0: no limit */
+  pendingPerIp: number
 }
 
 export const DEFAULT_RTMP_BOUNDS: RtmpBounds = {
@@ -26,10 +33,31 @@ export const DEFAULT_RTMP_BOUNDS: RtmpBounds = {
   chunkStreams: 64,
   bufferedBytes: 24 * 1024 * 1024,
   setupMs: 10_000,
+  inactivityMs: 60_000,
+  connectionsPerIp: 1000,
+  pendingPerIp: 64,
 }
 
 /** Why a connection was closed for breaking a bound. */
-export type BoundKind = 'message-length' | 'chunk-streams' | 'buffered' | 'setup-timeout'
+export type BoundKind =
+  | 'message-length'
+  | 'chunk-streams'
+  | 'buffered'
+  | 'setup-timeout'
+  | 'inactivity'
+  | 'connections-per-ip'
+  | 'pending-per-ip'
+
+/** Every kind, for counters that show zeros too. */
+export const BOUND_KINDS: readonly BoundKind[] = [
+  'message-length',
+  'chunk-streams',
+  'buffered',
+  'setup-timeout',
+  'inactivity',
+  'connections-per-ip',
+  'pending-per-ip',
+]
 
 /** Thrown inside the parser when a bound is broken; guardRtmpSession closes the connection. */
 export class RtmpBoundError extends Error {
@@ -52,12 +80,15 @@ interface ParserInternals {
  * Bounds one session before `run()`: every message buffer the parser is
  * about to allocate is checked first (a break throws RtmpBoundError out of
  * the socket's data handler), and a connection that neither publishes nor
- * plays within `setupMs` is closed. `closed(kind)` is told of each break.
+ * plays within `setupMs` is closed, and a publisher silent for
+ * `inactivityMs`. `closed(kind)` is told of each break; `started` once the
+ * connection publishes or plays (or closes first).
  */
 export function boundRtmpSession(
   session: RtmpSession,
   bounds: RtmpBounds,
   closed: (kind: BoundKind, detail: string) => void,
+  started: () => void = () => undefined,
 ): void {
   const parser = session.rtmp as unknown as ParserInternals
   const alloc = parser.packetAlloc.bind(parser)
@@ -81,21 +112,85 @@ export function boundRtmpSession(
     alloc()
   }
   const setup = bounds.setupMs > 0 ? setupTimer(session, bounds.setupMs, closed) : null
-  const started = () => {
+  let settled = false
+  const settle = () => {
     if (setup !== null) clearTimeout(setup)
+    if (settled) return
+    settled = true
+    started()
   }
   const onPush = session.onPush
   session.onPush = () => {
     publishing = true
-    started()
+    settle()
+    if (bounds.inactivityMs > 0) watchInactivity(session, bounds.inactivityMs, closed)
     onPush()
   }
   const onPlay = session.onPlay
   session.onPlay = () => {
-    started()
+    settle()
     onPlay()
   }
-  session.socket.once('close', started)
+  session.socket.once('close', settle)
+}
+
+/** A publisher that sends nothing (a frozen encoder, a dead link without a FIN) is closed: its stream's pulls move on. */
+function watchInactivity(
+  session: RtmpSession,
+  ms: number,
+  closed: (kind: BoundKind, detail: string) => void,
+): void {
+  // the socket's own idle timer: reset by every byte in or out (a silent publisher gets nothing from us)
+  session.socket.setTimeout(ms, () => {
+    closed('inactivity', `a publisher sent nothing for ${ms} ms`)
+    session.socket.destroy()
+  })
+}
+
+/**
+ * Caps what one remote address may hold: connections open, and those still
+ * setting up (not publishing or playing yet), where floods and slow-loris
+ * clients sit.
+ */
+export class RtmpAdmission {
+  readonly #open: PerAddress
+  readonly #pending: PerAddress
+
+  constructor(bounds: Pick<RtmpBounds, 'connectionsPerIp' | 'pendingPerIp'>) {
+    this.#open = new PerAddress(bounds.connectionsPerIp)
+    this.#pending = new PerAddress(bounds.pendingPerIp)
+  }
+
+  /**
+   * Takes a new connection's places, given back as it closes: a refusal
+   * (close it at once), or what to call when it starts publishing or playing.
+   */
+  admit(socket: net.Socket): RtmpBoundError | (() => void) {
+    const address = socket.remoteAddress
+    if (!this.#open.take(address))
+      return new RtmpBoundError(
+        'connections-per-ip',
+        `the address holds ${this.#open.cap} connections already (rtmp.max_connections_per_ip)`,
+      )
+    if (!this.#pending.take(address)) {
+      this.#open.give(address)
+      return new RtmpBoundError(
+        'pending-per-ip',
+        `the address has ${this.#pending.cap} connections setting up already (rtmp.max_pending_per_ip)`,
+      )
+    }
+    let pending = true
+    const settle = () => {
+      if (!pending) return
+      pending = false
+      this.#pending.give(address)
+    }
+    socket.once('close', () => {
+      settle()
+      this.#open.give(address)
+    })
+    return settle
+  }
 }
 
 /** Throws when growing the current buffer to `length` would hold more than the connection may. */
@@ -121,58 +216,16 @@ function setupTimer(
   return timer
 }
 
-/** ms during which further breaks of one kind are counted, not logged. */
-const QUIET_MS = 10_000
-
-/**
- * Counts bound breaks by kind and logs them: the first of a kind at once,
- * the rest of a burst as one line with their number when the kind's quiet
- * time ends (a flood of 1,000 connections is a few lines, not 1,000).
- */
-export class BoundLog {
-  readonly counts: Record<BoundKind, number> = {
-    'message-length': 0,
-    'chunk-streams': 0,
-    buffered: 0,
-    'setup-timeout': 0,
-  }
-  readonly #log: Logger
-  readonly #quietUntil = new Map<BoundKind, number>()
-  readonly #held = new Map<BoundKind, { count: number; timer: ReturnType<typeof setTimeout> }>()
-
+/** Counts bound breaks by kind and logs them, a few lines per flood. */
+export class BoundLog extends BurstLog<BoundKind> {
   constructor(log: Logger) {
-    this.#log = log
+    super(log, BOUND_KINDS, {
+      one: 'RTMP connection closed: it broke a bound',
+      many: 'RTMP connections closed: they broke a bound',
+    })
   }
 
   closed(kind: BoundKind, detail: string, remote: string | undefined, now = Date.now()): void {
-    this.counts[kind]++
-    if (now >= (this.#quietUntil.get(kind) ?? 0)) {
-      this.#quietUntil.set(kind, now + QUIET_MS)
-      this.#log.warn('RTMP connection closed: it broke a bound', { kind, detail, remote })
-      return
-    }
-    const held = this.#held.get(kind)
-    if (held !== undefined) {
-      held.count++
-      return
-    }
-    const timer = setTimeout(() => this.#flush(kind), (this.#quietUntil.get(kind) ?? now) - now)
-    timer.unref()
-    this.#held.set(kind, { count: 1, timer })
-  }
-
-  #flush(kind: BoundKind): void {
-    const held = this.#held.get(kind)
-    this.#held.delete(kind)
-    if (held === undefined) return
-    this.#quietUntil.set(kind, Date.now() + QUIET_MS)
-    this.#log.warn('RTMP connections closed: they broke a bound', { kind, connections: held.count })
-  }
-
-  stop(): void {
-    for (const kind of [...this.#held.keys()]) {
-      clearTimeout(this.#held.get(kind)?.timer)
-      this.#flush(kind)
-    }
+    this.event(kind, detail, remote, now)
   }
 }

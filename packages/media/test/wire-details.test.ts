@@ -78,3 +78,13 @@ describe('codec names', () => {
     assert.equal(audioCodecName(99), null)
   })
 })
+
+describe('what one RTMP connection costs', () => {
+  test("a connection's FLV parser holds no buffer until it parses (patches/node-media-server: 1 MiB each before)", () => {
+    const rtmp = new Rtmp() as unknown as { flv: { parserTagData: Buffer; parserTagCapacity: number } }
+    assert.equal(rtmp.flv.parserTagData.length, 0)
+    const flv = new Flv() as unknown as { parserTagAlloc(size: number): void; parserTagData: Buffer }
+    flv.parserTagAlloc(100)
+    assert.ok(flv.parserTagData.length >= 100, 'it still grows when a tag comes')
+  })
+})

@@ -9,7 +9,7 @@ import type { Express } from 'express'
 import type { Registry } from 'prom-client'
 import { createAppHost } from './apps.ts'
 import { dashboardSource } from './dashboard-source.ts'
-import { closeHttp, createApp, listenHttp } from './http-server.ts'
+import { closeHttp, createApp, HttpRefusals, listenHttp } from './http-server.ts'
 import { MediaPlane } from './media-plane.ts'
 import { meshInit } from './mesh-init.ts'
 import { metricsRegistry } from './metrics.ts'
@@ -45,6 +45,7 @@ export class Daemon implements Startable {
   readonly #plane: MediaPlane | null
   readonly #up = new Set<string>()
   readonly #metrics: Registry
+  readonly #httpRefusals: HttpRefusals
   readonly #dashboard: DashboardFeed
   readonly #loop = new LoopWatch()
   #appsStarted = false
@@ -69,7 +70,12 @@ export class Daemon implements Startable {
         acceptsPublish: !pulls,
         refusePublishText: `this node is ${config.role === 'edge' ? 'an edge' : 'a relay'}: publish to an origin`,
         stallMs: config.edge.stallSeconds * 1000,
-        rtmpBounds: { setupMs: config.rtmpLimits.setupSeconds * 1000 },
+        rtmpBounds: {
+          setupMs: config.rtmpLimits.setupSeconds * 1000,
+          inactivityMs: config.rtmpLimits.inactivityMs,
+          connectionsPerIp: config.rtmpLimits.connectionsPerIp,
+          pendingPerIp: config.rtmpLimits.pendingPerIp,
+        },
       },
       { logger: this.#log },
     )
@@ -87,6 +93,7 @@ export class Daemon implements Startable {
             relays: pulls ? this.#media.relays() : null,
             logger: this.#log,
           })
+    this.#httpRefusals = new HttpRefusals(this.#log.child({ component: 'http' }))
     this.#metrics = this.#metricsRegistry()
     this.#dashboard = new DashboardFeed(
       dashboardSource({
@@ -146,6 +153,8 @@ export class Daemon implements Startable {
           upgrade: (req, socket, head) => {
             if (!this.#media.flvUpgrade(req, socket, head)) this.#apps.handleUpgrade(req, socket, head)
           },
+          connectionsPerIp: this.config.httpLimits.connectionsPerIp,
+          refusals: this.#httpRefusals,
         },
       )
       this.#up.add('http')
@@ -188,6 +197,7 @@ export class Daemon implements Startable {
     this.#http = null
     this.#up.clear()
     if (http !== null) await closeHttp(http)
+    this.#httpRefusals.stop()
     await this.#media.stop()
     this.#uncatchApplicationErrors?.()
     this.#uncatchApplicationErrors = null
@@ -247,6 +257,7 @@ export class Daemon implements Startable {
     return metricsRegistry({
       node: { id: this.id, role: this.config.role, version: VERSION, draining: () => this.#draining },
       media: this.#media,
+      http: { refusals: () => this.#httpRefusals.counts },
       mesh:
         mesh === null ? null : { counters: () => mesh.counters(), members: () => mesh.view.members.length },
       pulls:

@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '@meshcast/interface'
-import { formatAddress, type HostPort, ListenError } from '@meshcast/interface'
+import { BurstLog, formatAddress, type HostPort, ListenError, PerAddress } from '@meshcast/interface'
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
 
 /**
@@ -43,12 +44,48 @@ function noStore(req: Request, res: Response, next: NextFunction): void {
 export interface HttpOptions {
   /** takes WebSocket (and other) upgrade requests; without it they are refused */
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+  /** connections (WebSockets and FLV players included) one remote address may hold; 0 or absent: no limit */
+  connectionsPerIp?: number
+  /** counts and logs refused connections and bad requests */
+  refusals?: HttpRefusals
 }
+
+/** Why a connection or request was refused before any route saw it. */
+export type HttpRefusal = 'connections-per-ip' | 'bad-request' | 'headers-too-large' | 'timeout'
+
+/** Every kind, for counters that show zeros too. */
+export const HTTP_REFUSALS: readonly HttpRefusal[] = [
+  'connections-per-ip',
+  'bad-request',
+  'headers-too-large',
+  'timeout',
+]
+
+/** Refusals by kind, a few log lines per flood. */
+export class HttpRefusals extends BurstLog<HttpRefusal> {
+  constructor(log: Logger) {
+    super(log, HTTP_REFUSALS, {
+      one: 'HTTP connection refused or closed',
+      many: 'HTTP connections refused or closed',
+    })
+  }
+}
+
+/** ms a client has to send a request's headers: slow-loris clients hold a socket no longer. */
+const HEADERS_TIMEOUT_MS = 10_000
+/** ms a client has to send a whole request (FLV answers stream for hours: this bounds the request, not the answer). */
+const REQUEST_TIMEOUT_MS = 30_000
 
 export async function listenHttp(app: Express, address: HostPort, opts: HttpOptions = {}): Promise<Server> {
   const server = app.listen(address.port, address.host)
-  const { upgrade } = opts
+  server.headersTimeout = HEADERS_TIMEOUT_MS
+  server.requestTimeout = REQUEST_TIMEOUT_MS
+  const { upgrade, refusals } = opts
   if (upgrade !== undefined) server.on('upgrade', upgrade)
+  capPerAddress(server, new PerAddress(opts.connectionsPerIp ?? 0), refusals)
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+    answerClientError(err, socket, refusals),
+  )
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -56,6 +93,44 @@ export async function listenHttp(app: Express, address: HostPort, opts: HttpOpti
     })
   })
   return server
+}
+
+/** Closes a new connection from an address that holds `cap` already. */
+function capPerAddress(server: Server, open: PerAddress, refusals: HttpRefusals | undefined): void {
+  if (open.cap <= 0) return
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress
+    if (!open.take(address)) {
+      refusals?.event('connections-per-ip', `the address holds ${open.cap} connections already`, address)
+      socket.destroy()
+      return
+    }
+    socket.once('close', () => open.give(address))
+  })
+}
+
+/**
+ * A request node's parser refused (malformed, headers over 16 KiB, too slow):
+ * answered as node would without a listener, and counted.
+ */
+function answerClientError(
+  err: NodeJS.ErrnoException,
+  socket: Duplex,
+  refusals: HttpRefusals | undefined,
+): void {
+  // a client that went away mid-request is no offender
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const [kind, status] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? (['headers-too-large', '431 Request Header Fields Too Large'] as const)
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? (['timeout', '408 Request Timeout'] as const)
+        : (['bad-request', '400 Bad Request'] as const)
+  refusals?.event(kind, err.code ?? err.message, (socket as Socket).remoteAddress)
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }
 
 export async function closeHttp(server: Server): Promise<void> {

@@ -362,7 +362,9 @@ export class MediaPlane {
 
   #cluster(req: Request, res: Response): void {
     const stream = req.query.stream
-    if (stream !== undefined && typeof stream !== 'string') {
+    // `stream[]=a`, `stream[__proto__][x]=1`: a malformed stream parameter, not a request without one
+    const malformed = Object.keys(req.query).some((k) => k !== 'stream' && k.startsWith('stream'))
+    if (malformed || (stream !== undefined && typeof stream !== 'string')) {
       res.status(400).type('text/plain').send('stream must be given once, as app/name')
       return
     }

@@ -20,6 +20,8 @@ export interface MetricsSources {
     /** RTMP connections closed for breaking a bound, by kind */
     boundBreaks(): Readonly<Record<string, number>>
   }
+  /** HTTP connections refused and requests node's parser rejected, by kind */
+  http: { refusals(): Readonly<Record<string, number>> }
   /** null on a standalone node */
   mesh: { counters(): MeshCounters; members(): number } | null
   /** null unless the node pulls streams (edges and relays) */
@@ -87,7 +89,7 @@ function gauge(registry: Registry, name: string, help: string, read: () => numbe
  */
 export function metricsRegistry(sources: MetricsSources, opts: MetricsOptions = {}): Registry {
   const registry = new Registry()
-  const { node, media, mesh, pulls } = sources
+  const { node, media, http, mesh, pulls } = sources
   new Gauge({
     name: 'meshcast_node_info',
     help: 'This node: its id (mesh peer id), role and version; always 1',
@@ -101,6 +103,13 @@ export function metricsRegistry(sources: MetricsSources, opts: MetricsOptions = 
     node.draining() ? 1 : 0,
   )
   addMedia(registry, media)
+  labelledCounter(
+    registry,
+    'meshcast_http_refused_total',
+    'HTTP connections refused (per-address cap) and requests rejected before any route (malformed, headers too large, too slow)',
+    'kind',
+    () => Object.entries(http.refusals()),
+  )
   if (mesh !== null) addMesh(registry, mesh)
   if (pulls !== null) addPulls(registry, pulls)
   if (opts.processMetrics ?? true)
@@ -129,7 +138,7 @@ function addMedia(registry: Registry, media: MetricsSources['media']): void {
   labelledCounter(
     registry,
     'meshcast_rtmp_bound_breaks_total',
-    'RTMP connections closed for breaking a bound (message length, chunk streams, buffered bytes, setup time)',
+    'RTMP connections closed for breaking a bound (message length, chunk streams, buffered bytes, setup time, inactivity, per-address caps)',
     'kind',
     () => Object.entries(media.boundBreaks()),
   )

@@ -34,6 +34,7 @@ function stubs() {
       traffic: () => state.traffic,
       boundBreaks: () => ({ 'setup-timeout': 2 }),
     },
+    http: { refusals: () => ({ 'connections-per-ip': 3 }) },
     mesh: { counters: () => state.mesh, members: () => state.members },
     pulls: { counters: () => state.pulls, active: () => state.active },
   }
@@ -68,6 +69,7 @@ describe('metrics (/metrics)', () => {
     assert.equal(first.get('meshcast_pulls_started_total'), 1)
     assert.equal(first.get('meshcast_pulls_active'), 1)
     assert.equal(first.get('meshcast_draining'), 0)
+    assert.equal(first.get('meshcast_http_refused_total{kind=connections-per-ip}'), 3)
     assert.equal(first.get('meshcast_node_info{id=n1,role=edge,version=0.1.0}'), 1)
 
     state.traffic = [{ path: '/live/a', inBytes: 3000, outBytes: 9000 }]

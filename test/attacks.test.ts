@@ -1,0 +1,438 @@
+// What a stranger may send to every listener of a node (RTMP, HTTP, the chat WebSocket, the mesh
+// port) while the node serves players: each attack is closed by a bound or answered with an error,
+// with a few log lines and a counter, and the node stays up, small and quick, and its players and
+// its edge's player play on. One origin (publisher, chatr, a player) and one edge pulling from it
+// (a player), shared by the attacks; real processes, loopback only. Attack traffic comes from
+// addresses of its own (127.x.y.z sources), so the per-address caps are tested where they are meant.
+import assert from 'node:assert/strict'
+import { randomBytes, randomInt } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import net from 'node:net'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import {
+  type FlvTag,
+  type NodeProcess,
+  type Publisher,
+  playWsFlv,
+  publish,
+  TestCluster,
+  type WsFlvPlayer,
+  waitFor,
+} from '@meshcast/testing'
+
+const CHAT = join(import.meta.dirname, '..', 'examples', 'chat')
+/** C0 (version 3) + C1 (time, zero, random): the plain handshake every client may send. */
+const C0C1 = Buffer.concat([Buffer.from([3]), Buffer.alloc(8), randomBytes(1528)])
+/** S0 + S1 + S2 */
+const SERVER_HANDSHAKE = 1 + 1536 + 1536
+/** What the issue asks of a node under attack. */
+const RSS_BOUND_MIB = 300
+const STATUS_BOUND_MS = 100
+const GAP_BOUND_MS = 500
+
+/** One attacking host: its own loopback address, so its connections count against itself only. */
+function attacker(): string {
+  return `127.${randomInt(200, 255)}.${randomInt(0, 256)}.${randomInt(2, 255)}`
+}
+
+/** The node's resident memory, MiB. */
+function rssMiB(node: NodeProcess): number {
+  const status = readFileSync(`/proc/${node.child.pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}
+
+function openFds(node: NodeProcess): number {
+  return readdirSync(`/proc/${node.child.pid}/fd`).length
+}
+
+/**
+ * Opens a connection to `port` from `from` and resolves when the node closes
+ * it (or rejects after `ms`).
+ */
+function connection(
+  node: NodeProcess,
+  port: number,
+  from: string,
+  send: (socket: net.Socket, received: () => number) => void,
+  ms = 20_000,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ port, host: node.host, localAddress: from })
+    let got = 0
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`the node kept a connection to port ${port} open ${ms} ms`))
+    }, ms)
+    socket.on('data', (d) => {
+      got += d.length
+    })
+    socket.on('error', () => undefined)
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    socket.on('connect', () => send(socket, () => got))
+  })
+}
+
+/** After the handshake, chunk headers (fmt 0) on csid 3, 4, … each declaring a 16 MiB command. */
+function absurdChunks(count: number): Buffer {
+  const chunks: Buffer[] = []
+  for (let i = 0; i < count; i++) {
+    const csid = 3 + (i % 60)
+    // fmt 0, csid; timestamp 0; length 0xffffff; type 0x14 (AMF0 command); stream id 0
+    chunks.push(Buffer.from([csid, 0, 0, 0, 0xff, 0xff, 0xff, 0x14, 0, 0, 0, 0]))
+  }
+  return Buffer.concat(chunks)
+}
+
+function handshakeThen(payload: Buffer) {
+  return (socket: net.Socket, received: () => number) => {
+    socket.write(C0C1)
+    const check = setInterval(() => {
+      if (received() < SERVER_HANDSHAKE) return
+      clearInterval(check)
+      socket.write(Buffer.concat([Buffer.alloc(1536), payload]))
+    }, 5)
+    socket.once('close', () => clearInterval(check))
+  }
+}
+
+function videoGap(tags: readonly FlvTag[], since: number, until = Date.now()): number {
+  const video = tags.filter((t) => t.type === 9 && t.at >= since && t.at <= until)
+  let gap = video.length === 0 ? until - since : 0
+  for (let i = 1; i < video.length; i++)
+    gap = Math.max(gap, (video[i] as FlvTag).at - (video[i - 1] as FlvTag).at)
+  return gap
+}
+
+async function counter(node: NodeProcess, name: string, kind: string): Promise<number> {
+  const text = await (await node.httpGet('/metrics')).text()
+  const m = new RegExp(`^${name}\\{kind="${kind}"\\} (\\d+)`, 'm').exec(text)
+  return Number(m?.[1] ?? 0)
+}
+
+/** Log lines of `node` whose message starts with `prefix`, since line `from`. */
+function lines(node: NodeProcess, prefix: string, from = 0): Record<string, unknown>[] {
+  return node
+    .records()
+    .slice(from)
+    .filter((r) => typeof r.message === 'string' && r.message.startsWith(prefix))
+}
+
+/** What an attack did to the node and its players, sampled while it ran. */
+class Watch {
+  readonly #nodes: NodeProcess[]
+  readonly #target: NodeProcess
+  readonly since = Date.now()
+  readonly peakMiB: number[]
+  readonly startMiB: number[]
+  readonly statusMs: number[] = []
+  #timer: ReturnType<typeof setInterval>
+  #asking = false
+
+  constructor(target: NodeProcess, nodes: NodeProcess[]) {
+    this.#target = target
+    this.#nodes = nodes
+    this.startMiB = nodes.map(rssMiB)
+    this.peakMiB = [...this.startMiB]
+    this.#timer = setInterval(() => this.#sample(), 100)
+  }
+
+  #sample(): void {
+    this.#nodes.forEach((n, i) => {
+      this.peakMiB[i] = Math.max(this.peakMiB[i] ?? 0, rssMiB(n))
+    })
+    if (this.#asking) return
+    this.#asking = true
+    const started = performance.now()
+    void this.#target
+      .httpGet('/api/status')
+      .then(async (r) => {
+        await r.arrayBuffer()
+        this.statusMs.push(r.status === 200 ? performance.now() - started : Number.POSITIVE_INFINITY)
+      })
+      .catch(() => this.statusMs.push(Number.POSITIVE_INFINITY))
+      .finally(() => {
+        this.#asking = false
+      })
+  }
+
+  /** Stops sampling; the figures, printed and checked against the issue's bounds. */
+  async end(what: string, players: WsFlvPlayer[]): Promise<void> {
+    clearInterval(this.#timer)
+    // every player must be receiving again (a gap still open counts up to now)
+    await waitFor(() => players.every((p) => p.tags.some((t) => t.type === 9 && t.at > Date.now() - 300)), {
+      timeout: 5000,
+      what: 'every player to be receiving video',
+    })
+    const gaps = players.map((p) => videoGap(p.tags, this.since))
+    const sorted = [...this.statusMs].sort((a, b) => a - b)
+    const worst = sorted.at(-1) ?? Number.NaN
+    const p95 = sorted[Math.floor(sorted.length * 0.95)] ?? Number.NaN
+    process.stdout.write(
+      `# ${what}: RSS ${this.startMiB.map((m) => m.toFixed(0)).join('/')} -> peak ${this.peakMiB.map((m) => m.toFixed(0)).join('/')} MiB; ` +
+        `/api/status ${sorted.length} asks, p95 ${p95.toFixed(0)} ms, worst ${worst.toFixed(0)} ms; ` +
+        `players' longest gaps ${gaps.join('/')} ms\n`,
+    )
+    for (const [i, peak] of this.peakMiB.entries())
+      assert.ok(peak < RSS_BOUND_MIB, `${what}: node ${i} reached ${peak.toFixed(0)} MiB`)
+    assert.ok(sorted.length > 0, `${what}: /api/status was never asked`)
+    assert.ok(worst < STATUS_BOUND_MS, `${what}: /api/status took ${worst.toFixed(0)} ms`)
+    for (const [i, gap] of gaps.entries())
+      assert.ok(gap < GAP_BOUND_MS, `${what}: player ${i} saw a ${gap} ms gap`)
+    for (const [i, p] of players.entries()) assert.equal(p.closed, null, `${what}: player ${i} was cut`)
+    for (const n of this.#nodes) assert.equal(n.exit, null, `${what}: ${n.name} exited`)
+  }
+}
+
+describe('attacks: nothing a stranger sends stalls a player or exhausts a node', () => {
+  const cluster = new TestCluster()
+  let origin: NodeProcess
+  let edge: NodeProcess
+  let publisher: Publisher
+  let players: WsFlvPlayer[] = []
+  let failed = false
+
+  before(async () => {
+    origin = await cluster.start({
+      name: 'origin',
+      properties: { 'rtmp.setup_timeout': 2, 'rtmp.max_inactivity': 2000, 'app.chatr': CHAT },
+    })
+    edge = await cluster.start({
+      name: 'edge',
+      cluster: { nodeType: 'edge', origins: [`${origin.host}:${origin.rtmpPort}`] },
+    })
+    publisher = await publish(`${origin.rtmpUrl}/live/guarded`, { seconds: 600 })
+    const ws = (n: NodeProcess) => `${n.httpUrl.replace(/^http/, 'ws')}/live/guarded.flv`
+    players = [await playWsFlv(ws(origin)), await playWsFlv(ws(edge))]
+    await waitFor(() => players.every((p) => p.tags.filter((tag) => tag.type === 9).length >= 25), {
+      timeout: 20_000,
+      what: 'video at both players',
+    })
+  })
+
+  after(async () => {
+    for (const p of players) p.close()
+    await publisher?.stop()
+    if (failed) process.stdout.write(cluster.report())
+    await cluster.stopAll()
+  })
+
+  /** A test whose failure prints every node's log. */
+  function attack(name: string, body: () => Promise<void>) {
+    test(name, async () => {
+      try {
+        await body()
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    })
+  }
+
+  attack(
+    'RTMP: garbage, absurd chunk headers, idle and slow-loris connections are closed by bounds',
+    async () => {
+      const watch = new Watch(origin, [origin, edge])
+      const from = () => attacker()
+      const port = origin.rtmpPort
+      // 200 connections of 64 KiB random bytes each
+      await Promise.all(
+        Array.from({ length: 200 }, () =>
+          connection(origin, port, from(), (s) => s.write(randomBytes(64 * 1024))),
+        ),
+      )
+      // 100 valid handshakes, each followed by 600 chunk headers declaring 16 MiB commands
+      await Promise.all(
+        Array.from({ length: 100 }, () => connection(origin, port, from(), handshakeThen(absurdChunks(600)))),
+      )
+      // 300 connections that never send a byte, and 50 that stop halfway through the handshake
+      await Promise.all([
+        ...Array.from({ length: 300 }, () => connection(origin, port, from(), () => undefined)),
+        ...Array.from({ length: 50 }, () =>
+          connection(origin, port, from(), (s) => s.write(C0C1.subarray(0, 700))),
+        ),
+      ])
+      await watch.end('RTMP garbage', players)
+      const breaks = 'meshcast_rtmp_bound_breaks_total'
+      assert.ok((await counter(origin, breaks, 'message-length')) >= 100, 'every absurd header counted')
+      assert.ok((await counter(origin, breaks, 'setup-timeout')) >= 350, 'every idle connection counted')
+      // a flood is a few lines, not one per connection
+      const logged = lines(origin, 'RTMP connection')
+      assert.ok(logged.length > 0 && logged.length <= 8, `${logged.length} log lines about bound breaks`)
+    },
+  )
+
+  attack('RTMP: one address holds at most rtmp.max_pending_per_ip connections setting up', async () => {
+    const watch = new Watch(origin, [origin, edge])
+    const before = openFds(origin)
+    const from = attacker()
+    const refusedBefore = await counter(origin, 'meshcast_rtmp_bound_breaks_total', 'pending-per-ip')
+    // 1,000 half-open connections from one host: 64 wait out the setup timeout, the rest go at once
+    const started = Date.now()
+    const closings = Array.from({ length: 1000 }, () =>
+      connection(origin, origin.rtmpPort, from, () => undefined),
+    )
+    await waitFor(
+      async () =>
+        (await counter(origin, 'meshcast_rtmp_bound_breaks_total', 'pending-per-ip')) - refusedBefore >= 900,
+      { timeout: 10_000, what: 'the connections over the cap to be refused' },
+    )
+    const during = openFds(origin)
+    await Promise.all(closings)
+    const refused =
+      (await counter(origin, 'meshcast_rtmp_bound_breaks_total', 'pending-per-ip')) - refusedBefore
+    process.stdout.write(
+      `# 1,000 idle connections from one address: ${refused} refused at once; fds ${before} -> ${during} -> ${openFds(origin)}; all closed in ${Date.now() - started} ms\n`,
+    )
+    assert.equal(refused, 1000 - 64)
+    assert.ok(during - before < 64 + 20, `the node held ${during - before} more file descriptors`)
+    await watch.end('RTMP per-address cap', players)
+  })
+
+  attack('RTMP: a publisher that goes silent is closed after rtmp.max_inactivity', async () => {
+    const silent = await publish(`${origin.rtmpUrl}/live/frozen`, { seconds: 120 })
+    try {
+      await waitFor(
+        async () =>
+          JSON.stringify(await (await origin.httpGet('/api/streams')).json()).includes('/live/frozen'),
+        {
+          timeout: 15_000,
+          what: 'the second stream to be published',
+        },
+      )
+      const before = await counter(origin, 'meshcast_rtmp_bound_breaks_total', 'inactivity')
+      silent.child.kill('SIGSTOP')
+      await waitFor(
+        async () => (await counter(origin, 'meshcast_rtmp_bound_breaks_total', 'inactivity')) > before,
+        { timeout: 10_000, what: 'the silent publisher to be closed' },
+      )
+    } finally {
+      silent.child.kill('SIGCONT')
+      await silent.stop()
+    }
+  })
+
+  attack(
+    'HTTP: malformed and oversized requests, /cluster oddities and path traversal get errors',
+    async () => {
+      const watch = new Watch(origin, [origin, edge])
+      const from = attacker()
+      const raw = (bytes: Buffer | string) =>
+        new Promise<string>((resolve) => {
+          const socket = net.connect({ port: origin.httpPort, host: origin.host, localAddress: from })
+          let got = ''
+          socket.on('data', (d) => {
+            got += d.toString('latin1')
+          })
+          socket.on('error', () => undefined)
+          socket.on('close', () => resolve(got))
+          socket.on('connect', () => socket.write(bytes))
+          setTimeout(() => socket.destroy(), 5000).unref()
+        })
+      assert.match(await raw(randomBytes(4096)), /^HTTP\/1\.1 400/)
+      assert.match(await raw('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'), /^HTTP\/1\.1 400/)
+      assert.match(
+        await raw(`GET /api/status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+        /^HTTP\/1\.1 431/,
+      )
+      const get = (path: string) => fetch(`${origin.httpUrl}${path}`)
+      // a 10 kB query string is an answer, not a crash
+      assert.equal((await get(`/cluster?stream=${'a'.repeat(10_000)}`)).status, 400)
+      assert.equal((await get(`/api/status?${'x=1&'.repeat(3000)}`)).status, 200)
+      for (const odd of [
+        'stream[]=a',
+        'stream[__proto__][x]=1',
+        'stream=a&stream=b',
+        'stream=live%2F..%2Fx',
+        'stream=%00',
+      ])
+        assert.equal((await get(`/cluster?${odd}`)).status, 400, `/cluster?${odd}`)
+      // path traversal in every encoding, against every static route (the dashboard, chatr, FLV)
+      const secrets = [/meshcast-workspace/, /root:x:0:0/, /BEGIN/]
+      for (const base of ['', '/chatr', '/live', '/dashboard'])
+        for (const up of [
+          '..',
+          '%2e%2e',
+          '%252e%252e',
+          '..%2f..',
+          '..%5c..',
+          '%2e%2e%2f%2e%2e',
+          '....//....',
+          '..;',
+        ])
+          for (const target of ['package.json', 'etc/passwd', `${up}/${up}/${up}/${up}/etc/passwd`]) {
+            const path = `${base}/${up}/${up}/${up}/${target}`
+            // fetch would normalise the dots away: send the path as written
+            const answer = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+            assert.match(answer, /^HTTP\/1\.1 [1-5]\d\d/, path)
+            assert.ok(
+              !/^HTTP\/1\.1 200/.test(answer) || !secrets.some((s) => s.test(answer)),
+              `${path} served a file`,
+            )
+          }
+      await watch.end('HTTP malformed', players)
+      assert.ok((await counter(origin, 'meshcast_http_refused_total', 'bad-request')) >= 2)
+      assert.ok((await counter(origin, 'meshcast_http_refused_total', 'headers-too-large')) >= 1)
+    },
+  )
+
+  attack(
+    'HTTP: a 2,000-request flood is answered, and one address holds at most 256 connections',
+    async () => {
+      const watch = new Watch(origin, [origin, edge])
+      // 2,000 requests, 50 at a time, each on a connection of its own (from one attacking address)
+      const from = attacker()
+      const agentless = (path: string) =>
+        new Promise<number>((resolve) => {
+          const socket = net.connect({ port: origin.httpPort, host: origin.host, localAddress: from })
+          let got = ''
+          socket.on('data', (d) => {
+            got += d.toString('latin1')
+          })
+          socket.on('error', () => undefined)
+          socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(got)?.[1] ?? 0)))
+          socket.on('connect', () =>
+            socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+          )
+        })
+      const paths = ['/cluster', '/api/status', '/metrics', '/api/streams', '/nothing-here']
+      let answered = 0
+      for (let i = 0; i < 2000; i += 50) {
+        const codes = await Promise.all(
+          Array.from({ length: 50 }, (_, j) => agentless(paths[(i + j) % paths.length] as string)),
+        )
+        answered += codes.filter((c) => c > 0).length
+      }
+      // 300 connections held open from another address: those over the cap are closed at once
+      const holder = attacker()
+      const sockets: net.Socket[] = []
+      const closedEarly: number[] = []
+      await Promise.all(
+        Array.from(
+          { length: 300 },
+          (_, i) =>
+            new Promise<void>((resolve) => {
+              const s = net.connect({ port: origin.httpPort, host: origin.host, localAddress: holder })
+              sockets.push(s)
+              s.on('error', () => undefined)
+              s.on('close', () => {
+                closedEarly.push(i)
+                resolve()
+              })
+              s.on('connect', () => setTimeout(resolve, 500))
+            }),
+        ),
+      )
+      for (const s of sockets) s.destroy()
+      process.stdout.write(
+        `# HTTP flood: ${answered} of 2000 answered; ${closedEarly.length} of 300 held connections refused\n`,
+      )
+      assert.equal(answered, 2000)
+      assert.equal(closedEarly.length, 300 - 256)
+      await watch.end('HTTP flood', players)
+    },
+  )
+})
