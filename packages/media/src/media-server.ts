@@ -9,6 +9,7 @@ import { Context, type NmsSession, RtmpSession } from './nms.ts'
 import { bridgeNmsLogger } from './nms-log-bridge.ts'
 import { PlayerGuard } from './player-guard.ts'
 import { ingestPublished } from './publish-ingest.ts'
+import { setPullSource } from './pull-client.ts'
 import type { RelayPort } from './relay-types.ts'
 import { MediaRelays } from './relays.ts'
 import { guardRtmpSession, refusePlay, refusePublish } from './rtmp-accept.ts'
@@ -203,6 +204,7 @@ export class MediaServer implements Startable {
     // relay tasks and write ./data, a rate-sampler timer). The sessions read nothing but this.
     Context.config = { bind: this.#init.rtmp.host, webadmin: { enable: false } }
     installMediaStreamId()
+    setPullSource(this.#init.rtmp.host)
     this.#hookEvents()
     try {
       this.#server = await listenTcp('RTMP', this.#init.rtmp, (socket) => this.#accept(socket))
@@ -261,6 +263,11 @@ export class MediaServer implements Startable {
    */
   traffic(): StreamTraffic[] {
     return this.#traffic.read(Context.broadcasts)
+  }
+
+  /** The addresses of the cluster's members: the per-address connection caps spare them (the whole list each time). */
+  trustAddresses(addresses: Iterable<string>): void {
+    this.#admission.trust(addresses)
   }
 
   /** Pulls (edges and relays): what the edge controller drives. */

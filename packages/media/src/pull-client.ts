@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { MeshcastError } from '@meshcast/interface'
 import { type AVPacket, RtmpClient } from './nms.ts'
 import { PULL_MARK } from './startup-burst.ts'
@@ -30,7 +31,35 @@ export interface PullHandlers {
 const parseUrl = RtmpClient.parseUrl
 RtmpClient.parseUrl = (url: string) => {
   const info = parseUrl(url)
-  return { ...info, host: info.host.replace(/^\[(.*)\]$/, '$1') }
+  const host = info.host.replace(/^\[(.*)\]$/, '$1')
+  return { ...info, host, ...(canDialFrom(source, host) ? { localAddress: source } : {}) }
+}
+
+/**
+ * Whether a pull to `host` may leave from `from`: same family, and a
+ * loopback source only to a loopback upstream (a node listening on
+ * 127.0.0.1 still pulls from origins elsewhere). Names: the system chooses.
+ */
+function canDialFrom(from: string | null, host: string): from is string {
+  if (from === null || net.isIP(host) === 0 || net.isIPv4(from) !== net.isIPv4(host)) return false
+  return isLoopback(from) === isLoopback(host)
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1'
+}
+
+/** The address pulls connect from (the node's RTMP host), or null for the system's choice. */
+let source: string | null = null
+
+/**
+ * Pulls connect from `host` (a specific address the node listens on), so an
+ * upstream sees the member's own address: the one its per-address caps spare,
+ * also when several nodes share a machine (127.x addresses). null or a
+ * wildcard: the system chooses (patches/node-media-server passes it on).
+ */
+export function setPullSource(host: string | null): void {
+  source = host === null || host === '0.0.0.0' || host === '::' || net.isIP(host) === 0 ? null : host
 }
 
 /** User control event 1 (RTMP spec 7.1.7): the stream's data is over; nginx-rtmp's "publisher gone". */

@@ -155,10 +155,19 @@ function watchInactivity(
 export class RtmpAdmission {
   readonly #open: PerAddress
   readonly #pending: PerAddress
+  #trusted: ReadonlySet<string> = new Set()
 
   constructor(bounds: Pick<RtmpBounds, 'connectionsPerIp' | 'pendingPerIp'>) {
     this.#open = new PerAddress(bounds.connectionsPerIp)
     this.#pending = new PerAddress(bounds.pendingPerIp)
+  }
+
+  /**
+   * Addresses no cap applies to: the cluster's own members (an edge pulls
+   * every stream of the cluster at once when it starts). The whole set each time.
+   */
+  trust(addresses: Iterable<string>): void {
+    this.#trusted = new Set(addresses)
   }
 
   /**
@@ -167,6 +176,8 @@ export class RtmpAdmission {
    */
   admit(socket: net.Socket): RtmpBoundError | (() => void) {
     const address = socket.remoteAddress
+    if (address !== undefined && this.#trusted.has(address.replace(/^::ffff:(?=\d+\.)/, '')))
+      return () => undefined
     if (!this.#open.take(address))
       return new RtmpBoundError(
         'connections-per-ip',

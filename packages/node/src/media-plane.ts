@@ -104,6 +104,7 @@ export class MediaPlane {
         if (m.id !== this.#p.id) this.book.member(this.#reachable(m, undefined))
       // a new member may stand behind an origin's DNS name now
       if (this.edge !== null) void this.#resolveOrigins()
+      media.trustAddresses(memberAddresses(mesh.view.members))
     }
     mesh.events.on('member', onMember)
     mesh.events.on('view', onView)
@@ -410,4 +411,10 @@ export class MediaPlane {
     // an IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d
     return asked.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')
   }
+}
+
+/** Where members connect from, as far as their records say: their mesh host and their public RTMP host. */
+function memberAddresses(members: readonly Member[]): string[] {
+  const hosts = members.flatMap((m) => [m.mesh.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'), m.publicIp])
+  return hosts.filter((h) => h !== '' && !isWildcard(h))
 }
