@@ -1,4 +1,11 @@
-import { formatAddress, type HostPort, type Logger, SafeEmitter } from '@meshcast/interface'
+import {
+  formatAddress,
+  type HostPort,
+  type Logger,
+  SafeEmitter,
+  UpstreamResumedError,
+} from '@meshcast/interface'
+import { repullDelay } from './backoff.ts'
 import { foreignId, foreignUrl } from './foreign.ts'
 import type { DownReason, Relay, RelayPort } from './relay-port.ts'
 import type { Carrier, StreamBook } from './stream-book.ts'
@@ -16,6 +23,8 @@ export interface EdgeSettings {
   waitMs: number
   /** ms between attempts when no upstream has the stream (cluster.xml retryDuration) */
   retryMs: number
+  /** ms to the first re-pull after a live upstream was lost (doubling up to retryMs); default REPULL_FIRST_MS */
+  repullFirstMs?: number
   /** end the players when the stream ends with no alternative (cluster.xml kickOnUnpublish) */
   kickOnUnpublish: boolean
   /** the URL to pull a carrier's stream from (default: its advert's); e.g. to fill in a wildcard host */
@@ -45,6 +54,11 @@ interface Pull {
   lostFrom: string | null
   /** an upstream advertised the stream while a connect was under way: weigh it when that ends */
   recheck: boolean
+  /**
+   * re-pulls since an upstream was lost while live (closed, stalled, error)
+   * and not replaced; -1 when none was: then retries wait the full retryMs
+   */
+  repulls: number
   closed: boolean
 }
 
@@ -314,12 +328,14 @@ export class EdgeController {
       since: 0,
       lostFrom: null,
       recheck: false,
+      repulls: -1,
       closed: false,
     }
     this.#pulls.set(path, pull)
     relay.onDown((reason, detail) => {
       if (!pull.closed) this.#down(pull, reason, detail)
     })
+    relay.onQuiet((detail) => this.#quiet(pull, detail))
     void this.#connect(pull, 'first pull')
     return pull
   }
@@ -337,13 +353,27 @@ export class EdgeController {
     return this.#s.urlOf?.(c.carrier) ?? c.carrier.advert.rtmpUrl
   }
 
-  /** Tries the upstreams best first; with none, waits for the retry timer or an advert. */
-  async #connect(pull: Pull, why: string): Promise<void> {
+  /**
+   * The upstream fell silent but may yet resume: pull the best other one,
+   * make-before-break (the relay gives it up should the quiet one resume
+   * before it delivers). Nothing to do with no alternative: the stall decides.
+   */
+  #quiet(pull: Pull, detail: string): void {
+    const current = pull.upstream
+    if (pull.closed || pull.connecting || current === null) return
+    if (!this.#candidates(pull).some((c) => c.id !== current.id && !pull.avoid.has(c.id))) return
+    this.#log.info('upstream quiet; pulling another', { path: pull.path, upstream: current.id, detail })
+    pull.lostFrom = current.id
+    void this.#connect(pull, 'the upstream fell quiet', current.id)
+  }
+
+  /** Tries the upstreams best first (but `skip`); with none, waits for the retry timer or an advert. */
+  async #connect(pull: Pull, why: string, skip?: string): Promise<void> {
     if (pull.connecting || pull.closed) return
     pull.connecting = true
     this.#clearRetry(pull)
     try {
-      const tried = new Set<string>()
+      const tried = new Set<string>(skip === undefined ? [] : [skip])
       for (;;) {
         const next = this.#candidates(pull).find((c) => !tried.has(c.id) && !pull.avoid.has(c.id))
         if (next === undefined) break
@@ -353,6 +383,12 @@ export class EdgeController {
         try {
           await pull.relay.pull(url)
         } catch (err) {
+          if (err instanceof UpstreamResumedError && pull.upstream !== null) {
+            // the quiet upstream came back first: it feeds on, and the alternative did nothing wrong
+            pull.lostFrom = null
+            this.#log.info('upstream resumed; staying', { path: pull.path, upstream: pull.upstream.id })
+            return
+          }
           this.#counters.failed++
           pull.avoid.add(id)
           this.#log.warn('cannot pull stream from upstream', {
@@ -372,6 +408,7 @@ export class EdgeController {
         pull.upstream = next
         pull.since = Date.now()
         pull.lostFrom = null
+        pull.repulls = -1
         pull.avoid.clear()
         if (pull.wait !== null) clearTimeout(pull.wait)
         pull.wait = null
@@ -417,6 +454,8 @@ export class EdgeController {
     pull.upstream = null
     pull.lostFrom = lost.id
     pull.avoid.add(lost.id)
+    // a live upstream cut (slow pull, restart) is often back at once; an unpublished stream is not
+    if (reason !== 'unpublished' && pull.repulls < 0) pull.repulls = 0
     this.#log.warn('upstream lost', { path: pull.path, upstream: lost.id, reason, detail })
     this.events.emit('change', undefined)
     return true
@@ -428,17 +467,24 @@ export class EdgeController {
       this.#end(pull, true, 'the stream ended and no other upstream has it (kickOnUnpublish)')
       return
     }
-    this.#log.info('no upstream has the stream; retrying', {
-      path: pull.path,
-      everyS: Math.round(this.#s.retryMs / 1000),
-    })
+    const delay = this.#retryDelay(pull)
+    this.#log.info('no upstream has the stream; retrying', { path: pull.path, inMs: delay })
     this.#clearRetry(pull)
     pull.retry = setTimeout(() => {
       pull.retry = null
       pull.avoid.clear()
       void this.#connect(pull, 'retry')
-    }, this.#s.retryMs)
+    }, delay)
     this.#lingerIfIdle(pull)
+  }
+
+  /**
+   * retryMs, or sooner with backoff while a live upstream was lost and some
+   * upstream still offers the stream (it refused or had no media yet).
+   */
+  #retryDelay(pull: Pull): number {
+    if (pull.repulls < 0 || this.#candidates(pull).length === 0) return this.#s.retryMs
+    return repullDelay(pull.repulls++, this.#s.retryMs, this.#s.repullFirstMs)
   }
 
   /** A pull nobody watches ends after the linger (on demand always; otherwise once it has no upstream). */

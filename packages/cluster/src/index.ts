@@ -7,6 +7,7 @@ export {
   type ParsedAdverts,
   parseAdverts,
 } from './adverts.ts'
+export { REPULL_FIRST_MS, repullDelay } from './backoff.ts'
 export { awaitDrain, type DrainResult, pullingFrom } from './drain.ts'
 export { DRAINING_KEY, isDraining } from './draining.ts'
 export {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { silentLogger } from '@meshcast/interface'
+import { silentLogger, UpstreamResumedError } from '@meshcast/interface'
 import type { DownReason, Relay, RelayPort } from '../src/index.ts'
-import { EdgeController, type EdgeSettings, StreamBook } from '../src/index.ts'
+import { EdgeController, type EdgeSettings, repullDelay, StreamBook } from '../src/index.ts'
 import { advert, member } from './fixtures.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -14,10 +14,15 @@ class FakePort implements RelayPort {
   readonly kicked: string[] = []
   readonly closed: { path: string; kick: boolean }[] = []
   readonly dead = new Set<string>()
+  /** pulls of these urls end as given up: the quiet upstream resumed first */
+  readonly resumes = new Set<string>()
+  /** when each pull was asked for (ms since the epoch) */
+  readonly times: number[] = []
   /** pulls of these urls wait for the promise (media not yet flowing) */
   readonly gates = new Map<string, Promise<void>>()
   readonly players = new Map<string, number>()
   readonly downs = new Map<string, (reason: DownReason, detail: string) => void>()
+  readonly quiets = new Map<string, (detail: string) => void>()
 
   open(path: string): Relay {
     this.opened.push(path)
@@ -25,11 +30,14 @@ class FakePort implements RelayPort {
       path,
       pull: async (url) => {
         this.pulls.push(url)
+        this.times.push(Date.now())
         await sleep(1)
         await this.gates.get(url)
+        if (this.resumes.has(url)) throw new UpstreamResumedError(url)
         if (this.dead.has(url)) throw new Error('connection refused')
       },
       onDown: (fn) => this.downs.set(path, fn),
+      onQuiet: (fn) => this.quiets.set(path, fn),
       close: (kick) => this.closed.push({ path, kick }),
     }
   }
@@ -406,5 +414,87 @@ describe('edge controller: foreign origins (no meshcast node behind the address)
     book.set(o2, [advert(o2, '/live/a')])
     await sleep(10)
     assert.deepEqual(port.pulls, [foreign(nginx), url(2)])
+  })
+
+  test('a quiet upstream: the other origin is pulled while it still feeds, and becomes the upstream', async (t) => {
+    const { book, port, edge } = setup()
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await sleep(10)
+    port.quiets.get('/live/a')?.('no media for 264 ms')
+    await sleep(10)
+    assert.deepEqual(port.pulls, [url(1), url(2)], 'the quiet one is not pulled again')
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
+    assert.equal(edge.counters().failovers, 1)
+  })
+
+  test('a quiet upstream that resumes first keeps feeding; the alternative is not held against', async (t) => {
+    const { book, port, edge } = setup()
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await sleep(10)
+    port.resumes.add(url(2))
+    port.quiets.get('/live/a')?.('no media for 264 ms')
+    await sleep(10)
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n1')
+    assert.deepEqual(edge.counters(), { started: 1, failed: 0, failovers: 0 })
+    // the upstream is lost after all: the alternative is tried at once, not avoided
+    port.resumes.clear()
+    port.downs.get('/live/a')?.('stalled', 'no media for 2000 ms')
+    await sleep(10)
+    assert.deepEqual(port.pulls, [url(1), url(2), url(2)])
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
+  })
+
+  test('a quiet upstream with no alternative: nothing is pulled, the stall decides', async (t) => {
+    const { book, port, edge } = setup()
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a')])
+    await sleep(10)
+    port.quiets.get('/live/a')?.('no media for 264 ms')
+    await sleep(10)
+    assert.deepEqual(port.pulls, [url(1)])
+  })
+
+  test('re-pulls back off 0.5 s, 1 s, 2 s … up to retryDuration', () => {
+    const schedule = [0, 1, 2, 3, 4, 5, 6, 7].map((n) => repullDelay(n, 30_000))
+    assert.deepEqual(schedule, [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000])
+  })
+
+  test('an upstream cut while the others refuse is re-pulled with backoff, not after retryDuration', async (t) => {
+    const { book, port, edge } = setup({ retryMs: 60_000, repullFirstMs: 40 })
+    t.after(() => edge.stop())
+    port.players.set('/live/a', 1)
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await sleep(10)
+    port.dead.add(url(1))
+    port.dead.add(url(2))
+    port.downs.get('/live/a')?.('closed', 'socket closed')
+    // lost at once: o2 refuses; then o1 and o2 again after 40 ms, after 80 ms more, after 160 ms more
+    while (port.pulls.length < 8) await sleep(10)
+    // pulls: o1 (first), o2 (at the loss), then o1 and o2 at each retry
+    const at = (i: number) => port.times[i] ?? 0
+    const [g1, g2, g3] = [at(2) - at(1), at(4) - at(2), at(6) - at(4)]
+    assert.ok(g1 >= 40 && g2 >= 80 && g3 >= 160, `gaps ${g1}, ${g2}, ${g3} ms`)
+    assert.ok(g2 > g1 && g3 > g2, `gaps ${g1}, ${g2}, ${g3} ms double`)
+    // back: the backoff starts over at the next loss
+    port.dead.clear()
+    while (edge.pulls()[0]?.upstream == null) await sleep(10)
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n1', 'the best origin again')
+  })
+
+  test('a stream nobody advertises any more waits retryDuration, not the backoff', async (t) => {
+    const { book, port, edge } = setup({ retryMs: 60_000, repullFirstMs: 5 })
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a')])
+    await sleep(10)
+    port.dead.add(url(1))
+    book.set(o1, [])
+    port.downs.get('/live/a')?.('closed', 'socket closed')
+    await sleep(60)
+    assert.deepEqual(port.pulls, [url(1)])
   })
 })

@@ -1,3 +1,5 @@
+import { MeshcastError } from './errors.ts'
+
 /** Why an upstream stopped feeding a relay. */
 export type DownReason = 'closed' | 'stalled' | 'unpublished' | 'error'
 
@@ -16,6 +18,14 @@ export interface Relay {
   pull(url: string): Promise<void>
   /** Called once per upstream lost while it fed the relay (not for one `pull` replaced). */
   onDown(listener: (reason: DownReason, detail: string) => void): void
+  /**
+   * Called when the upstream feeding the relay fell silent for a few frame
+   * intervals but is not lost yet (a frozen process keeps its socket open):
+   * the time to `pull` an alternative, make-before-break. Should the upstream
+   * resume before the alternative delivers, that pull rejects with
+   * `resumed` set on the error and the upstream keeps feeding.
+   */
+  onQuiet(listener: (detail: string) => void): void
   /** Drops the upstream and the local stream; `kick` also disconnects its players. */
   close(kick: boolean): void
 }
@@ -30,4 +40,12 @@ export interface RelayPort {
   published(path: string): boolean
   /** Disconnects the players of `path` (a bounded wait ran out). */
   kick(path: string, why: string): void
+}
+
+/** A pull begun because the upstream fell quiet was given up: the upstream resumed first. */
+export class UpstreamResumedError extends MeshcastError {
+  constructor(url: string) {
+    super(`pull from ${url}: not needed, the upstream resumed`)
+    this.name = 'UpstreamResumedError'
+  }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@meshcast/interface'
 import { type BaseSession, Context, FlvSession, RtmpSession } from './nms.ts'
+import { isClusterPull, PULL_SKIP_BYTES, skipToKeyframes } from './slow-pull.ts'
 
 /**
  * Bytes queued in this process for a player (not yet taken by its socket).
@@ -25,7 +26,12 @@ export function dropPlayer(session: BaseSession): void {
   } else session.close()
 }
 
-/** Disconnects players more than `maxBytes` behind, checked every `everyMs`. */
+/**
+ * Disconnects players more than `maxBytes` behind, checked every `everyMs`.
+ * An edge's pull is not cut for that: it skips to keyframes past
+ * PULL_SKIP_BYTES (`slow-pull.ts`), and only a pull still `maxBytes` behind
+ * (a socket that takes nothing) is cut.
+ */
 export class PlayerGuard {
   readonly #maxBytes: number
   readonly #everyMs: number
@@ -52,9 +58,12 @@ export class PlayerGuard {
   check(sessions: Iterable<BaseSession> = Context.sessions.values()): void {
     for (const s of [...sessions]) {
       if (s.isPublisher) continue
+      const pull = isClusterPull(s)
+      if (pull) this.#skipping(s)
       const backlog = playerBacklog(s)
       if (backlog <= this.#maxBytes) continue
-      this.#log.warn('player too slow for the stream; disconnecting it', {
+      const why = pull ? 'cluster pull too slow even skipping to keyframes' : 'player too slow for the stream'
+      this.#log.warn(`${why}; disconnecting it`, {
         path: s.streamPath,
         session: s.id,
         remote: s.ip,
@@ -63,5 +72,16 @@ export class PlayerGuard {
       })
       dropPlayer(s)
     }
+  }
+
+  #skipping(s: RtmpSession): void {
+    skipToKeyframes(s, Math.min(PULL_SKIP_BYTES, this.#maxBytes / 2), (backlog) =>
+      this.#log.info('cluster pull behind; skipping to the next keyframe', {
+        path: s.streamPath,
+        session: s.id,
+        remote: s.ip,
+        backlogBytes: backlog,
+      }),
+    )
   }
 }

@@ -1,8 +1,9 @@
-import type { Logger } from '@meshcast/interface'
+import { type Logger, UpstreamResumedError } from '@meshcast/interface'
 import type { Feed } from './feed.ts'
 import { AVPacket } from './nms.ts'
 import { PullClient, PullError, type PullFailureReason } from './pull-client.ts'
 import type { DownReason, Relay } from './relay-types.ts'
+import { SilenceWatch } from './silence.ts'
 
 export interface RelayOptions {
   /** ms from connecting to an upstream to its first media packet */
@@ -22,7 +23,7 @@ export interface RelayHost {
 interface Upstream {
   readonly client: PullClient
   readonly url: string
-  lastMediaAt: number
+  readonly silence: SilenceWatch
 }
 
 /** An upstream being tried: it feeds nothing until its first media packet. */
@@ -31,22 +32,28 @@ interface Candidate {
   readonly url: string
   readonly startedAt: number
   readonly resolve: () => void
-  readonly reject: (err: PullError) => void
+  readonly reject: (err: PullError | UpstreamResumedError) => void
   timer: ReturnType<typeof setTimeout> | null
   /** metadata and sequence headers seen before the first media packet (copies) */
   readonly headers: AVPacket[]
+  /** begun while the upstream was quiet: given up should it resume first */
+  readonly forQuiet: boolean
 }
 
 /** At most this many data/header messages are held from an upstream that sent no media yet. */
 const MAX_HEADERS_HELD = 16
-/** How often a stall is looked for, at most. */
-const STALL_CHECK_MS = 250
+/** How often silence is looked for: a fraction of the shortest quiet (QUIET_MIN_MS). */
+const SILENCE_CHECK_MS = 50
 
 /**
  * One pulled stream (one per path): RTMP pulls from successive upstreams
  * into the path's Feed. Make-before-break: a new upstream feeds nothing
  * until its first media packet arrives; only then is the previous one
  * dropped, in the same tick, so players see no hole beyond the rebasing.
+ * A stream with video switches at the new upstream's first keyframe (the
+ * players' decoders need one). An upstream silent for a few frame intervals
+ * is "quiet" (`onQuiet`): the controller then pulls an alternative while the
+ * quiet one may still resume.
  */
 export class PullRelay implements Relay {
   readonly path: string
@@ -56,6 +63,7 @@ export class PullRelay implements Relay {
   #current: Upstream | null = null
   #candidate: Candidate | null = null
   readonly #listeners: ((reason: DownReason, detail: string) => void)[] = []
+  readonly #quietListeners: ((detail: string) => void)[] = []
   #stallTimer: ReturnType<typeof setInterval> | null = null
   #closed = false
 
@@ -88,6 +96,7 @@ export class PullRelay implements Relay {
         reject,
         timer: null,
         headers: [],
+        forQuiet: this.#current?.silence.quiet === true,
       }
       this.#candidate = cand
       cand.timer = setTimeout(
@@ -109,6 +118,10 @@ export class PullRelay implements Relay {
     this.#listeners.push(listener)
   }
 
+  onQuiet(listener: (detail: string) => void): void {
+    this.#quietListeners.push(listener)
+  }
+
   close(kick: boolean): void {
     if (this.#closed) return
     this.#closed = true
@@ -120,7 +133,7 @@ export class PullRelay implements Relay {
   #onPacket(client: PullClient, p: AVPacket): void {
     const current = this.#current
     if (current?.client === client) {
-      if (isMedia(p)) current.lastMediaAt = Date.now()
+      if (isMedia(p) && current.silence.media(Date.now())) this.#resumed(current)
       this.#host.feed(this.path).push(p)
       return
     }
@@ -130,7 +143,20 @@ export class PullRelay implements Relay {
       if (cand.headers.length < MAX_HEADERS_HELD) cand.headers.push(copyOf(p))
       return
     }
+    // frames before the first keyframe cannot be decoded by the players kept across the switch
+    if (cand.headers.some(isVideoHeader) && !isKeyframe(p)) return
     if (this.#promote(cand)) this.#host.feed(this.path).push(p)
+  }
+
+  /** The quiet upstream sent media again: an alternative begun for its silence is not needed. */
+  #resumed(current: Upstream): void {
+    const cand = this.#candidate
+    this.#log.info('upstream resumed', {
+      path: this.path,
+      url: current.url,
+      quietMs: current.silence.quietMs,
+    })
+    if (cand?.forQuiet === true) this.#reject(cand, new UpstreamResumedError(cand.url))
   }
 
   /** The candidate's first media packet: it becomes the upstream, the previous one goes. */
@@ -147,7 +173,9 @@ export class PullRelay implements Relay {
     const previous = this.#current
     previous?.client.close()
     feed.switchUpstream()
-    this.#current = { client: cand.client, url: cand.url, lastMediaAt: Date.now() }
+    const silence = new SilenceWatch({ stallMs: this.#o.stallMs, peakMs: previous?.silence.peakMs })
+    silence.media(Date.now())
+    this.#current = { client: cand.client, url: cand.url, silence }
     for (const p of cand.headers) feed.push(p)
     this.#watchStall()
     this.#log.info(previous === null ? 'pulling stream' : 'switched upstream', {
@@ -171,13 +199,7 @@ export class PullRelay implements Relay {
     const url = this.#current?.url
     this.#drop()
     this.#log.warn('upstream lost', { path: this.path, url, reason, detail })
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(reason, detail)
-      } catch (err) {
-        this.#log.error('relay down listener failed', { path: this.path, error: (err as Error).message })
-      }
-    }
+    this.#tell(this.#listeners, (listener) => listener(reason, detail))
   }
 
   #drop(): void {
@@ -189,14 +211,34 @@ export class PullRelay implements Relay {
 
   #watchStall(): void {
     if (this.#stallTimer !== null) return
-    const every = Math.max(10, Math.min(STALL_CHECK_MS, Math.floor(this.#o.stallMs / 4)))
-    this.#stallTimer = setInterval(() => {
-      const current = this.#current
-      if (current !== null && Date.now() - current.lastMediaAt > this.#o.stallMs) {
-        this.#lost('stalled', `no media for ${this.#o.stallMs} ms`)
-      }
-    }, every)
+    const every = Math.max(10, Math.min(SILENCE_CHECK_MS, Math.floor(this.#o.stallMs / 4)))
+    this.#stallTimer = setInterval(() => this.#checkSilence(), every)
     this.#stallTimer.unref()
+  }
+
+  #checkSilence(): void {
+    const current = this.#current
+    if (current === null) return
+    const state = current.silence.check(Date.now())
+    if (state === 'stalled') this.#lost('stalled', `no media for ${this.#o.stallMs} ms`)
+    else if (state === 'quiet') this.#quietNow(current)
+  }
+
+  #quietNow(current: Upstream): void {
+    const detail = `no media for ${Math.round(current.silence.quietMs)} ms`
+    this.#log.info('upstream quiet', { path: this.path, url: current.url, detail })
+    this.#tell(this.#quietListeners, (listener) => listener(detail))
+  }
+
+  /** Calls each listener; one that throws is logged and cannot stop the others. */
+  #tell<L>(listeners: readonly L[], call: (listener: L) => void): void {
+    for (const listener of [...listeners]) {
+      try {
+        call(listener)
+      } catch (err) {
+        this.#log.error('relay listener failed', { path: this.path, error: (err as Error).message })
+      }
+    }
   }
 
   #cancelCandidate(why: string): void {
@@ -204,12 +246,17 @@ export class PullRelay implements Relay {
     if (cand !== null) this.#reject(cand, new PullError('closed', cand.url, why))
   }
 
-  #reject(cand: Candidate, err: PullError): void {
+  #reject(cand: Candidate, err: PullError | UpstreamResumedError): void {
     if (this.#candidate !== cand) return
     this.#candidate = null
     this.#clearTimer(cand)
     cand.client.close()
-    this.#log.debug('cannot pull', { path: this.path, url: cand.url, reason: err.reason, error: err.message })
+    this.#log.debug('cannot pull', {
+      path: this.path,
+      url: cand.url,
+      reason: err instanceof PullError ? err.reason : 'resumed',
+      error: err.message,
+    })
     cand.reject(err)
   }
 
@@ -222,6 +269,14 @@ export class PullRelay implements Relay {
 /** Audio and video frames (not headers): what proves an upstream plays. */
 function isMedia(p: AVPacket): boolean {
   return (p.codec_type === 8 && p.flags === 1) || (p.codec_type === 9 && (p.flags === 3 || p.flags === 4))
+}
+
+function isVideoHeader(p: AVPacket): boolean {
+  return p.codec_type === 9 && p.flags === 2
+}
+
+function isKeyframe(p: AVPacket): boolean {
+  return p.codec_type === 9 && p.flags === 3
 }
 
 /** A packet whose data survives the parser's next message. */
