@@ -32,6 +32,33 @@ async function originAndEdge(
   return { origin, edge: e }
 }
 
+/** What issue 21 asks of a frozen serving origin: no worse than a dead one. */
+const MAX_FREEZE_GAP_MS = 1000
+
+/**
+ * Two origins publishing `path` (one ffmpeg publisher each) and an edge
+ * listing both; resolves once the edge pulls, with the origin it pulls from.
+ */
+async function twoOrigins(cluster: TestCluster, t: { after: (fn: () => unknown) => void }, path: string) {
+  const o1 = await cluster.start()
+  const o2 = await cluster.start()
+  const edge = await cluster.start({ cluster: { origins: [cluster.address(0), cluster.address(1)] } })
+  const ids = new Map([
+    [(await o1.status()).id, o1],
+    [(await o2.status()).id, o2],
+  ])
+  const pubs = [
+    await publish(`${o1.rtmpUrl}${path}`, { seconds: 120 }),
+    await publish(`${o2.rtmpUrl}${path}`, { seconds: 120 }),
+  ]
+  t.after(() => Promise.all(pubs.map((p) => p.stop())))
+  const first = await waitFor(async () => (await carrierOn(edge, path))?.via[0], {
+    timeout: 15_000,
+    what: 'the edge pulling',
+  })
+  return { edge, first, serving: ids.get(first) as NodeProcess }
+}
+
 describe('the media plane: edges pull from origins over RTMP', () => {
   test(
     'an edge repeats a stream as soon as it is published; RTMP and HTTP-FLV players decode it',
@@ -92,22 +119,7 @@ describe('the media plane: edges pull from origins over RTMP', () => {
   test(
     'two origins with the stream: SIGKILL of the serving one, and the player keeps receiving without reconnecting',
     withCluster(async (cluster, t) => {
-      const o1 = await cluster.start()
-      const o2 = await cluster.start()
-      const edge = await cluster.start({ cluster: { origins: [cluster.address(0), cluster.address(1)] } })
-      const ids = new Map([
-        [(await o1.status()).id, o1],
-        [(await o2.status()).id, o2],
-      ])
-      const pubs = [
-        await publish(`${o1.rtmpUrl}/live/twice`, { seconds: 120 }),
-        await publish(`${o2.rtmpUrl}/live/twice`, { seconds: 120 }),
-      ]
-      t.after(() => Promise.all(pubs.map((p) => p.stop())))
-      const first = await waitFor(async () => (await carrierOn(edge, '/live/twice'))?.via[0], {
-        timeout: 15_000,
-        what: 'the edge pulling',
-      })
+      const { edge, first, serving } = await twoOrigins(cluster, t, '/live/twice')
       const playing: Promise<PlayResult> = play(`${edge.rtmpUrl}/live/twice`, {
         frames: 250,
         timeout: 40_000,
@@ -116,7 +128,6 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       const ws = await playWsFlv(`${edge.httpUrl.replace(/^http/, 'ws')}/live/twice.flv`)
       t.after(() => ws.close())
       await new Promise((r) => setTimeout(r, 4000))
-      const serving = ids.get(first) as NodeProcess
       const killedAt = Date.now()
       serving.kill('SIGKILL')
       const p = await playing
@@ -135,6 +146,29 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       assertMonotonic(p.frames)
       assert.doesNotMatch(p.stderr, /non-monotonic|Non-monotonous/i)
       const now = await carrierOn(edge, '/live/twice')
+      assert.notEqual(now?.via[0], first, 'the edge pulls from the other origin')
+    }),
+  )
+
+  test(
+    'the SIGSTOP failover test (origin frozen, alternative carrying the stream: gap < 1 s, player kept)',
+    withCluster(async (cluster, t) => {
+      const { edge, first, serving } = await twoOrigins(cluster, t, '/live/frozen')
+      // a stopped process takes no SIGTERM: let it go on however the test ends
+      t.after(() => serving.kill('SIGCONT'))
+      const playing = play(`${edge.rtmpUrl}/live/frozen`, { frames: 250, timeout: 40_000 })
+      await new Promise((r) => setTimeout(r, 4000))
+      const frozenAt = Date.now()
+      serving.kill('SIGSTOP')
+      const p = await playing.finally(() => serving.kill('SIGCONT'))
+      const after = p.frames.filter((f) => f.at > frozenAt + 200)
+      const gap = longestGap(p.frames.filter((f) => f.at > frozenAt - 2000))
+      process.stdout.write(`# freeze: longest pause at the player across the SIGSTOP ${gap} ms\n`)
+      assert.ok(p.frames.length >= 250, `player got ${p.frames.length} frames; ${p.stderr.slice(-600)}`)
+      assert.ok(after.length > 50, `frames after the freeze: ${after.length}`)
+      assert.ok(gap < MAX_FREEZE_GAP_MS, `the player paused ${gap} ms across the freeze`)
+      assertMonotonic(p.frames)
+      const now = await carrierOn(edge, '/live/frozen')
       assert.notEqual(now?.via[0], first, 'the edge pulls from the other origin')
     }),
   )
