@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type net from 'node:net'
+import net from 'node:net'
 import { describe, test } from 'node:test'
 import { silentLogger } from '@meshcast/interface'
 import { AVPacket, Rtmp, RtmpSession } from '../src/nms.ts'
@@ -97,5 +97,57 @@ describe('a slow cluster pull', () => {
     assert.equal(skipStats(stuck.session)?.skipping, true)
     guard.check([stuck.session])
     assert.equal(stuck.destroyed(), false, 'a skipping pull within the cap is kept')
+  })
+
+  test('over a real socket that stops reading: a pull skips and is kept, a viewer is cut; the pull resumes when it reads', async (t) => {
+    const server = net.createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    t.after(() => server.close())
+    const { port } = server.address() as net.AddressInfo
+    const connectPair = async () => {
+      const accepted = new Promise<net.Socket>((r) => server.once('connection', r))
+      const reader = net.connect(port, '127.0.0.1')
+      reader.pause() // reads nothing: the writes pile up in the kernel, then in Node
+      // a cut player's end is a reset, which is the point here
+      reader.on('error', () => {})
+      t.after(() => reader.destroy())
+      const socket = await accepted
+      t.after(() => socket.destroy())
+      return { reader, socket }
+    }
+    const pullPair = await connectPair()
+    const viewerPair = await connectPair()
+    const pull = new RtmpSession(pullPair.socket)
+    pull.streamQuery = { meshcast: 'pull' }
+    const viewer = new RtmpSession(viewerPair.socket)
+    const cap = 4 * 1024 * 1024
+    const guard = new PlayerGuard(cap, 1000, silentLogger)
+    guard.check([pull, viewer])
+    // 40 MB of a stream with a keyframe every 25 messages, as fast as the event loop lets it go
+    for (let i = 0; i < 400; i++) {
+      for (const s of [pull, viewer])
+        if (!s.socket.destroyed) s.sendBuffer(message(9, [i % 25 ? 0x27 : 0x17, 1], 100_000))
+      if (i % 50 === 49) {
+        guard.check([pull, viewer])
+        await new Promise((r) => setImmediate(r))
+      }
+    }
+    assert.equal(viewer.socket.destroyed, true, 'the viewer is cut')
+    assert.equal(pull.socket.destroyed, false, 'the pull is kept')
+    assert.ok(
+      pull.socket.writableLength <= cap / 2 + 200_000,
+      `the pull holds ${pull.socket.writableLength} bytes`,
+    )
+    assert.equal(skipStats(pull)?.skipping, true)
+    // it reads again: the next keyframe goes once the backlog is down
+    let got = 0
+    pullPair.reader.on('data', (b: Buffer) => {
+      got += b.length
+    })
+    pullPair.reader.resume()
+    while (pull.socket.writableLength > cap / 8) await new Promise((r) => setTimeout(r, 5))
+    pull.sendBuffer(keyframe())
+    assert.equal(skipStats(pull)?.skipping, false, 'resumed at the keyframe')
+    assert.ok(got > 0)
   })
 })
