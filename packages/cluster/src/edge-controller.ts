@@ -397,8 +397,11 @@ export class EdgeController {
             url,
             error: (err as Error).message,
           })
-          // an upgrade failed: the current upstream, still advertised, still feeds
-          if (pull.upstream !== null && this.#offered(pull.path, pull.upstream)) return
+          // an upgrade (or a pull for a quiet upstream) failed: the current upstream, still advertised, still feeds
+          if (pull.upstream !== null && this.#offered(pull.path, pull.upstream)) {
+            if (skip !== undefined) pull.lostFrom = null
+            return
+          }
           continue
         }
         if (pull.closed) return
