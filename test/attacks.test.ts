@@ -6,7 +6,7 @@
 // addresses of its own (127.x.y.z sources), so the per-address caps are tested where they are meant.
 import assert from 'node:assert/strict'
 import { randomBytes, randomInt } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -18,6 +18,7 @@ import {
   playWsFlv,
   publish,
   RtmpClient,
+  rssMiB,
   TestCluster,
   type WsFlvPlayer,
   waitFor,
@@ -38,12 +39,6 @@ const SETTLE_AFTER_MS = 3000
 /** One attacking host: its own loopback address, so its connections count against itself only. */
 function attacker(): string {
   return `127.${randomInt(200, 255)}.${randomInt(0, 256)}.${randomInt(2, 255)}`
-}
-
-/** The node's resident memory, MiB. */
-function rssMiB(node: NodeProcess): number {
-  const status = readFileSync(`/proc/${node.child.pid}/status`, 'utf8')
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
 }
 
 function openFds(node: NodeProcess): number {
@@ -77,6 +72,21 @@ function connection(
       resolve()
     })
     socket.on('connect', () => send(socket, () => got))
+  })
+}
+
+/** Sends `bytes` to the node's HTTP port from `from` as written (no client normalises them) and returns all it got. */
+function rawHttp(node: NodeProcess, from: string, bytes: Buffer | string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const socket = net.connect({ port: node.httpPort, host: node.host, localAddress: from })
+    let got = ''
+    socket.on('data', (d) => {
+      got += d.toString('latin1')
+    })
+    socket.on('error', () => undefined)
+    socket.on('close', () => resolve(got))
+    socket.on('connect', () => socket.write(bytes))
+    setTimeout(() => socket.destroy(), 5000).unref()
   })
 }
 
@@ -335,18 +345,7 @@ describe('attacks: nothing a stranger sends stalls a player or exhausts a node',
     async () => {
       const watch = new Watch(origin, [origin, edge])
       const from = attacker()
-      const raw = (bytes: Buffer | string) =>
-        new Promise<string>((resolve) => {
-          const socket = net.connect({ port: origin.httpPort, host: origin.host, localAddress: from })
-          let got = ''
-          socket.on('data', (d) => {
-            got += d.toString('latin1')
-          })
-          socket.on('error', () => undefined)
-          socket.on('close', () => resolve(got))
-          socket.on('connect', () => socket.write(bytes))
-          setTimeout(() => socket.destroy(), 5000).unref()
-        })
+      const raw = (bytes: Buffer | string) => rawHttp(origin, from, bytes)
       assert.match(await raw(randomBytes(4096)), /^HTTP\/1\.1 400/)
       assert.match(await raw('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'), /^HTTP\/1\.1 400/)
       assert.match(
@@ -400,19 +399,14 @@ describe('attacks: nothing a stranger sends stalls a player or exhausts a node',
       const watch = new Watch(origin, [origin, edge])
       // 2,000 requests, 50 at a time, each on a connection of its own (from one attacking address)
       const from = attacker()
-      const agentless = (path: string) =>
-        new Promise<number>((resolve) => {
-          const socket = net.connect({ port: origin.httpPort, host: origin.host, localAddress: from })
-          let got = ''
-          socket.on('data', (d) => {
-            got += d.toString('latin1')
-          })
-          socket.on('error', () => undefined)
-          socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(got)?.[1] ?? 0)))
-          socket.on('connect', () =>
-            socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
-          )
-        })
+      const agentless = async (path: string) => {
+        const got = await rawHttp(
+          origin,
+          from,
+          `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        )
+        return Number(/^HTTP\/1\.1 (\d+)/.exec(got)?.[1] ?? 0)
+      }
       const paths = ['/cluster', '/api/status', '/metrics', '/api/streams', '/nothing-here']
       let answered = 0
       for (let i = 0; i < 2000; i += 50) {

@@ -14,7 +14,7 @@ export class PerAddress {
   /** Takes a place for `address`; false (and nothing taken) when it holds `cap` already. */
   take(address: string | undefined): boolean {
     if (this.#cap <= 0) return true
-    const key = addressKey(address)
+    const key = remoteHost(address)
     const held = this.#held.get(key) ?? 0
     if (held >= this.#cap) return false
     this.#held.set(key, held + 1)
@@ -24,7 +24,7 @@ export class PerAddress {
   /** Gives back a place `take` gave (once per place). */
   give(address: string | undefined): void {
     if (this.#cap <= 0) return
-    const key = addressKey(address)
+    const key = remoteHost(address)
     const held = this.#held.get(key) ?? 0
     if (held <= 1) this.#held.delete(key)
     else this.#held.set(key, held - 1)
@@ -32,7 +32,7 @@ export class PerAddress {
 
   /** Places held by `address` now. */
   held(address: string | undefined): number {
-    return this.#held.get(addressKey(address)) ?? 0
+    return this.#held.get(remoteHost(address)) ?? 0
   }
 
   get cap(): number {
@@ -40,8 +40,8 @@ export class PerAddress {
   }
 }
 
-/** One key per host: an IPv4 client reached through a dual-stack socket shows as `::ffff:a.b.c.d`. */
-function addressKey(address: string | undefined): string {
+/** A socket's remote address as one key per host: an IPv4 client on a dual-stack socket shows as `::ffff:a.b.c.d`. */
+export function remoteHost(address: string | undefined): string {
   if (address === undefined || address === '') return '?'
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address
 }

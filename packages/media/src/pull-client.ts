@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { MeshcastError } from '@meshcast/interface'
+import { isWildcard, MeshcastError } from '@meshcast/interface'
 import { type AVPacket, RtmpClient } from './nms.ts'
 import { PULL_MARK } from './startup-burst.ts'
 
@@ -59,7 +59,7 @@ let source: string | null = null
  * wildcard: the system chooses (patches/node-media-server passes it on).
  */
 export function setPullSource(host: string | null): void {
-  source = host === null || host === '0.0.0.0' || host === '::' || net.isIP(host) === 0 ? null : host
+  source = host === null || isWildcard(host) || net.isIP(host) === 0 ? null : host
 }
 
 /** User control event 1 (RTMP spec 7.1.7): the stream's data is over; nginx-rtmp's "publisher gone". */

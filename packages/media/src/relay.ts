@@ -1,5 +1,6 @@
 import { type Logger, UpstreamResumedError } from '@meshcast/interface'
 import type { Feed } from './feed.ts'
+import { KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
 import { AVPacket } from './nms.ts'
 import { PullClient, PullError, type PullFailureReason } from './pull-client.ts'
 import type { DownReason, Relay } from './relay-types.ts'
@@ -272,11 +273,11 @@ function isMedia(p: AVPacket): boolean {
 }
 
 function isVideoHeader(p: AVPacket): boolean {
-  return p.codec_type === 9 && p.flags === 2
+  return p.codec_type === VIDEO && p.flags === VIDEO_HEADER
 }
 
 function isKeyframe(p: AVPacket): boolean {
-  return p.codec_type === 9 && p.flags === 3
+  return p.codec_type === VIDEO && p.flags === KEYFRAME
 }
 
 /** A packet whose data survives the parser's next message. */

@@ -1,5 +1,5 @@
 import type net from 'node:net'
-import { BurstLog, type Logger, PerAddress } from '@meshcast/interface'
+import { BurstLog, type Logger, PerAddress, remoteHost } from '@meshcast/interface'
 import type { RtmpSession } from './nms.ts'
 
 /**
@@ -176,8 +176,7 @@ export class RtmpAdmission {
    */
   admit(socket: net.Socket): RtmpBoundError | (() => void) {
     const address = socket.remoteAddress
-    if (address !== undefined && this.#trusted.has(address.replace(/^::ffff:(?=\d+\.)/, '')))
-      return () => undefined
+    if (this.#trusted.has(remoteHost(address))) return () => undefined
     if (!this.#open.take(address))
       return new RtmpBoundError(
         'connections-per-ip',

@@ -15,7 +15,7 @@ export type { MemberInfo, MeshComponents, MeshEvents, MeshState } from './mesh.t
 export { Mesh } from './mesh.ts'
 export * from './options.ts'
 export type { StateHandlers } from './state-registry.ts'
-export { tcpAddr } from './transport/addresses.ts'
+export { parseHostPort, tcpAddr } from './transport/addresses.ts'
 export type { Seed } from './transport/connector.ts'
 export type { MeshIdentity } from './transport/identity.ts'
 export { newIdentity } from './transport/identity.ts'

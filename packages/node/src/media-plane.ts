@@ -16,7 +16,7 @@ import {
 import type { NodeConfig } from '@meshcast/config'
 import { type HostPort, isWildcard, type Logger, type Member, type StreamAdvert } from '@meshcast/interface'
 import { audioCodecName, type MediaServer, videoCodecName } from '@meshcast/media'
-import { isName, type LookupAll, lookupAll, type Mesh } from '@meshcast/mesh'
+import { isName, type LookupAll, lookupAll, type Mesh, parseHostPort } from '@meshcast/mesh'
 import type { Express, Request, Response } from 'express'
 import { BitrateMeter } from './bitrate.ts'
 import { meshListens } from './mesh-probe.ts'
@@ -415,6 +415,6 @@ export class MediaPlane {
 
 /** Where members connect from, as far as their records say: their mesh host and their public RTMP host. */
 function memberAddresses(members: readonly Member[]): string[] {
-  const hosts = members.flatMap((m) => [m.mesh.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'), m.publicIp])
+  const hosts = members.flatMap((m) => [parseHostPort(m.mesh)?.host ?? '', m.publicIp])
   return hosts.filter((h) => h !== '' && !isWildcard(h))
 }

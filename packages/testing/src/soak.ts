@@ -75,7 +75,8 @@ class ChatClient {
   }
 }
 
-function rssMiB(node: NodeProcess): number {
+/** A node's resident memory, MiB (NaN once it has exited). */
+export function rssMiB(node: NodeProcess): number {
   try {
     const status = readFileSync(`/proc/${node.child.pid}/status`, 'utf8')
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
