@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { describe, test } from 'node:test'
+import { describe, type TestContext, test } from 'node:test'
 import type { Logger } from '@meshcast/node'
 import {
   type Chromium,
@@ -11,6 +11,7 @@ import {
   waitFor,
   withChromium,
   withCluster,
+  withLan,
 } from '@meshcast/testing'
 
 import { History } from '../examples/chat/src/history.ts'
@@ -75,8 +76,13 @@ async function oneView(nodes: NodeProcess[]): Promise<void> {
 
 /** Opens chatr on `node` and connects as `name`, as a person would: by the labels. */
 async function openChat(browser: Chromium, node: NodeProcess, name: string): Promise<Page> {
-  const page = await browser.newPage()
-  await page.goto(`${node.httpUrl}/chatr/chatr.html`)
+  return await openChatAt(browser, node.httpUrl, name)
+}
+
+/** Opens chatr at `base` (a node's HTTP address) and connects as `name`. */
+async function openChatAt(browser: Chromium, base: string, name: string, given?: Page): Promise<Page> {
+  const page = given ?? (await browser.newPage())
+  await page.goto(`${base}/chatr/chatr.html`)
   await page.getByLabel('Name').fill(name)
   await page.getByRole('button', { name: 'Connect' }).click()
   await waitFor(async () => (await connectedNode(page)) !== null, { what: `${name} to be connected` })
@@ -485,5 +491,147 @@ describe('chatr, the clustered chat, in a real browser', () => {
       assert.equal(index.headers.get('location'), 'chatr.html')
       assert.match(index.headers.get('content-security-policy') ?? '', /script-src 'self'/)
     }),
+  )
+})
+
+/** What one page sent and what its node acknowledged, read off its WebSocket. */
+interface Outbox {
+  /** text by ref, for every message the page sent */
+  sent: Map<number, string>
+  /** refs the node acknowledged */
+  acked: Set<number>
+  /** refs the node refused */
+  refused: Set<number>
+}
+
+/** Records the page's chat frames both ways; call before it opens the chat. */
+function watchOutbox(page: Page): Outbox {
+  const box: Outbox = { sent: new Map(), acked: new Set(), refused: new Set() }
+  page.on('websocket', (ws) => {
+    ws.on('framesent', ({ payload }) => {
+      const f = JSON.parse(String(payload)) as { type?: string; ref?: number; text?: string }
+      if (f.type === 'send' && f.ref !== undefined && f.text !== undefined) box.sent.set(f.ref, f.text)
+    })
+    ws.on('framereceived', ({ payload }) => {
+      const f = JSON.parse(String(payload)) as { type?: string; ref?: number }
+      if (f.type === 'ack' && f.ref !== undefined) box.acked.add(f.ref)
+      if (f.type === 'error' && f.ref !== undefined) box.refused.add(f.ref)
+    })
+  })
+  return box
+}
+
+/** Starts the page typing a numbered message every `everyMs`, as a person would (the form); returns the stop. */
+async function keepTalking(page: Page, prefix: string, everyMs: number): Promise<() => Promise<void>> {
+  await page.locator('#send-form').evaluate(
+    (form, { prefix, everyMs }) => {
+      const f = form as unknown as {
+        requestSubmit(): void
+        elements: { namedItem(n: string): { value: string; disabled: boolean } }
+      }
+      let n = 0
+      const timer = setInterval(() => {
+        const field = f.elements.namedItem('message')
+        if (field.disabled) return
+        field.value = `${prefix}${++n}`
+        f.requestSubmit()
+      }, everyMs)
+      ;(globalThis as unknown as { stopTalking: () => void }).stopTalking = () => clearInterval(timer)
+    },
+    { prefix, everyMs },
+  )
+  return async () => {
+    await page.evaluate(() => (globalThis as unknown as { stopTalking: () => void }).stopTalking())
+  }
+}
+
+/** Waits until every node shows a view of the given size (the sides of a partition). */
+async function viewSizes(nodes: NodeProcess[], sizes: number[], what: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const views = await Promise.all(
+        nodes.map(async (n) => (await (await n.httpGet('/api/view')).json()) as { members: string[] }),
+      )
+      return views.every((v, i) => v.members.length === sizes[i])
+    },
+    { timeout: 15_000, what },
+  )
+}
+
+describe('chatr across a partition, in network namespaces, in a real browser', () => {
+  test(
+    'a node cut off for 15 s, then the coordinator: after each heal every page shows every acknowledged message once, in one order',
+    withChromium((browser, outer: TestContext) =>
+      withLan(3, async (cluster, lan, t: TestContext) => {
+        const settings = { 'app.chatr': CHAT, 'app.chatr.history': '1000' }
+        const nodes: NodeProcess[] = []
+        for (let i = 0; i < 3; i++) nodes.push(await cluster.start({ properties: settings }))
+        await oneView(nodes)
+        const names = ['alice', 'bob', 'carol']
+        const pages: Page[] = []
+        const outboxes: Outbox[] = []
+        for (const [i, name] of names.entries()) {
+          const page = await browser.newPage()
+          outboxes.push(watchOutbox(page))
+          const { url } = await lan.forward(i, 5080)
+          pages.push(await openChatAt(browser, url, name, page))
+        }
+        // 4 messages a second from each page, on both sides of each partition
+        const stops = await Promise.all(pages.map((p, i) => keepTalking(p, `${names[i]}-`, 250)))
+        await new Promise((r) => setTimeout(r, 2000))
+        for (const [alone, rest] of [
+          [2, [0, 1]],
+          [0, [1, 2]],
+        ] as const) {
+          const cutAt = Date.now()
+          await lan.partition([[...rest], [alone]])
+          await viewSizes(
+            nodes,
+            nodes.map((_, i) => (i === alone ? 1 : 2)),
+            `node ${alone} alone, the others together`,
+          )
+          t.diagnostic(`node ${alone} cut off: two views after ${Date.now() - cutAt} ms`)
+          await new Promise((r) => setTimeout(r, Math.max(0, cutAt + 15_000 - Date.now())))
+          const healAt = Date.now()
+          await lan.heal()
+          await oneView(nodes)
+          t.diagnostic(`healed: one view after ${Date.now() - healAt} ms`)
+        }
+        await new Promise((r) => setTimeout(r, 2000))
+        for (const stop of stops) await stop()
+        // every message answered (acknowledged or refused) before counting
+        await waitFor(() => outboxes.every((b) => b.sent.size === b.acked.size + b.refused.size), {
+          timeout: 10_000,
+          what: 'every message sent to be answered',
+        })
+        const acknowledged = outboxes.flatMap((b, i) =>
+          [...b.acked].map((ref) => `${names[i]}: ${b.sent.get(ref) as string}`),
+        )
+        const refused = outboxes.reduce((n, b) => n + b.refused.size, 0)
+        t.diagnostic(`${acknowledged.length} messages acknowledged, ${refused} refused`)
+        assert.ok(acknowledged.length > 300, `pages kept talking (${acknowledged.length} acknowledged)`)
+        const shown: string[][] = []
+        for (const [i, page] of pages.entries()) {
+          const lines = await waitForMessages(page, acknowledged, 20_000).catch(async (err: Error) => {
+            const have = new Set(await said(page))
+            const missing = acknowledged.filter((m) => !have.has(m))
+            throw new Error(
+              `${names[i]}'s page misses ${missing.length}: ${missing.slice(0, 10).join(', ')}`,
+              {
+                cause: err,
+              },
+            )
+          })
+          assert.equal(new Set(lines).size, lines.length, `${names[i]}'s page shows no message twice`)
+          shown.push(lines)
+        }
+        assert.deepEqual(shown[1], shown[0], "bob's page in alice's order")
+        assert.deepEqual(shown[2], shown[0], "carol's page in alice's order")
+        const merges = nodes.map(
+          (n) => n.records().filter((r) => r.message === 'chat history received' && r.how === 'merge').length,
+        )
+        t.diagnostic(`history pulls after the merges, per node: ${merges.join(', ')}`)
+      })(outer),
+    ),
   )
 })

@@ -182,10 +182,26 @@ function append(entry) {
     const why = entry.reason === 'node gone' ? ': their node went away' : ''
     line.append(el('span', `${entry.name} left${why}`))
   }
+  line.dataset.time = String(entry.time)
+  line.dataset.node = entry.node
+  line.dataset.id = entry.id
   const atBottom = ui.log.scrollTop + ui.log.clientHeight >= ui.log.scrollHeight - 8
-  ui.log.append(line)
+  // In the room's order (as the server's history.ts entryOrder): what another side said while
+  // the cluster was split arrives late and goes where its time puts it, the same on every page.
+  let after = ui.log.lastElementChild
+  while (after !== null && later(after.dataset, entry)) after = after.previousElementSibling
+  if (after === null) ui.log.prepend(line)
+  else after.after(line)
   while (ui.log.children.length > MAX_LINES) ui.log.firstElementChild.remove()
-  if (atBottom) line.scrollIntoView({ block: 'nearest' })
+  if (atBottom && line === ui.log.lastElementChild) line.scrollIntoView({ block: 'nearest' })
+}
+
+/** Whether the line shown (its dataset) comes after `entry`: server time, then node, then id. */
+function later(shown, entry) {
+  const time = Number(shown.time)
+  if (time !== entry.time) return time > entry.time
+  if (shown.node !== entry.node) return shown.node > entry.node
+  return shown.id > entry.id
 }
 
 function renderPeople(people) {

@@ -21,6 +21,9 @@ const ENTRY_CHANNEL = 'entry'
 const MAX_BUFFERED_BYTES = 1024 * 1024
 /** Refused frames a page may send before it is cut. */
 const MAX_STRIKES = 100
+/** Tries to pull a member's history after a merge, and the wait between them (ms). */
+const PULL_TRIES = 3
+const PULL_RETRY_MS = 1000
 
 /** One page on this node. */
 interface Client {
@@ -55,16 +58,20 @@ export class ChatRoom {
   /** who is online, on every node, by connection */
   readonly #online = new Map<string, Person>()
   readonly #clients = new Set<Client>()
+  readonly #ctx: AppContext
+  /** the last time stamped here: stamps rise strictly, so the room's order keeps each sender's */
+  #lastStamp = 0
   #closing = false
 
   constructor(ctx: AppContext, settings: ChatSettings) {
+    this.#ctx = ctx
     this.#cluster = ctx.cluster
     this.#log = ctx.log
     this.#settings = settings
     this.#history = new History(settings.history)
     this.#cluster.registerState('room', {
       provide: () => ({ history: this.#history.list(), online: [...this.#online.values()] }),
-      receive: (state) => this.#receive(state),
+      receive: (state) => this.#receive(state, 'state transfer'),
     })
     this.#cluster.onMessage(ENTRY_CHANNEL, (m) => this.#deliver(m.data))
     this.#cluster.onView((change) => this.#viewChanged(change))
@@ -137,7 +144,7 @@ export class ChatRoom {
       id: randomUUID(),
       kind: 'join',
       name,
-      time: Date.now(),
+      time: this.#stamp(),
       node: this.#cluster.id,
       client: client.id,
     }
@@ -157,7 +164,7 @@ export class ChatRoom {
         kind: 'message',
         name: client.name,
         text,
-        time: Date.now(),
+        time: this.#stamp(),
         node: this.#cluster.id,
       }
       if (!(await this.#broadcast(entry))) {
@@ -187,7 +194,15 @@ export class ChatRoom {
   }
 
   #announceLeave(client: string, name: string, node: string, reason: 'left' | 'node gone'): Promise<boolean> {
-    return this.#broadcast({ id: randomUUID(), kind: 'leave', name, time: Date.now(), node, client, reason })
+    return this.#broadcast({
+      id: randomUUID(),
+      kind: 'leave',
+      name,
+      time: this.#stamp(),
+      node,
+      client,
+      reason,
+    })
   }
 
   /** An entry the bus delivered (from any node, this one too). */
@@ -210,8 +225,17 @@ export class ChatRoom {
     return true
   }
 
-  /** The coordinator's state, on joining (or after a partition healed). */
-  #receive(state: unknown): void {
+  /** A server time for a new entry: now, or just after the last one when the clock stood still or went back. */
+  #stamp(): number {
+    this.#lastStamp = Math.max(Date.now(), this.#lastStamp + 1)
+    return this.#lastStamp
+  }
+
+  /**
+   * Another node's room: the coordinator's on joining (state transfer), or a
+   * member's from the other side after a merge (pulled).
+   */
+  #receive(state: unknown, how: 'state transfer' | 'merge'): void {
     const { history, online } = (state ?? {}) as { history?: unknown; online?: unknown }
     const entries = Array.isArray(history) ? history.filter(isEntry) : []
     const fresh = this.#history.merge(entries)
@@ -221,19 +245,43 @@ export class ChatRoom {
         if (person.node !== this.#cluster.id) this.#online.set(person.client, person)
       }
     }
-    this.#log.info('chat history received', { entries: entries.length, fresh: fresh.length })
+    this.#log.info('chat history received', { how, entries: entries.length, fresh: fresh.length })
     if (fresh.length > 0) this.#pushAll({ type: 'history', history: fresh })
     this.#pushAll({ type: 'online', online: this.#people() })
   }
 
   #viewChanged(change: ViewChange): void {
     this.#pushAll({ type: 'members', members: this.#members() })
+    // What each side said while apart is in its nodes' histories: every node pulls the
+    // other side's, so every page ends with every entry (the bus reports it lost, a gap).
+    for (const member of change.others) void this.#pullFrom(member.id)
     const gone = new Set(change.left.map((m) => m.id))
     for (const person of [...this.#online.values()]) {
       if (!gone.has(person.node)) continue
       // the coordinator speaks for pages whose node died: one leave each, in its order
       if (this.#cluster.isCoordinator())
         void this.#announceLeave(person.client, person.name, person.node, 'node gone')
+    }
+  }
+
+  /** Pulls a member's room after a merge; tries again while it stays in the view. */
+  async #pullFrom(id: string): Promise<void> {
+    for (let attempt = 1; attempt <= PULL_TRIES && !this.#closing; attempt++) {
+      try {
+        const state = await this.#cluster.fetchState('room', id)
+        if (!this.#closing) this.#receive(state, 'merge')
+        return
+      } catch (err) {
+        const stillHere = this.#cluster.view.members.some((m) => m.id === id)
+        this.#log.warn('chat history pull after a merge failed', {
+          from: id,
+          attempt,
+          error: (err as Error).message,
+          ...(stillHere && attempt < PULL_TRIES ? { retryInMs: PULL_RETRY_MS } : {}),
+        })
+        if (!stillHere) return
+        await new Promise<void>((resolve) => this.#ctx.setTimeout(resolve, PULL_RETRY_MS))
+      }
     }
   }
 

@@ -66,5 +66,9 @@ export function clusterHandle(deps: ClusterHandleDeps): ClusterHandle {
         }),
       )
     },
+    async fetchState(stateName, from) {
+      scope.assertOpen()
+      return await scope.outside(() => port.fetchState(from, `${ns}/${stateName}`))
+    },
   }
 }

@@ -108,4 +108,9 @@ export class SoloCluster implements ClusterPort {
   registerState(_name: string, _handlers: StateHandlers): () => void {
     return () => {}
   }
+
+  /** There is no other member to pull from; this node's own state is the app's to read. */
+  async fetchState(from: string, name: string): Promise<unknown> {
+    throw new AppArgumentError(`no member ${from} to pull state "${name}" from: this node is standalone`)
+  }
 }

@@ -88,6 +88,13 @@ export interface ClusterHandle {
   register(name: string, handlers: InvokeHandlers): () => void
   /** State transfer: a joining node receives what the coordinator's `provide` returns. */
   registerState(name: string, handlers: StateHandlers): () => void
+  /**
+   * Pulls this app's state `name` from one member: what its `provide`
+   * returns now, or undefined when it has none. After a merge (`change.merged`),
+   * pull from `change.others` what they did while apart. Rejects when the
+   * member cannot be reached (within the mesh's `requestTimeout`).
+   */
+  fetchState(name: string, from: string): Promise<unknown>
 }
 
 /** An application's side of state transfer. */
@@ -153,4 +160,5 @@ export interface ClusterPort {
   onMessage(channel: string, handler: (message: BusMessage) => void): () => void
   register(name: string, handlers: InvokeHandlers): () => void
   registerState(name: string, handlers: StateHandlers): () => void
+  fetchState(from: string, name: string): Promise<unknown>
 }

@@ -113,7 +113,7 @@ describe('an application that throws is logged and stopped; the others carry on'
 
   test('in a view listener', async (t) => {
     const { host, cluster } = await hostApps(t, [probe('bad', 'view'), probe('good')])
-    cluster.events.emit('view', { view: cluster.view, joined: [], left: [], merged: false })
+    cluster.events.emit('view', { view: cluster.view, joined: [], left: [], merged: false, others: [] })
     await until(() => host.get('bad')?.state === 'failed', 'bad to fail')
     assert.equal(host.get('good')?.state, 'running')
   })

@@ -42,8 +42,17 @@ export interface ViewChange {
   view: View
   joined: readonly Member[]
   left: readonly Member[]
-  /** true when the change merged two partitions */
+  /**
+   * true when the change merged partitions (or clusters that formed apart):
+   * members that were in other views than this node's are in it now
+   */
   merged: boolean
+  /**
+   * the members that come from the other sides of a merge (empty otherwise):
+   * what they did while apart, this node has not seen; pull it from them
+   * (`fetchState`) to reconcile
+   */
+  others: readonly Member[]
 }
 
 /** Who a bus message or an invocation is for. */

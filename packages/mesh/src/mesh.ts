@@ -21,7 +21,7 @@ import { BusSender } from './bus/sender.ts'
 import { toWire } from './bus/targets.ts'
 import { clusterKey, clusterNames } from './cluster-key.ts'
 import { DropLog } from './drop-log.ts'
-import { MeshNotRunningError } from './errors.ts'
+import { BusArgumentError, MeshNotRunningError } from './errors.ts'
 import { gossipNeeded } from './membership/gossip-policy.ts'
 import { MemberTable, type SuspectReason } from './membership/member-table.ts'
 import { ViewKeeper } from './membership/view-keeper.ts'
@@ -34,6 +34,7 @@ import { type MeshIdentity, newIdentity } from './transport/identity.ts'
 import { createMeshLibp2p, type MeshLibp2p } from './transport/libp2p-node.ts'
 import type { LookupAll } from './transport/names.ts'
 import { peerId } from './transport/peer-ids.ts'
+import { NAME } from './wire/checks.ts'
 import { decodeTopicFrame, encodeFrame, encodeRetransmitFrame } from './wire/codec.ts'
 import type { BusFrame, DirectFrame, HeartbeatFrame, StateFrame, TopicFrame } from './wire/frames.ts'
 
@@ -237,6 +238,28 @@ export class Mesh implements Startable {
   /** State transfer for one application: register before `start` to take part in the join. */
   registerState(name: string, handlers: StateHandlers): () => void {
     return this.#state.register(name, handlers)
+  }
+
+  /**
+   * Pulls one state from one member: what its `provide` for `name` returns
+   * now (undefined when it has no such state). After a merge, an
+   * application pulls from the members of the other side (`change.others`)
+   * what they did while apart. Rejects when the member cannot be reached
+   * within `requestTimeout`.
+   */
+  async fetchState(from: string, name: string): Promise<unknown> {
+    this.#mustRun('fetchState')
+    const direct = this.#direct
+    if (direct === null) throw new MeshNotRunningError('fetchState')
+    if (!NAME.test(name)) throw new BusArgumentError(`bad state name ${JSON.stringify(name)}`)
+    if (from === this.id) return this.#state.collect([name])[name]
+    const reply = await direct.send(
+      from,
+      encodeFrame({ v: 1, k: 'state?', from: this.id, names: [name] }),
+      true,
+    )
+    if (reply.k !== 'state') throw new Error(`expected a state frame from ${from}, got "${reply.k}"`)
+    return reply.state[name]
   }
 
   /** Attaches a small value to this node's heartbeats (other members see it in `member.data`). */
@@ -524,7 +547,7 @@ export class Mesh implements Startable {
       members: view.members.length,
       coordinator: view.coordinator,
     })
-    this.events.emit('view', { view, joined: view.members, left: [], merged: false })
+    this.events.emit('view', { view, joined: view.members, left: [], merged: false, others: [] })
   }
 
   /** Asks `coordinator` for the state; false when it failed (the caller tries again). */
@@ -626,6 +649,7 @@ export class Mesh implements Startable {
     }
     const view = this.#keeper.wire()
     if (view !== undefined) frame.view = view
+    if (this.#phase === 'joined') frame.side = this.#keeper.view.id
     const bytes = encodeFrame(frame)
     this.#beats?.send(peers, bytes)
     // Gossip reaches peers not connected to this node; direct links cover the rest.
@@ -686,6 +710,7 @@ export class Mesh implements Startable {
     const info = { seq: frame.seq, joinedAt: frame.joined[this.id] }
     this.#lastBusInfo.set(m.id, info)
     if (this.#settled) this.#receiver.heartbeat(m.id, info.seq, info.joinedAt)
+    this.#keeper.noteSide(m.id, frame.side)
     if (heard === 'new') this.#reconcile()
     if (frame.view === undefined)
       this.#keeper.forget(m.id) // no longer a coordinator
@@ -716,7 +741,7 @@ export class Mesh implements Startable {
 
   #viewChanged(change: ViewChange): void {
     this.#counters.viewChanges++
-    const { view, joined, left, merged } = change
+    const { view, joined, left, merged, others } = change
     // A view can name members this node has not heard yet (the coordinator described them):
     // what this node sends from now on is theirs too, so count them now, and learn their address.
     for (const m of joined) {
@@ -736,8 +761,9 @@ export class Mesh implements Startable {
       joined: joined.map((m) => m.id),
       left: left.map((m) => m.id),
       merged,
+      ...(merged ? { others: others.map((m) => m.id) } : {}),
     })
-    const wasAlone = joined.length === view.members.length - 1 && left.length === 0 && !merged
+    const wasAlone = joined.length === view.members.length - 1 && left.length === 0
     if (wasAlone && view.coordinator !== this.id && joined.some((m) => m.id === view.coordinator))
       this.#rejoin()
     // a replica may have come or gone behind a seed's DNS name
@@ -787,6 +813,7 @@ export class Mesh implements Startable {
     this.#beats?.close(id)
     this.#lastBusInfo.delete(id)
     this.#keeper.forget(id)
+    this.#keeper.noteSide(id, undefined)
     this.#connector?.forget(id)
     this.#log.info('member removed', { peer: id, why })
     this.#reconcile()
@@ -983,7 +1010,7 @@ export class Mesh implements Startable {
         this.#onLeave(frame.from)
         return null
       case 'state?':
-        return this.#provideState(frame.from)
+        return this.#provideState(frame.from, frame.names)
       default:
         this.#drops.drop('invalid', `unexpected direct frame "${frame.k}"`, { peer: frame.from })
         return null
@@ -1006,11 +1033,15 @@ export class Mesh implements Startable {
     return encodeRetransmitFrame(this.id, this.#sender.lowestHeld, out)
   }
 
-  #provideState(from: string): Uint8Array {
+  #provideState(from: string, names?: readonly string[]): Uint8Array {
     // Synchronous: the state and the digest describe the same moment.
-    const state = this.#state.collect()
+    const state = this.#state.collect(names)
     const digest = { ...this.#receiver.digest(), [this.id]: this.#sender.highest }
-    this.#log.info('sending state', { to: from, names: Object.keys(state) })
+    this.#log.info('sending state', {
+      to: from,
+      names: Object.keys(state),
+      ...(names ? { pulled: true } : {}),
+    })
     return encodeFrame({ v: 1, k: 'state', from: this.id, state, digest })
   }
 

@@ -35,10 +35,11 @@ export class StateRegistry {
     }
   }
 
-  /** Every provider's state; a provider that throws is logged and left out. */
-  collect(): Record<string, unknown> {
+  /** Every provider's state (or only `names`'); a provider that throws is logged and left out. */
+  collect(names?: readonly string[]): Record<string, unknown> {
     const out: Record<string, unknown> = {}
     for (const [name, h] of this.#handlers) {
+      if (names !== undefined && !names.includes(name)) continue
       try {
         out[name] = h.provide() ?? null
       } catch (err) {

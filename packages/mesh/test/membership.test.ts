@@ -169,14 +169,74 @@ describe('ViewKeeper', () => {
     const k = new ViewKeeper(B)
     k.reconcile([B, C], lookup(B, C))
     assert.equal(k.isCoordinator, true)
-    const change = k.adopt(A.id, { counter: 9, members: [A.id, B.id, C.id] }, [A, B, C], lookup(A, B, C))
+    const change = k.adopt(
+      A.id,
+      { counter: 9, members: [A.id, B.id, C.id], sides: [[A.id], [B.id, C.id]] },
+      [A, B, C],
+      lookup(A, B, C),
+    )
     assert.ok(change)
     assert.equal(change.merged, true)
+    assert.deepEqual(
+      change.others.map((m) => m.id),
+      [A.id],
+    )
     assert.equal(change.view.coordinator, A.id)
     // and the next view this node makes, should it lead again, counts past what it saw
     const again = k.reconcile([B, C], lookup(B, C))
     assert.ok(again)
     assert.ok(again.view.counter > 9)
+  })
+
+  test('a coordinator groups a merged view by the view each member was in; a joiner still joining is in none', () => {
+    const D = member('DDDDDDDDdddd', 400)
+    const k = new ViewKeeper(A)
+    const first = k.reconcile([A, B], lookup(A, B))
+    assert.ok(first)
+    assert.equal(first.merged, false, 'a plain join (B said no view: still joining)')
+    // C led its own view while cut off (or formed apart); D has just started
+    k.noteSide(C.id, 'Cccccc:4')
+    const change = k.reconcile([A, B, C, D], lookup(A, B, C, D))
+    assert.ok(change)
+    assert.equal(change.merged, true)
+    assert.deepEqual(
+      change.others.map((m) => m.id),
+      [C.id],
+    )
+    const wire = k.wire()
+    assert.deepEqual(wire?.sides, [[A.id, B.id], [C.id]], 'announced with the view')
+    // the members adopting it each see the other side from where they stand
+    const onC = new ViewKeeper(C)
+    const seenByC = onC.adopt(A.id, wire as NonNullable<typeof wire>, [A, B, C, D], lookup(A, B, C, D))
+    assert.deepEqual(
+      seenByC?.others.map((m) => m.id),
+      [A.id, B.id],
+    )
+    // D came with no history: it took the coordinator's state, so its other side is C's
+    const onD = new ViewKeeper(D)
+    const seenByD = onD.adopt(A.id, wire as NonNullable<typeof wire>, [A, B, C, D], lookup(A, B, C, D))
+    assert.deepEqual(
+      seenByD?.others.map((m) => m.id),
+      [C.id],
+    )
+    // the next view (D leaves) merges nothing
+    const next = k.reconcile([A, B, C], lookup(A, B, C))
+    assert.equal(next?.merged, false)
+    assert.equal(k.wire()?.sides, undefined)
+  })
+
+  test('a member removed and heard again, still in an old view, is another side', () => {
+    const k = new ViewKeeper(A)
+    k.reconcile([A, B, C], lookup(A, B, C))
+    const old = k.view.id
+    k.reconcile([A, B], lookup(A, B)) // C cut off
+    k.noteSide(C.id, old) // C still holds the view from before the cut
+    const back = k.reconcile([A, B, C], lookup(A, B, C))
+    assert.equal(back?.merged, true)
+    assert.deepEqual(
+      back?.others.map((m) => m.id),
+      [C.id],
+    )
   })
 })
 

@@ -34,7 +34,8 @@ function heartbeat(): HeartbeatFrame {
     seq: 12,
     acks: { [ID2]: 4 },
     joined: { [ID2]: 1 },
-    view: { counter: 3, members: [ID, ID2] },
+    view: { counter: 3, members: [ID, ID2], sides: [[ID], [ID2]] },
+    side: 'Cccccc:3',
   }
 }
 
@@ -65,6 +66,7 @@ describe('wire codec', () => {
       { v: 1, k: 'ack', from: ID, seq: 10 },
       { v: 1, k: 'leave', from: ID },
       { v: 1, k: 'state?', from: ID },
+      { v: 1, k: 'state?', from: ID, names: ['app/chatr/room'] },
       { v: 1, k: 'state', from: ID, state: { chat: [1, 2] }, digest: { [ID2]: 3 } },
     ] as const) {
       assert.deepEqual(decodeDirectFrame(encodeFrame(f as never), LIMIT), { ok: true, frame: f })
@@ -97,6 +99,16 @@ describe('wire codec', () => {
       assert.equal(d.ok, false, text)
       if (!d.ok) assert.equal(d.reason, reason, `${text}: ${d.detail}`)
     }
+    // a merge's sides name members of the view, each once; a pull names states as names
+    for (const sides of [[[ID], [ID]], [[ID, 'ZZZZZZZZzzzz']], 'all']) {
+      const bad = { ...heartbeat(), view: { counter: 3, members: [ID, ID2], sides } }
+      assert.equal(decodeTopicFrame(encodeFrame(bad as never), LIMIT).ok, false, JSON.stringify(sides))
+    }
+    const badPull = decodeDirectFrame(
+      new TextEncoder().encode(`{"v":1,"k":"state?","from":"${ID}","names":["a b"]}`),
+      LIMIT,
+    )
+    assert.equal(badPull.ok, false)
     const hb = heartbeat() as unknown as { member: { role: string } }
     hb.member.role = 'king'
     const d = decodeTopicFrame(encodeFrame(hb as never), LIMIT)

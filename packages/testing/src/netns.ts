@@ -265,6 +265,8 @@ export class NetnsLan {
   readonly #namespaces = new Set<string>()
   readonly #bridges = new Set<number>()
   readonly #agents = new Map<number, Promise<Agent>>()
+  readonly #forwards = new Set<net.Server>()
+  readonly #forwarded = new Set<net.Socket>()
   #dir: string | undefined
   #queue: Promise<unknown> = Promise.resolve()
   #destroyed: Promise<void> | undefined
@@ -523,6 +525,42 @@ export class NetnsLan {
     })
   }
 
+  /**
+   * A loopback port of the test process that leads to `port` on host i, its
+   * own address, through the host's relay: what a browser in the root
+   * namespace opens to reach a node, whatever the LAN's partitions (the
+   * relay speaks to the host from inside it). Closed by `destroy`.
+   */
+  async forward(i: number, port: number): Promise<{ port: number; url: string }> {
+    this.#checkAlive()
+    const address = this.#host(i).address
+    const server = net.createServer((client) => {
+      this.#forwarded.add(client)
+      client.once('close', () => this.#forwarded.delete(client))
+      client.pause()
+      this.connect(i, address, port).then(
+        (upstream) => {
+          client.pipe(upstream).pipe(client)
+          client.resume()
+          const close = () => {
+            client.destroy()
+            upstream.destroy()
+          }
+          client.once('error', close).once('close', close)
+          upstream.once('error', close).once('close', close)
+        },
+        () => client.destroy(),
+      )
+    })
+    this.#forwards.add(server)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => resolve())
+    })
+    const local = (server.address() as net.AddressInfo).port
+    return { port: local, url: `http://127.0.0.1:${local}` }
+  }
+
   /** One line a host: namespace, address, link state, bridge. */
   describe(): string {
     const hosts = this.#hosts.map(
@@ -551,6 +589,9 @@ export class NetnsLan {
 
   async #destroy(): Promise<void> {
     await this.#queue
+    for (const server of this.#forwards) server.close()
+    for (const socket of this.#forwarded) socket.destroy()
+    this.#forwards.clear()
     const failures: unknown[] = []
     const settle = async (work: Promise<unknown>[]) => {
       for (const r of await Promise.allSettled(work)) if (r.status === 'rejected') failures.push(r.reason)

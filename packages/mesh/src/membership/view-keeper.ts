@@ -36,6 +36,10 @@ export class ViewKeeper {
    * (the announcement can arrive before this node has removed the old coordinator).
    */
   readonly #announced = new Map<string, WireView>()
+  /** The view each member said it was in (once joined): how a coordinator tells a merge from a join. */
+  readonly #sides = new Map<string, string>()
+  /** the current view's sides, when it merged partitions (announced with it) */
+  #viewSides: string[][] | undefined
 
   constructor(self: Member, opts: { bundling?: number } = {}) {
     this.#selfId = self.id
@@ -55,11 +59,19 @@ export class ViewKeeper {
   /** The view as the coordinator gossips it; null on other members. */
   wire(): WireView | undefined {
     if (!this.isCoordinator) return undefined
-    return {
+    const wire: WireView = {
       counter: this.#view.counter,
       members: this.#view.members.map((m) => m.id),
       records: [...this.#view.members],
     }
+    if (this.#viewSides !== undefined) wire.sides = this.#viewSides
+    return wire
+  }
+
+  /** A heartbeat said which view its sender is in (undefined: it is still joining, or it is gone). */
+  noteSide(id: string, side: string | undefined): void {
+    if (side === undefined) this.#sides.delete(id)
+    else this.#sides.set(id, side)
   }
 
   /** Members whose heartbeats carried a view: coordinators, as far as this node knows. */
@@ -100,16 +112,40 @@ export class ViewKeeper {
         if (now < this.#waitingSince + this.#bundling) return null
       }
       this.#waitingSince = null
-      return this.#install(
-        { counter: this.#maxCounter + 1, members: alive.map((m) => m.id) },
-        this.#selfId,
-        lookup,
-      )
+      const members = alive.map((m) => m.id)
+      const next: WireView = { counter: this.#maxCounter + 1, members }
+      const sides = this.#sidesOf(members)
+      if (sides !== undefined) next.sides = sides
+      return this.#install(next, this.#selfId, lookup)
     }
     const announced = leader === undefined ? undefined : this.#announced.get(leader.id)
     if (leader !== undefined && announced !== undefined)
       return this.adopt(leader.id, announced, alive, lookup)
     return null
+  }
+
+  /**
+   * The coordinator's grouping of a new view's members by the view each was
+   * in before: its own members stay together, and each member that joins
+   * from another view goes with the others from that view. Undefined when
+   * there is one group only (nothing merged): members that were still
+   * joining are in no group, as they come with no history of their own.
+   */
+  #sidesOf(members: readonly string[]): string[][] | undefined {
+    const before = new Set(this.#view.members.map((m) => m.id))
+    const groups = new Map<string, string[]>([[this.#view.id, []]])
+    for (const id of members) {
+      const side = before.has(id) ? this.#view.id : this.#sides.get(id)
+      if (side === undefined) continue
+      let group = groups.get(side)
+      if (group === undefined) {
+        group = []
+        groups.set(side, group)
+      }
+      group.push(id)
+    }
+    const sides = [...groups.values()].filter((g) => g.length > 0)
+    return sides.length > 1 ? sides : undefined
   }
 
   /** Whether `alive` holds every member of the current view: the change admits, removes nobody. */
@@ -159,7 +195,21 @@ export class ViewKeeper {
     const has = new Set(view.members)
     const joined = members.filter((m) => !had.has(m.id))
     const left = before.members.filter((m) => !has.has(m.id))
-    const merged = before.members.length > 1 && before.coordinator !== coordinator && joined.length > 0
-    return { view: this.#view, joined, left, merged }
+    this.#viewSides = view.sides
+    const others = this.#othersIn(view.sides, coordinator, members)
+    return { view: this.#view, joined, left, merged: others.length > 0, others }
+  }
+
+  /**
+   * The members of a merged view that were on other sides than this node:
+   * this node's side is the group holding it, or the coordinator's when it
+   * was still joining (it got the coordinator's state).
+   */
+  #othersIn(sides: string[][] | undefined, coordinator: string, members: readonly Member[]): Member[] {
+    if (sides === undefined) return []
+    const mine =
+      sides.find((g) => g.includes(this.#selfId)) ?? sides.find((g) => g.includes(coordinator)) ?? []
+    const other = new Set(sides.flat().filter((id) => !mine.includes(id)))
+    return members.filter((m) => other.has(m.id))
   }
 }

@@ -12,7 +12,8 @@ export class FrameError extends Error {
 export type Obj = Record<string, unknown>
 
 const ID = /^[A-Za-z0-9]{8,128}$/
-const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
+/** Channel, handler and state names. */
+export const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
 
 export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v)

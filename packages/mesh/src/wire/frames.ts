@@ -41,6 +41,12 @@ export interface WireView {
    * at once that wait held views back for seconds).
    */
   records?: Member[]
+  /**
+   * Present when the view merges partitions: its members grouped by the
+   * view each was in before (JGroups' MergeView subgroups). A member that
+   * was still joining is in none.
+   */
+  sides?: string[][]
 }
 
 /** Gossiped by every member every heartbeat interval (and at once after a change). */
@@ -58,6 +64,8 @@ export interface HeartbeatFrame {
   joined: Record<string, number>
   /** present when the sender is the coordinator of its view */
   view?: WireView
+  /** the id of the view the sender is in, once it has joined (a merge groups members by it) */
+  side?: string
 }
 
 /** A member stopping cleanly. */
@@ -107,6 +115,8 @@ export interface StateRequestFrame {
   v: 1
   k: 'state?'
   from: string
+  /** only these states (an application pulling from a member); absent: all of them (a join) */
+  names?: string[]
 }
 
 /** The applications' state and, per sender, the last message it reflects. */

@@ -15,6 +15,9 @@ import {
 export const MAX_MEMBERS = 1024
 export const MAX_BATCH = 10_000
 export const MAX_NAK_RANGES = 256
+/** A view id is `<6 characters>:<counter>`; this leaves room. */
+export const MAX_VIEW_ID = 64
+export const MAX_STATE_NAMES = 64
 
 const ROLES: readonly Role[] = ['origin', 'edge', 'relay', 'standalone']
 
@@ -112,6 +115,19 @@ function view(v: unknown, field: string): WireView {
       throw new FrameError(`${field}.records must be members of the view`)
     out.records = records
   }
+  if (o.sides !== undefined) {
+    const ids = new Set(members)
+    const seen = new Set<string>()
+    out.sides = arr(o.sides, `${field}.sides`, MAX_MEMBERS).map((g, i) =>
+      arr(g, `${field}.sides[${i}]`, MAX_MEMBERS).map((x, j) => {
+        const m = id(x, `${field}.sides[${i}][${j}]`)
+        if (!ids.has(m) || seen.has(m))
+          throw new FrameError(`${field}.sides must hold members of the view, each once`)
+        seen.add(m)
+        return m
+      }),
+    )
+  }
   return out
 }
 
@@ -126,6 +142,7 @@ function heartbeat(o: Obj): HeartbeatFrame {
     joined: seqMap(o.joined, 'joined', MAX_MEMBERS),
   }
   if (o.view !== undefined) frame.view = view(o.view, 'view')
+  if (o.side !== undefined) frame.side = str(o.side, 'side', MAX_VIEW_ID)
   return frame
 }
 
@@ -178,7 +195,13 @@ export function directFrame(v: unknown): DirectFrame {
     case 'leave':
       return { v: WIRE_VERSION, k: 'leave', from }
     case 'state?':
-      return { v: WIRE_VERSION, k: 'state?', from }
+      if (o.names === undefined) return { v: WIRE_VERSION, k: 'state?', from }
+      return {
+        v: WIRE_VERSION,
+        k: 'state?',
+        from,
+        names: arr(o.names, 'names', MAX_STATE_NAMES).map((x, i) => name(x, `names[${i}]`)),
+      }
     case 'state':
       return {
         v: WIRE_VERSION,
