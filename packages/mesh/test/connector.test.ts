@@ -8,6 +8,7 @@ import type { MeshLibp2p } from '../src/transport/libp2p-node.ts'
 function refusingLibp2p(dialled: string[]): MeshLibp2p {
   return {
     addEventListener() {},
+    services: {},
     getConnections: () => [],
     dial: async (addr: { toString(): string }) => {
       dialled.push(addr.toString())

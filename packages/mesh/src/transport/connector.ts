@@ -93,6 +93,8 @@ export class Connector {
 
   start(): void {
     this.#c.libp2p.addEventListener('peer:discovery', (evt) => this.#discovered(evt.detail.id))
+    // every mDNS answer, also from peers the peer store knows (see libp2p-node.ts)
+    this.#c.libp2p.services.mdns?.addEventListener('peer', (evt) => this.#discovered(evt.detail.id))
     this.#c.libp2p.addEventListener('peer:disconnect', (evt) => this.#lost(evt.detail.toString()))
     void this.dialSeeds().then(() => this.#firstRound.resolve())
     if (this.#init.seeds.length > 0)

@@ -41,8 +41,6 @@ export async function createMeshLibp2p(init: Libp2pInit) {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionProtector: preSharedKey({ psk: init.psk }),
-    peerDiscovery:
-      init.mdnsService === null ? [] : [mdns({ serviceTag: init.mdnsService, interval: init.mdnsInterval })],
     connectionManager: {
       // Members of a cluster may share one IP (a host running several nodes).
       inboundConnectionThreshold: 1000,
@@ -66,6 +64,12 @@ export async function createMeshLibp2p(init: Libp2pInit) {
         // Several nodes per IP is normal on one host: no colocation penalty.
         scoreParams: { IPColocationFactorWeight: 0 },
       }),
+      // A service rather than a `peerDiscovery` entry, so the connector hears every answer:
+      // libp2p announces a peer as discovered only while its peer store does not know it,
+      // and a member found again after a partition healed is known (it was never redialled).
+      ...(init.mdnsService === null
+        ? {}
+        : { mdns: mdns({ serviceTag: init.mdnsService, interval: init.mdnsInterval }) }),
     },
   })
 }
