@@ -34,6 +34,11 @@ export interface TestPatternOptions {
   size?: string
   /** stop after this many seconds; default: run until stopped */
   seconds?: number
+  /**
+   * a constant video bitrate (ffmpeg's units: `3000k`): the pattern gets
+   * noise so there is picture to spend it on; default: what x264 makes of it
+   */
+  videoBitrate?: string
 }
 
 export const DEFAULT_TEST_FPS = 25
@@ -49,10 +54,20 @@ export function testPatternArgs(url: string, opts: TestPatternOptions = {}): str
     ...['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}`],
     ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'],
     ...duration,
+    ...(opts.videoBitrate === undefined ? [] : constantRate(opts.videoBitrate)),
     ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p'],
     ...['-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0'],
     ...['-c:a', 'aac', '-b:a', '64k', '-ar', '44100'],
     ...['-f', 'flv', url],
+  ]
+}
+
+/** Noise to spend the bits on, and x264 held to `rate` (filler data where the picture needs less). */
+function constantRate(rate: string): string[] {
+  return [
+    ...['-vf', 'noise=alls=40:allf=t'],
+    ...['-b:v', rate, '-minrate', rate, '-maxrate', rate, '-bufsize', rate],
+    ...['-x264-params', 'nal-hrd=cbr'],
   ]
 }
 

@@ -21,8 +21,9 @@ export const DEFAULT_LAN_FETCH_TIMEOUT_MS = 5_000
 export const KILL_WAIT_MS = 5_000
 const AGENT_READY_TIMEOUT_MS = 10_000
 
-/** iproute2's `ip`, found on PATH. */
+/** iproute2's `ip` and `tc`, found on PATH. */
 const IP = 'ip'
+const TC = 'tc'
 /** `mc-<id>-<pid>…` (a namespace): the pid of the process that made it. */
 const OWNED_NAMESPACE = /^mc-[0-9a-z]+-(\d+)(?:-|$)/
 /** `mc-<id>-<pid>-XXXXXX` (a relay socket folder in the temp dir). */
@@ -395,6 +396,28 @@ export class NetnsLan {
 
   async linkUp(i: number): Promise<void> {
     await this.#setLink(i, true)
+  }
+
+  /**
+   * Caps what host i receives at `rate` (tc's units: `8mbit`), with a token
+   * bucket (`tbf`, as this kernel has no netem) on the bridge side of its
+   * link; what does not fit waits up to `latencyMs`, then is dropped. `null`
+   * takes the cap off.
+   */
+  async limit(i: number, rate: string | null, latencyMs = 200): Promise<void> {
+    this.#checkAlive()
+    const port = this.#host(i).port
+    if (rate === null) {
+      try {
+        await run([TC, '-n', this.hub, 'qdisc', 'del', 'dev', port, 'root'])
+      } catch (err) {
+        if (!(err instanceof CommandError && /No such file|Cannot find|handle of zero/i.test(err.stderr))) throw err
+      }
+      return
+    }
+    if (!/^\d+(\.\d+)?[kmg]?bit$/.test(rate)) throw new RangeError(`bad rate ${rate}: say e.g. 8mbit`)
+    const args = ['qdisc', 'replace', 'dev', port, 'root', 'tbf', 'rate', rate, 'burst', '32kbit']
+    await run([TC, '-n', this.hub, ...args, 'latency', `${latencyMs}ms`])
   }
 
   /**

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { describe, type TestContext, test } from 'node:test'
+import {
+  longestGap,
+  type NodeProcess,
+  type PlayResult,
+  play,
+  publish,
+  waitFor,
+  withLan,
+} from '@meshcast/testing'
+
+/** Three streams of this much video over a link capped below their sum (issue 21: 8 Mbit/s for three 3.1). */
+const STREAMS = 3
+const VIDEO_RATE = '3000k'
+const EDGE_LINK = '8mbit'
+/** How long the edge's players watch through the thin link. */
+const WATCH_MS = 30_000
+
+/** Log lines of `node` whose message starts with `prefix`. */
+function said(node: NodeProcess, prefix: string): Record<string, unknown>[] {
+  return node.records().filter((r) => typeof r.message === 'string' && r.message.startsWith(prefix))
+}
+
+describe('an edge behind a thin link, in network namespaces', () => {
+  test(
+    "three 3 Mbit/s pulls through 8 Mbit/s: the origin skips the pulls to keyframes and never cuts them; the edge's players keep playing",
+    withLan(2, async (cluster, lan, t: TestContext) => {
+      const origin = await cluster.start()
+      const edge = await cluster.start({ cluster: { origins: [cluster.address(0)] } })
+      const paths = Array.from({ length: STREAMS }, (_, i) => `/live/thin${i}`)
+      const publishers = await Promise.all(
+        paths.map((p) =>
+          publish(`${origin.rtmpUrl}${p}`, {
+            seconds: 120,
+            videoBitrate: VIDEO_RATE,
+            wrap: (argv) => lan.wrap(0, argv),
+          }),
+        ),
+      )
+      t.after(() => Promise.all(publishers.map((p) => p.stop())))
+      // the edge pulls every stream (streamOnDemand is off) before the link thins
+      await waitFor(
+        async () => {
+          const { streams } = (await (await edge.httpGet('/api/streams')).json()) as { streams: unknown[] }
+          return streams.length === STREAMS ? true : undefined
+        },
+        { timeout: 20_000, what: `the edge pulling ${STREAMS} streams` },
+      )
+      // the ingest bitrate, once the origin has measured it
+      const kbps = await waitFor(
+        async () => {
+          const { streams } = (await (await origin.httpGet('/api/streams')).json()) as {
+            streams: { path: string; carriers: { source: string; kbps: number }[] }[]
+          }
+          const rates = streams.map((s) => s.carriers.find((c) => c.source === 'publish')?.kbps ?? 0)
+          return rates.length === STREAMS && rates.every((r) => r > 0) ? rates : undefined
+        },
+        { timeout: 15_000, what: 'the origin measuring the published bitrates' },
+      )
+      t.diagnostic(`published (kbit/s): ${kbps.join(', ')}; the edge's link: ${EDGE_LINK}`)
+      // the sum must not fit the link, or nothing is tested
+      assert.ok(
+        kbps.reduce((a, b) => a + b, 0) > 8500,
+        `the streams carry more than 8 Mbit/s: ${kbps.join(' + ')}`,
+      )
+      await lan.limit(1, EDGE_LINK)
+      const limitedAt = Date.now()
+      const results: PlayResult[] = await Promise.all(
+        paths.map((p) =>
+          play(`${edge.rtmpUrl}${p}`, { timeout: WATCH_MS, wrap: (argv) => lan.wrap(1, argv) }),
+        ),
+      )
+      const skips = said(origin, 'cluster pull behind; skipping')
+      const cuts = said(origin, 'cluster pull too slow').concat(said(origin, 'player too slow'))
+      const lost = said(edge, 'upstream lost')
+      for (const [i, r] of results.entries()) {
+        const gap = longestGap(r.frames)
+        t.diagnostic(`${paths[i]}: ${r.frames.length} frames in ${WATCH_MS / 1000} s, longest gap ${gap} ms`)
+      }
+      t.diagnostic(
+        `after ${Date.now() - limitedAt} ms at ${EDGE_LINK}: ${skips.length} skip lines, ${cuts.length} cuts, ${lost.length} upstreams lost on the edge`,
+      )
+      assert.ok(skips.length > 0, 'the link was too thin: the origin had to skip')
+      assert.deepEqual(cuts, [], 'no pull cut as a slow player')
+      assert.deepEqual(lost, [], 'the edge lost no upstream')
+      for (const [i, r] of results.entries()) {
+        // skipping to a keyframe drops up to a GOP (1 s here); a cut and re-pull cost 13.7-17 s
+        assert.ok(
+          r.frames.length > (WATCH_MS / 1000) * 5,
+          `${paths[i]} kept playing: ${r.frames.length} frames`,
+        )
+        assert.ok(longestGap(r.frames) < 5000, `${paths[i]}: longest gap ${longestGap(r.frames)} ms`)
+      }
+    }),
+  )
+})
