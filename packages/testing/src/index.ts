@@ -24,6 +24,8 @@ export {
   skipOrFailWithoutChromium,
   withChromium,
 } from './browser.ts'
+export type { ChaosEvent, ChaosFault, ChaosOptions, ChaosPlayer, ChaosResult } from './chaos.ts'
+export { runChaos } from './chaos.ts'
 export type { SkippableContext, StartNodeOptions, TestClusterOptions } from './cluster.ts'
 export { inCi, skipOrFail, skipOrFailWithoutLan, TestCluster, withCluster, withLan } from './cluster.ts'
 export type { ClusterXmlOptions } from './conf-writer.ts'
