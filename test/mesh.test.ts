@@ -179,6 +179,9 @@ describe('the mesh: membership', () => {
       await new Promise((r) => setTimeout(r, 3000))
       const lines = stranger.records().filter((r) => /not of this cluster/.test(String(r.message)))
       assert.equal(lines.length, 1, 'said once, not on every retry')
+      // the node dialled closes such a connection at once, and says so (a few lines per 10 s at most)
+      const refused = (a as NodeProcess).records().filter((r) => r.reason === 'otherPassword')
+      assert.ok(refused.length >= 1 && refused.length <= 6, `${refused.length} lines on the node dialled`)
       assert.ok(!stranger.log().includes('    at '), 'no stack traces')
       assert.equal((await view(stranger)).members.length, 1)
       for (const n of [a, b] as NodeProcess[]) {

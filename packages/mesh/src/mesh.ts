@@ -393,6 +393,8 @@ export class Mesh implements Startable {
       mdnsInterval: s.mdnsInterval,
       dialTimeout: s.dialTimeout,
       maxFrameBytes: this.#maxFrame,
+      onForeign: (remote) =>
+        this.#drops.drop('otherPassword', 'a connection with another password, closed', { remote }),
     })
     this.#libp2p = libp2p
     this.#direct = new DirectChannel(

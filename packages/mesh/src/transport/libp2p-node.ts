@@ -10,6 +10,7 @@ import { yamux } from '@libp2p/yamux'
 import { isWildcard } from '@meshcast/interface'
 import { createLibp2p } from 'libp2p'
 import { tcpAddr } from './addresses.ts'
+import { PasswordCheck } from './password-check.ts'
 
 export interface Libp2pInit {
   privateKey: PrivateKey
@@ -22,6 +23,8 @@ export interface Libp2pInit {
   /** ms a dial may take; short, because a wrong-password dial can hang until it */
   dialTimeout: number
   maxFrameBytes: number
+  /** a connection came with another password (it is closed) */
+  onForeign?: (remote: string) => void
 }
 
 /**
@@ -40,7 +43,8 @@ export async function createMeshLibp2p(init: Libp2pInit) {
     transports: [tcp({ dialOpts })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionProtector: preSharedKey({ psk: init.psk }),
+    connectionProtector: () =>
+      new PasswordCheck(preSharedKey({ psk: init.psk })(), init.onForeign ?? (() => {})),
     connectionManager: {
       // Members of a cluster may share one IP (a host running several nodes).
       inboundConnectionThreshold: 1000,
