@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'
 import {
+  carrierOn,
   longestGap,
   type NodeProcess,
   type PlayResult,
@@ -14,6 +15,8 @@ import {
 const STREAMS = 3
 const VIDEO_RATE = '3000k'
 const EDGE_LINK = '8mbit'
+/** Packets the edge loses in the lossy case (issue 21: 15 %). */
+const LOSS_PERCENT = 15
 /** How long the edge's players watch through the thin link. */
 const WATCH_MS = 30_000
 
@@ -22,7 +25,7 @@ function said(node: NodeProcess, prefix: string): Record<string, unknown>[] {
   return node.records().filter((r) => typeof r.message === 'string' && r.message.startsWith(prefix))
 }
 
-describe('an edge behind a thin link, in network namespaces', () => {
+describe('an edge behind a thin or lossy link, in network namespaces', () => {
   test(
     "three 3 Mbit/s pulls through 8 Mbit/s: the origin skips the pulls to keyframes and never cuts them; the edge's players keep playing",
     withLan(2, async (cluster, lan, t: TestContext) => {
@@ -92,6 +95,39 @@ describe('an edge behind a thin link, in network namespaces', () => {
         )
         assert.ok(longestGap(r.frames) < 5000, `${paths[i]}: longest gap ${longestGap(r.frames)} ms`)
       }
+    }),
+  )
+
+  test(
+    "15 % of the edge's packets lost: its pull is never cut as a slow player, and its player keeps playing",
+    withLan(2, async (cluster, lan, t: TestContext) => {
+      const origin = await cluster.start()
+      const edge = await cluster.start({ cluster: { origins: [cluster.address(0)] } })
+      const path = '/live/lossy'
+      const publisher = await publish(`${origin.rtmpUrl}${path}`, {
+        seconds: 120,
+        wrap: (argv) => lan.wrap(0, argv),
+      })
+      t.after(() => publisher.stop())
+      await waitFor(async () => ((await carrierOn(edge, path)) === undefined ? undefined : true), {
+        timeout: 20_000,
+        what: 'the edge pulling',
+      })
+      await lan.loss(1, LOSS_PERCENT)
+      await lan.loss(0, LOSS_PERCENT)
+      const r = await play(`${edge.rtmpUrl}${path}`, { timeout: WATCH_MS, wrap: (argv) => lan.wrap(1, argv) })
+      await lan.loss(1, null)
+      await lan.loss(0, null)
+      const cuts = said(origin, 'cluster pull too slow').concat(said(origin, 'player too slow'))
+      const skips = said(origin, 'cluster pull behind; skipping')
+      const lost = said(edge, 'upstream lost')
+      t.diagnostic(
+        `${LOSS_PERCENT} % loss for ${WATCH_MS / 1000} s: ${r.frames.length} frames, longest gap ${longestGap(r.frames)} ms; ` +
+          `${skips.length} skip lines, ${cuts.length} cuts, ${lost.length} upstreams lost on the edge` +
+          lost.map((l) => ` (${String(l.reason)}: ${String(l.detail)})`).join(''),
+      )
+      assert.deepEqual(cuts, [], 'no pull cut as a slow player')
+      assert.ok(r.frames.length > (WATCH_MS / 1000) * 5, `the player kept playing: ${r.frames.length} frames`)
     }),
   )
 })

@@ -24,6 +24,8 @@ const AGENT_READY_TIMEOUT_MS = 10_000
 /** iproute2's `ip` and `tc`, found on PATH. */
 const IP = 'ip'
 const TC = 'tc'
+/** nftables' `nft` (loss) */
+const NFT = 'nft'
 /** `mc-<id>-<pid>…` (a namespace): the pid of the process that made it. */
 const OWNED_NAMESPACE = /^mc-[0-9a-z]+-(\d+)(?:-|$)/
 /** `mc-<id>-<pid>-XXXXXX` (a relay socket folder in the temp dir). */
@@ -411,13 +413,37 @@ export class NetnsLan {
       try {
         await run([TC, '-n', this.hub, 'qdisc', 'del', 'dev', port, 'root'])
       } catch (err) {
-        if (!(err instanceof CommandError && /No such file|Cannot find|handle of zero/i.test(err.stderr))) throw err
+        if (!(err instanceof CommandError && /No such file|Cannot find|handle of zero/i.test(err.stderr)))
+          throw err
       }
       return
     }
     if (!/^\d+(\.\d+)?[kmg]?bit$/.test(rate)) throw new RangeError(`bad rate ${rate}: say e.g. 8mbit`)
     const args = ['qdisc', 'replace', 'dev', port, 'root', 'tbf', 'rate', rate, 'burst', '32kbit']
     await run([TC, '-n', this.hub, ...args, 'latency', `${latencyMs}ms`])
+  }
+
+  /**
+   * Drops `percent` of the packets host i receives, at random (an nftables
+   * rule in its namespace: real packet loss that TCP must recover from, as
+   * this kernel has no netem). `null` takes the rule off.
+   */
+  async loss(i: number, percent: number | null): Promise<void> {
+    this.#checkAlive()
+    const ns = this.#host(i).ns
+    const table = ['inet', 'mcloss']
+    const nft = (...args: string[]) => run([IP, 'netns', 'exec', ns, NFT, ...args])
+    try {
+      await nft('delete', 'table', ...table)
+    } catch (err) {
+      if (!(err instanceof CommandError && /No such file/i.test(err.stderr))) throw err
+    }
+    if (percent === null) return
+    if (!(Number.isInteger(percent) && percent > 0 && percent < 100))
+      throw new RangeError(`loss ${percent}: a whole percentage from 1 to 99`)
+    await nft('add', 'table', ...table)
+    await nft('add', 'chain', ...table, 'in', '{ type filter hook input priority 0; }')
+    await nft('add', 'rule', ...table, 'in', 'numgen', 'random', 'mod', '100', '<', String(percent), 'drop')
   }
 
   /**
