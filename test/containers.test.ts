@@ -278,7 +278,17 @@ describe('the container image, deploy/compose.yaml and a Docker Swarm stack (dep
     const playing: WsFlvPlayer[] = []
     t.after(async () => {
       for (const player of playing) player.close()
-      await compose('down', '--timeout', '30').catch(() => undefined)
+      await compose('down', '--timeout', '30').catch((err: Error) =>
+        process.stderr.write(`compose down failed: ${err.message}\n`),
+      )
+      // a project once outlived its test (four containers up half an hour later): make sure
+      const label = `label=com.docker.compose.project=${project}`
+      const left = (await docker(['ps', '-aq', '--filter', label])).trim().split('\n').filter(Boolean)
+      if (left.length > 0) {
+        process.stderr.write(`compose down left ${left.length} containers of ${project}; removing them\n`)
+        await docker(['rm', '-f', ...left]).catch(() => undefined)
+      }
+      await docker(['network', 'rm', `${project}_default`]).catch(() => undefined)
       rmSync(dir, { recursive: true, force: true })
     })
     await compose('up', '-d', '--scale', 'edge=2')
