@@ -13,7 +13,7 @@ import {
 
 /** Three streams of this much video over a link capped below their sum (issue 21: 8 Mbit/s for three 3.1). */
 const STREAMS = 3
-const VIDEO_RATE = '3000k'
+const VIDEO_RATE = '3500k'
 const EDGE_LINK = '8mbit'
 /** Packets the edge loses in the lossy case (issue 21: 15 %). */
 const LOSS_PERCENT = 15
@@ -27,7 +27,7 @@ function said(node: NodeProcess, prefix: string): Record<string, unknown>[] {
 
 describe('an edge behind a thin or lossy link, in network namespaces', () => {
   test(
-    "three 3 Mbit/s pulls through 8 Mbit/s: the origin skips the pulls to keyframes and never cuts them; the edge's players keep playing",
+    "three pulls of over 3 Mbit/s through 8 Mbit/s: the origin skips the pulls to keyframes and never cuts them; the edge's players keep playing",
     withLan(2, async (cluster, lan, t: TestContext) => {
       const origin = await cluster.start()
       const edge = await cluster.start({ cluster: { origins: [cluster.address(0)] } })
@@ -57,16 +57,13 @@ describe('an edge behind a thin or lossy link, in network namespaces', () => {
             streams: { path: string; carriers: { source: string; kbps: number }[] }[]
           }
           const rates = streams.map((s) => s.carriers.find((c) => c.source === 'publish')?.kbps ?? 0)
-          return rates.length === STREAMS && rates.every((r) => r > 0) ? rates : undefined
+          // the meter ramps up over its first seconds: wait for the sum to pass the link's cap
+          const sum = rates.reduce((a, b) => a + b, 0)
+          return rates.length === STREAMS && sum > 8500 ? rates : undefined
         },
-        { timeout: 15_000, what: 'the origin measuring the published bitrates' },
+        { timeout: 20_000, what: 'the published streams to carry more than the 8 Mbit/s link' },
       )
       t.diagnostic(`published (kbit/s): ${kbps.join(', ')}; the edge's link: ${EDGE_LINK}`)
-      // the sum must not fit the link, or nothing is tested
-      assert.ok(
-        kbps.reduce((a, b) => a + b, 0) > 8500,
-        `the streams carry more than 8 Mbit/s: ${kbps.join(' + ')}`,
-      )
       await lan.limit(1, EDGE_LINK)
       const limitedAt = Date.now()
       const results: PlayResult[] = await Promise.all(
