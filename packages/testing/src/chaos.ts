@@ -77,14 +77,20 @@ const wsFlv = (node: NodeProcess) => `${node.httpUrl.replace(/^http/, 'ws')}${PA
 
 /** The view a node shows, or null when it does not answer within a second (frozen, or down). */
 async function viewOf(node: NodeProcess): Promise<{ id: string; members: string[] } | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined
   try {
     const res = await Promise.race([
       node.httpGet('/api/view'),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), 1000)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer')), 1000)
+      }),
     ])
     return (await res.json()) as { id: string; members: string[] }
   } catch {
     return null
+  } finally {
+    // polled ten times a second: a timer left per poll would pile up for the whole run
+    clearTimeout(timer)
   }
 }
 
