@@ -34,7 +34,8 @@ console.table(
 )
 console.log(
   `players cycled ${result.playersCycled}; chat ${result.chatDelivered}/${result.chatSent} delivered everywhere; ` +
-    `HTTP ${result.httpAnswered}/${result.httpAsked} answered; nodes exited: ${result.exited.join(', ') || 'none'}`,
+    `HTTP ${result.httpAnswered}/${result.httpAsked} answered; nodes exited: ${result.exited.join(', ') || 'none'}; ` +
+    `sessions kept after their player left: ${result.sessionsLeft.map((e) => `${e.name} counts ${e.counted} of ${e.connected}`).join(', ') || 'none'}`,
 )
 const out = join(import.meta.dirname, 'results', 'soak.json')
 writeFileSync(
@@ -42,8 +43,9 @@ writeFileSync(
   `${JSON.stringify({ date: new Date().toISOString(), minutes: MINUTES, ...result }, null, 2)}\n`,
 )
 console.log(`written ${out}`)
-const flat = result.nodes.every((n) => n.drift <= 0.1) && result.exited.length === 0
+const flat =
+  result.nodes.every((n) => n.drift <= 0.1) && result.exited.length === 0 && result.sessionsLeft.length === 0
 if (!flat) {
-  console.error('the soak failed: a node exited or its RSS grew more than 10 %')
+  console.error('the soak failed: a node exited, an edge kept a session, or its RSS grew more than 10 %')
   process.exitCode = 1
 }

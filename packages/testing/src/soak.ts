@@ -4,6 +4,7 @@ import { TestCluster } from './cluster.ts'
 import { type Publisher, publish } from './ffmpeg-clients.ts'
 import { playWsFlv, type WsFlvPlayer } from './flv-tags.ts'
 import type { NodeProcess } from './node-process.ts'
+import { streamsOf } from './stream-checks.ts'
 import { waitFor } from './wait-for.ts'
 
 /** The chat example, run by every soak node. */
@@ -45,6 +46,11 @@ export interface SoakResult {
   httpAnswered: number
   /** nodes that exited during the run (must be none) */
   exited: string[]
+  /**
+   * Edges whose player count (`/api/streams`) at the end differs from the players still
+   * connected to them: a session kept after its player left (must be none).
+   */
+  sessionsLeft: { name: string; counted: number; connected: number }[]
 }
 
 /** A chatr page without a browser: it joins and says something every second. */
@@ -90,6 +96,39 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
+/** Players each edge counts on its streams. */
+async function countedPlayers(edge: NodeProcess): Promise<number> {
+  const id = (await edge.status()).id
+  return (await streamsOf(edge)).streams
+    .flatMap((s) => s.carriers.filter((c) => c.node === id))
+    .reduce((sum, c) => sum + c.subscribers, 0)
+}
+
+/**
+ * Edges that count more or fewer players than are connected to them. A closed player is
+ * noticed within a moment, so a mismatch that lasts 10 s is a session the edge kept.
+ */
+async function leftoverSessions(
+  edges: readonly NodeProcess[],
+  players: readonly { player: WsFlvPlayer; edge: NodeProcess }[],
+): Promise<SoakResult['sessionsLeft']> {
+  const connected = edges.map((e) => players.filter((p) => p.edge === e && p.player.closed === null).length)
+  let counted: number[] = []
+  await waitFor(
+    async () => {
+      counted = await Promise.all(edges.map(countedPlayers))
+      return counted.every((c, i) => c === connected[i])
+    },
+    {
+      timeout: 10_000,
+      what: 'every edge counting its connected players',
+    },
+  ).catch(() => undefined)
+  return edges
+    .map((e, i) => ({ name: e.name, counted: counted[i] as number, connected: connected[i] as number }))
+    .filter((e) => e.counted !== e.connected)
+}
+
 const wsFlv = (node: NodeProcess, path: string) => `${node.httpUrl.replace(/^http/, 'ws')}${path}.flv`
 
 /**
@@ -105,6 +144,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const cluster = new TestCluster()
   const publishers: Publisher[] = []
   const players: WsFlvPlayer[] = []
+  const edgeOf = new Map<WsFlvPlayer, NodeProcess>()
   const chats: ChatClient[] = []
   const timers: ReturnType<typeof setInterval>[] = []
   try {
@@ -127,7 +167,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     }
     const paths = ['/live/soak', '/live/soak-a', '/live/soak-b']
     for (const edge of edges)
-      for (const path of paths.slice(0, 2)) players.push(await playWsFlv(wsFlv(edge, path)))
+      for (const path of paths.slice(0, 2)) {
+        const p = await playWsFlv(wsFlv(edge, path))
+        players.push(p)
+        edgeOf.set(p, edge)
+      }
     await waitFor(() => players.every((p) => p.tags.some((t) => t.type === 9)), {
       timeout: 30_000,
       what: 'video at every soak player',
@@ -138,6 +182,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
     let playersCycled = 0
     let cycle = 0
+    const joining = new Set<Promise<unknown>>()
     const samples: { at: number; rss: number[] }[] = []
     let chatSent = 0
     const said: string[] = []
@@ -172,13 +217,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         const path = paths[cycle % paths.length] as string
         cycle++
         players[index]?.close()
-        void playWsFlv(wsFlv(edge, path)).then(
+        const join = playWsFlv(wsFlv(edge, path)).then(
           (p) => {
             players[index] = p
+            edgeOf.set(p, edge)
             playersCycled++
           },
           () => undefined,
         )
+        joining.add(join)
+        void join.finally(() => joining.delete(join))
       }, 10_000),
       setInterval(() => {
         const rss = nodes.map(rssMiB)
@@ -191,6 +239,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     // the last second's requests are still in flight
     await waitFor(() => httpAnswered === httpAsked, { timeout: 5000, what: 'the last HTTP answers' }).catch(
       () => undefined,
+    )
+
+    await Promise.all(joining)
+    const sessionsLeft = await leftoverSessions(
+      edges,
+      players.map((player) => ({ player, edge: edgeOf.get(player) as NodeProcess })),
     )
 
     // the window just after the warm-up, against the last one of the same length
@@ -218,6 +272,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       httpAsked,
       httpAnswered,
       exited: nodes.filter((n) => n.exit !== null).map((n) => n.name),
+      sessionsLeft,
     }
   } finally {
     for (const t of timers) clearInterval(t)
