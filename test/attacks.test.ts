@@ -581,4 +581,45 @@ describe('attacks: nothing a stranger sends stalls a player or exhausts a node',
     assert.deepEqual([await view(origin), await view(edge)], views, 'the view changed under the attack')
     await watch.end('mesh port', players)
   })
+
+  attack(
+    'mesh port: one address holds at most mesh.max_pending_per_ip connections in their handshakes',
+    async () => {
+      const watch = new Watch(origin, [origin, edge])
+      const status = (await origin.status()).listeners as Record<string, { port?: number }>
+      const port = status.mesh?.port ?? 7800
+      const from = attacker()
+      const refused = async () => {
+        const text = await (await origin.httpGet('/metrics')).text()
+        return Number(
+          /^meshcast_mesh_messages_dropped_total\{reason="pendingPerIp"\} (\d+)/m.exec(text)?.[1] ?? 0,
+        )
+      }
+      const before = await refused()
+      const logFrom = origin.records().length
+      // 100 silent connections from one address: 16 (the default) wait in their handshakes until
+      // libp2p's upgrade timeout, the others are closed at once
+      const started = Date.now()
+      const closedAfter: number[] = []
+      await Promise.all(
+        Array.from({ length: 100 }, () =>
+          connection(origin, port, from, () => undefined, 30_000).then(() =>
+            closedAfter.push(Date.now() - started),
+          ),
+        ),
+      )
+      closedAfter.sort((a, b) => a - b)
+      process.stdout.write(
+        `# mesh pending per address: ${closedAfter.filter((ms) => ms < 2000).length} of 100 closed within 2 s, ` +
+          `the last after ${closedAfter.at(-1)} ms\n`,
+      )
+      assert.equal((await refused()) - before, 84, 'refusals counted')
+      const logged = origin
+        .records()
+        .slice(logFrom)
+        .filter((r) => r.message === 'dropped inbound mesh message' && r.reason === 'pendingPerIp')
+      assert.ok(logged.length >= 1 && logged.length <= 10, `${logged.length} log lines for the refusals`)
+      await watch.end('mesh pending per address', players)
+    },
+  )
 })

@@ -30,6 +30,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     shutdown: { ...config.shutdown },
     rtmpLimits: { ...config.rtmpLimits },
     httpLimits: { ...config.httpLimits },
+    meshLimits: { ...config.meshLimits },
     warnings: [...config.warnings],
   }
 }

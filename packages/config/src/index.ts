@@ -28,6 +28,7 @@ export { parseClusterXml } from './parse-cluster-xml.ts'
 export {
   DEFAULT_EDGE_TIMINGS,
   DEFAULT_HTTP_LIMITS,
+  DEFAULT_MESH_LIMITS,
   DEFAULT_RTMP_LIMITS,
   DEFAULT_SHUTDOWN,
   parseRed5Properties,
@@ -44,6 +45,7 @@ export type {
   HttpLimits,
   ListenAddress,
   Listeners,
+  MeshLimits,
   NodeConfig,
   OriginAddress,
   RtmpLimits,

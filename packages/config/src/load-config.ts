@@ -10,6 +10,7 @@ import { publicSelf, readClusterXml } from './parse-cluster-xml.ts'
 import {
   DEFAULT_EDGE_TIMINGS,
   DEFAULT_HTTP_LIMITS,
+  DEFAULT_MESH_LIMITS,
   DEFAULT_RTMP_LIMITS,
   DEFAULT_SHUTDOWN,
   readRed5Properties,
@@ -106,6 +107,7 @@ export function loadConfig(
     shutdown: properties?.shutdown ?? { ...DEFAULT_SHUTDOWN },
     rtmpLimits: properties?.rtmpLimits ?? { ...DEFAULT_RTMP_LIMITS },
     httpLimits: properties?.httpLimits ?? { ...DEFAULT_HTTP_LIMITS },
+    meshLimits: properties?.meshLimits ?? { ...DEFAULT_MESH_LIMITS },
     warnings: [
       ...environment.warnings,
       ...cluster.warnings,

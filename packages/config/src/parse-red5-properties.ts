@@ -19,6 +19,7 @@ import type {
   HttpLimits,
   ListenAddress,
   Listeners,
+  MeshLimits,
   RtmpLimits,
   ShutdownSettings,
 } from './types.ts'
@@ -65,8 +66,14 @@ const RTMP_LIMIT_KEYS = new Map<
   ['rtmp.max_inactivity', { field: 'inactivityMs', most: 86_400_000, unit: 'milliseconds' }],
   ['rtmp.max_connections_per_ip', { field: 'connectionsPerIp', most: 1_000_000, unit: 'connections' }],
   ['rtmp.max_pending_per_ip', { field: 'pendingPerIp', most: 1_000_000, unit: 'connections' }],
+  ['rtmp.max_chunk_rate', { field: 'chunkRate', most: 1_000_000_000, unit: 'chunks per second' }],
 ])
 const HTTP_CONNECTIONS_KEY = 'http.max_connections_per_ip'
+/** The mesh port's per-address caps (whole numbers; 0: no limit), and which field each sets. */
+const MESH_LIMIT_KEYS = new Map<string, keyof MeshLimits>([
+  ['mesh.max_connections_per_ip', 'connectionsPerIp'],
+  ['mesh.max_pending_per_ip', 'pendingPerIp'],
+])
 
 export const DEFAULT_RTMP_LIMITS: RtmpLimits = {
   setupSeconds: 10,
@@ -74,8 +81,12 @@ export const DEFAULT_RTMP_LIMITS: RtmpLimits = {
   // many viewers share one address behind a NAT: the per-address cap is for floods, not for people
   connectionsPerIp: 1000,
   pendingPerIp: 64,
+  // 51 Mbit/s in RTMP's default 128-byte chunks, which some encoders keep
+  chunkRate: 50_000,
 }
 export const DEFAULT_HTTP_LIMITS: HttpLimits = { connectionsPerIp: 256 }
+// several nodes on one host dial from one address (a wildcard listener): the open cap leaves room for them
+export const DEFAULT_MESH_LIMITS: MeshLimits = { connectionsPerIp: 64, pendingPerIp: 16 }
 
 /** Seconds a node shutting down waits for the nodes pulling from it to switch upstream. */
 const DRAIN_KEY = 'shutdown.drain'
@@ -92,6 +103,7 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   SETUP_TIMEOUT_KEY,
   ...RTMP_LIMIT_KEYS.keys(),
   HTTP_CONNECTIONS_KEY,
+  ...MESH_LIMIT_KEYS.keys(),
   WEBAPPS_DIR_KEY,
 ]
 
@@ -108,6 +120,7 @@ export interface PropertiesReading extends Listeners {
   shutdown: ShutdownSettings
   rtmpLimits: RtmpLimits
   httpLimits: HttpLimits
+  meshLimits: MeshLimits
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -141,6 +154,7 @@ function setKey(
     shutdown: ShutdownSettings
     rtmpLimits: RtmpLimits
     httpLimits: HttpLimits
+    meshLimits: MeshLimits
   },
   key: string,
   place: ProblemPlace,
@@ -166,6 +180,14 @@ function setKey(
   } else if (key === HTTP_CONNECTIONS_KEY) {
     const value = reading.httpLimits.connectionsPerIp
     reading.httpLimits.connectionsPerIp = problems.check(
+      place,
+      () => parseWhole(place.value ?? '', 1_000_000, 'connections'),
+      value,
+    )
+  } else if (MESH_LIMIT_KEYS.has(key)) {
+    const field = MESH_LIMIT_KEYS.get(key) as keyof MeshLimits
+    const value = reading.meshLimits[field]
+    reading.meshLimits[field] = problems.check(
       place,
       () => parseWhole(place.value ?? '', 1_000_000, 'connections'),
       value,
@@ -204,6 +226,7 @@ export function readRed5Properties(
     shutdown: { ...DEFAULT_SHUTDOWN },
     rtmpLimits: { ...DEFAULT_RTMP_LIMITS },
     httpLimits: { ...DEFAULT_HTTP_LIMITS },
+    meshLimits: { ...DEFAULT_MESH_LIMITS },
   }
   const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
@@ -260,6 +283,7 @@ export function parseRed5Properties(
     shutdown: _shutdown,
     rtmpLimits: _rtmpLimits,
     httpLimits: _httpLimits,
+    meshLimits: _meshLimits,
     ...listeners
   } = readRed5Properties(text, file)
   const list = new ProblemList()

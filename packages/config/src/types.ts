@@ -70,12 +70,22 @@ export interface RtmpLimits {
   connectionsPerIp: number
   /** connections one remote address may hold that neither publish nor play yet (`rtmp.max_pending_per_ip`, default 64; 0: no limit) */
   pendingPerIp: number
+  /** chunks per second one connection may send before it is read more slowly (`rtmp.max_chunk_rate`, default 50000; 0: no limit) */
+  chunkRate: number
 }
 
 /** What one HTTP client may do (red5.properties `http.*`, besides the listener). */
 export interface HttpLimits {
   /** connections (WebSockets included) one remote address may hold open (`http.max_connections_per_ip`, default 256; 0: no limit) */
   connectionsPerIp: number
+}
+
+/** What one remote address may hold on the mesh port (red5.properties `mesh.*`). */
+export interface MeshLimits {
+  /** inbound mesh connections one remote address may hold open (`mesh.max_connections_per_ip`, default 64; 0: no limit) */
+  connectionsPerIp: number
+  /** of them, still in their private-network handshakes (`mesh.max_pending_per_ip`, default 16; 0: no limit) */
+  pendingPerIp: number
 }
 
 /** How a node shuts down (red5.properties `shutdown.*`, seconds). */
@@ -104,6 +114,7 @@ export interface NodeConfig {
   shutdown: ShutdownSettings
   rtmpLimits: RtmpLimits
   httpLimits: HttpLimits
+  meshLimits: MeshLimits
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

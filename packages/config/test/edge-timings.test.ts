@@ -52,13 +52,16 @@ describe('red5.properties connection limits', () => {
       inactivityMs: 60_000,
       connectionsPerIp: 1000,
       pendingPerIp: 64,
+      chunkRate: 50_000,
     })
     assert.deepEqual(r.httpLimits, { connectionsPerIp: 256 })
+    assert.deepEqual(r.meshLimits, { connectionsPerIp: 64, pendingPerIp: 16 })
   })
 
   test('whole numbers, 0 for no limit; a fraction, a word or a negative is a problem naming the key', () => {
     const ok = readRed5Properties(
-      'rtmp.max_inactivity=0\nrtmp.max_connections_per_ip=5\nrtmp.max_pending_per_ip=2\nhttp.max_connections_per_ip=0\n',
+      'rtmp.max_inactivity=0\nrtmp.max_connections_per_ip=5\nrtmp.max_pending_per_ip=2\nhttp.max_connections_per_ip=0\n' +
+        'mesh.max_connections_per_ip=0\nmesh.max_pending_per_ip=4\nrtmp.max_chunk_rate=0\n',
       'r.p',
     )
     assert.deepEqual(ok.problems, [])
@@ -67,10 +70,12 @@ describe('red5.properties connection limits', () => {
       inactivityMs: 0,
       connectionsPerIp: 5,
       pendingPerIp: 2,
+      chunkRate: 0,
     })
     assert.equal(ok.httpLimits.connectionsPerIp, 0)
+    assert.deepEqual(ok.meshLimits, { connectionsPerIp: 0, pendingPerIp: 4 })
     const bad = readRed5Properties(
-      'rtmp.max_inactivity=1.5\nrtmp.max_connections_per_ip=many\nhttp.max_connections_per_ip=-1\n',
+      'rtmp.max_inactivity=1.5\nrtmp.max_connections_per_ip=many\nhttp.max_connections_per_ip=-1\nmesh.max_pending_per_ip=x\n',
       'r.p',
     )
     assert.deepEqual(
@@ -79,6 +84,7 @@ describe('red5.properties connection limits', () => {
         [1, 'rtmp.max_inactivity'],
         [2, 'rtmp.max_connections_per_ip'],
         [3, 'http.max_connections_per_ip'],
+        [4, 'mesh.max_pending_per_ip'],
       ],
     )
     assert.match(bad.problems[0]?.message ?? '', /whole number of|whole number from 0/)

@@ -35,8 +35,15 @@ describe('effectiveConfig', () => {
       webapps: { dir: join(dirname(dir), 'webapps'), apps: [], settings: [] },
       edge: { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 },
       shutdown: { drainSeconds: 3 },
-      rtmpLimits: { setupSeconds: 10, inactivityMs: 60000, connectionsPerIp: 1000, pendingPerIp: 64 },
+      rtmpLimits: {
+        setupSeconds: 10,
+        inactivityMs: 60000,
+        connectionsPerIp: 1000,
+        pendingPerIp: 64,
+        chunkRate: 50000,
+      },
       httpLimits: { connectionsPerIp: 256 },
+      meshLimits: { connectionsPerIp: 64, pendingPerIp: 16 },
       warnings: [],
     })
   })

@@ -21,6 +21,7 @@ import {
   RtmpAdmission,
   RtmpBoundError,
   type RtmpBounds,
+  SlowLog,
 } from './rtmp-bounds.ts'
 import { closeServer, listenTcp } from './rtmp-listener.ts'
 import { installMediaStreamId, playOnOwnStreamId } from './rtmp-stream-id.ts'
@@ -121,6 +122,7 @@ export class MediaServer implements Startable {
   readonly #traffic = new TrafficTally()
   readonly #bounds: RtmpBounds
   readonly #boundLog: BoundLog
+  readonly #slowLog: SlowLog
   readonly #admission: RtmpAdmission
   #server: net.Server | null = null
   /** why new players and publishers are refused (the node is shutting down), or null */
@@ -136,6 +138,7 @@ export class MediaServer implements Startable {
     this.#log = components.logger.child({ component: 'media' })
     this.#bounds = { ...DEFAULT_RTMP_BOUNDS, ...init.rtmpBounds }
     this.#boundLog = new BoundLog(this.#log)
+    this.#slowLog = new SlowLog(this.#log)
     this.#admission = new RtmpAdmission(this.#bounds)
     this.events = new SafeEmitter((err, event) =>
       this.#log.error('media event listener failed', { event, err: String(err) }),
@@ -173,9 +176,9 @@ export class MediaServer implements Startable {
     return this.#init.refusePublishText ?? DEFAULT_REFUSE_PUBLISH_TEXT
   }
 
-  /** RTMP connections closed for breaking a bound, by kind, since start. */
-  boundBreaks(): Readonly<Record<BoundKind, number>> {
-    return { ...this.#boundLog.counts }
+  /** RTMP connections closed for breaking a bound, or slowed for the chunk rate, by kind, since start. */
+  boundBreaks(): Readonly<Record<BoundKind | 'chunk-rate', number>> {
+    return { ...this.#boundLog.counts, ...this.#slowLog.counts }
   }
 
   /** True from `drain()` until `stop()`. */
@@ -222,6 +225,7 @@ export class MediaServer implements Startable {
     this.#server = null
     this.#guard.stop()
     this.#boundLog.stop()
+    this.#slowLog.stop()
     const closed = closeServer(server)
     this.#relays.closeAll()
     for (const session of Context.sessions.values()) session.close()
@@ -303,7 +307,8 @@ export class MediaServer implements Startable {
     const session = new RtmpSession(socket)
     guardRtmpSession(session, this.#log, this.#boundLog)
     const closed = (kind: BoundKind, detail: string) => this.#boundLog.closed(kind, detail, session.ip)
-    boundRtmpSession(session, this.#bounds, closed, admitted)
+    const slowed = (detail: string) => this.#slowLog.event('chunk-rate', detail, session.ip)
+    boundRtmpSession(session, this.#bounds, closed, admitted, slowed)
     refusePublish(session, () => (this.acceptsPublish ? this.#draining : this.#refuseText), this.#log)
     refusePlay(session, () => this.#draining, this.#log)
     noBurstForPulls(session)

@@ -25,6 +25,12 @@ export interface RtmpBounds {
   connectionsPerIp: number
   /** connections one remote address may hold that neither publish nor play yet; 0: no limit */
   pendingPerIp: number
+  /**
+   * chunks per second one connection may have parsed before its socket is
+   * paused (TCP then slows the sender); 0: no limit. A chunk's cost is the
+   * same whatever its size, so 1-byte chunks cost a node a core at a small bitrate.
+   */
+  chunksPerSecond: number
 }
 
 export const DEFAULT_RTMP_BOUNDS: RtmpBounds = {
@@ -36,6 +42,8 @@ export const DEFAULT_RTMP_BOUNDS: RtmpBounds = {
   inactivityMs: 60_000,
   connectionsPerIp: 1000,
   pendingPerIp: 64,
+  // 51 Mbit/s in 128-byte chunks (RTMP's default size, which some encoders keep)
+  chunksPerSecond: 50_000,
 }
 
 /** Why a connection was closed for breaking a bound. */
@@ -74,6 +82,8 @@ interface ParserInternals {
   parserPacket: { header: { length: number }; capacity: number }
   inPackets: Map<number, { capacity: number }>
   packetAlloc(): void
+  /** called once per chunk, at its header */
+  packetParse(): void
 }
 
 /**
@@ -89,8 +99,10 @@ export function boundRtmpSession(
   bounds: RtmpBounds,
   closed: (kind: BoundKind, detail: string) => void,
   started: () => void = () => undefined,
+  slowed: (detail: string) => void = () => undefined,
 ): void {
   const parser = session.rtmp as unknown as ParserInternals
+  if (bounds.chunksPerSecond > 0) throttleChunks(session, parser, bounds.chunksPerSecond, slowed)
   const alloc = parser.packetAlloc.bind(parser)
   let publishing = false
   parser.packetAlloc = () => {
@@ -132,6 +144,57 @@ export function boundRtmpSession(
     onPlay()
   }
   session.socket.once('close', settle)
+}
+
+/**
+ * Pauses a connection's socket while it has had more chunks parsed than its
+ * rate allows (a token bucket holding 200 ms of chunks), so it costs the
+ * node a bounded share of CPU whatever it sends; the kernel's buffers fill
+ * and TCP slows the sender, nothing is dropped. `slowed` is told once per connection.
+ */
+export function throttleChunks(
+  session: RtmpSession,
+  parser: ParserInternals,
+  perSecond: number,
+  slowed: (detail: string) => void,
+  now: () => number = performance.now.bind(performance),
+): void {
+  const parse = parser.packetParse.bind(parser)
+  let chunks = 0
+  parser.packetParse = () => {
+    chunks++
+    parse()
+  }
+  const burst = perSecond / 5
+  let tokens = burst
+  let last = now()
+  let told = false
+  let timer: ReturnType<typeof setTimeout> | null = null
+  const socket = session.socket
+  const onData = session.onData
+  session.onData = (data: Buffer) => {
+    onData(data)
+    const at = now()
+    tokens = Math.min(burst, tokens + ((at - last) * perSecond) / 1000) - chunks
+    last = at
+    chunks = 0
+    if (tokens >= 0 || timer !== null || socket.destroyed) return
+    if (!told) {
+      told = true
+      slowed(`sent chunks faster than ${perSecond} per second (rtmp.max_chunk_rate): read more slowly`)
+    }
+    socket.pause()
+    timer = setTimeout(
+      () => {
+        timer = null
+        if (!socket.destroyed) socket.resume()
+      },
+      Math.ceil((-tokens * 1000) / perSecond),
+    )
+  }
+  socket.once('close', () => {
+    if (timer !== null) clearTimeout(timer)
+  })
 }
 
 /** A publisher that sends nothing (a frozen encoder, a dead link without a FIN) is closed: its stream's pulls move on. */
@@ -224,6 +287,16 @@ function setupTimer(
   }, ms)
   timer.unref()
   return timer
+}
+
+/** Counts connections slowed by the chunk rate and logs them, a few lines per flood. */
+export class SlowLog extends BurstLog<'chunk-rate'> {
+  constructor(log: Logger) {
+    super(log, ['chunk-rate'], {
+      one: 'RTMP connection slowed: it broke the chunk rate',
+      many: 'RTMP connections slowed: they broke the chunk rate',
+    })
+  }
 }
 
 /** Counts bound breaks by kind and logs them, a few lines per flood. */

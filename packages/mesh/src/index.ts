@@ -20,6 +20,7 @@ export type { Seed } from './transport/connector.ts'
 export type { MeshIdentity } from './transport/identity.ts'
 export { newIdentity } from './transport/identity.ts'
 /** For tests that speak the mesh's wire by hand (a peer sending garbage): the libp2p node a member runs. */
+export { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './transport/inbound-gate.ts'
 export { createMeshLibp2p, type MeshLibp2p } from './transport/libp2p-node.ts'
 export { isName, type LookupAll, lookupAll } from './transport/names.ts'
 export type { Decoded, DropReason } from './wire/codec.ts'

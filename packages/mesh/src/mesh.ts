@@ -395,6 +395,8 @@ export class Mesh implements Startable {
       maxFrameBytes: this.#maxFrame,
       onForeign: (remote) =>
         this.#drops.drop('otherPassword', 'a connection with another password, closed', { remote }),
+      inboundLimits: s.inboundLimits,
+      onRefused: (kind, remote, detail) => this.#drops.drop(kind, `${detail}: closed`, { remote }),
     })
     this.#libp2p = libp2p
     this.#direct = new DirectChannel(

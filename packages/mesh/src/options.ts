@@ -1,6 +1,7 @@
 import { isWildcard, type Role } from '@meshcast/interface'
 import type { Seed } from './transport/connector.ts'
 import type { MeshIdentity } from './transport/identity.ts'
+import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './transport/inbound-gate.ts'
 
 /** ms between heartbeats. */
 export const DEFAULT_HEARTBEAT_INTERVAL = 500
@@ -94,6 +95,8 @@ export interface MeshInit {
   maxStateBytes?: number
   dialTimeout?: number
   mdnsInterval?: number
+  /** what one remote address may hold on the mesh port (red5.properties `mesh.max_connections_per_ip`, `mesh.max_pending_per_ip`) */
+  inboundLimits?: InboundLimits
 }
 
 /** Every option with its default filled in. */
@@ -128,5 +131,6 @@ export function settings(init: MeshInit): MeshSettings {
     maxStateBytes: init.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES,
     dialTimeout: init.dialTimeout ?? DEFAULT_DIAL_TIMEOUT,
     mdnsInterval: init.mdnsInterval ?? DEFAULT_MDNS_INTERVAL,
+    inboundLimits: init.inboundLimits ?? DEFAULT_INBOUND_LIMITS,
   }
 }

@@ -75,6 +75,7 @@ export class Daemon implements Startable {
           inactivityMs: config.rtmpLimits.inactivityMs,
           connectionsPerIp: config.rtmpLimits.connectionsPerIp,
           pendingPerIp: config.rtmpLimits.pendingPerIp,
+          chunksPerSecond: config.rtmpLimits.chunkRate,
         },
       },
       { logger: this.#log },

@@ -33,5 +33,6 @@ export function meshInit(config: NodeConfig): MeshInit {
     mdns: discovery.mdns,
     seeds,
     retryInterval: cluster.retryDuration * 1000,
+    inboundLimits: { ...config.meshLimits },
   }
 }

@@ -138,7 +138,7 @@ function addMedia(registry: Registry, media: MetricsSources['media']): void {
   labelledCounter(
     registry,
     'meshcast_rtmp_bound_breaks_total',
-    'RTMP connections closed for breaking a bound (message length, chunk streams, buffered bytes, setup time, inactivity, per-address caps)',
+    'RTMP connections closed for breaking a bound (message length, chunk streams, buffered bytes, setup time, inactivity, per-address caps), or slowed for the chunk rate',
     'kind',
     () => Object.entries(media.boundBreaks()),
   )

@@ -2,6 +2,7 @@ import {
   clusterKey,
   clusterNames,
   createMeshLibp2p,
+  DEFAULT_INBOUND_LIMITS,
   type MeshLibp2p,
   newIdentity,
   tcpAddr,
@@ -37,6 +38,7 @@ export class RoguePeer {
       mdnsInterval: 60_000,
       dialTimeout: 5000,
       maxFrameBytes: 8 * 1024 * 1024,
+      inboundLimits: DEFAULT_INBOUND_LIMITS,
     })
     await libp2p.start()
     const names = clusterNames(key.tag)

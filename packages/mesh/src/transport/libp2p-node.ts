@@ -10,6 +10,7 @@ import { yamux } from '@libp2p/yamux'
 import { isWildcard } from '@meshcast/interface'
 import { createLibp2p } from 'libp2p'
 import { tcpAddr } from './addresses.ts'
+import { InboundGate, type InboundLimits, type InboundRefusal } from './inbound-gate.ts'
 import { PasswordCheck } from './password-check.ts'
 
 export interface Libp2pInit {
@@ -25,6 +26,9 @@ export interface Libp2pInit {
   maxFrameBytes: number
   /** a connection came with another password (it is closed) */
   onForeign?: (remote: string) => void
+  inboundLimits: InboundLimits
+  /** a connection over an address's cap (it is closed at once) */
+  onRefused?: (kind: InboundRefusal, remote: string, detail: string) => void
 }
 
 /**
@@ -45,6 +49,7 @@ export async function createMeshLibp2p(init: Libp2pInit) {
     streamMuxers: [yamux()],
     connectionProtector: () =>
       new PasswordCheck(preSharedKey({ psk: init.psk })(), init.onForeign ?? (() => {})),
+    connectionGater: new InboundGate(init.inboundLimits, init.onRefused ?? (() => {})),
     connectionManager: {
       // Members of a cluster may share one IP (a host running several nodes).
       inboundConnectionThreshold: 1000,
