@@ -214,7 +214,6 @@ describe('attacks: nothing a stranger sends stalls a player or exhausts a node',
   let edge: NodeProcess
   let publisher: Publisher
   let players: WsFlvPlayer[] = []
-  let failed = false
 
   before(async () => {
     const startedAt = Date.now()
@@ -241,20 +240,12 @@ describe('attacks: nothing a stranger sends stalls a player or exhausts a node',
   after(async () => {
     for (const p of players) p.close()
     await publisher?.stop()
-    if (failed) process.stdout.write(cluster.report())
     await cluster.stopAll()
   })
 
   /** A test whose failure prints every node's log. */
   function attack(name: string, body: () => Promise<void>) {
-    test(name, async () => {
-      try {
-        await body()
-      } catch (err) {
-        failed = true
-        throw err
-      }
-    })
+    test(name, cluster.reporting(body))
   }
 
   attack(

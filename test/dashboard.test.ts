@@ -133,4 +133,30 @@ describe('the dashboard', () => {
       assert.match((await soloPage.locator('#view').textContent()) ?? '', /standalone/)
     }),
   )
+
+  test(
+    'a node left at the default password warns at start and on its page; one with its own password does not',
+    browserTest(async (cluster, browser) => {
+      // mDNS is off on loopback, so this node announces itself nowhere: the warning is about the setting
+      const node = await cluster.start({ cluster: { password: 'changeme' } })
+      assert.ok(
+        node.records().some((r) => /the cluster password is the default "changeme"/.test(String(r.message))),
+        'the warning at start',
+      )
+      const page = await browser.newPage()
+      await page.goto(`${node.httpUrl}/`)
+      const warnings = page.locator('#warnings')
+      await waitFor(async () => /default "changeme"/.test((await warnings.textContent()) ?? ''), {
+        timeout: 10_000,
+        what: 'the warning on the page',
+      })
+      assert.equal(await warnings.isVisible(), true)
+      // the cluster's own password (a node of another cluster: it cannot join the first)
+      const other = await cluster.start()
+      const clean = await browser.newPage()
+      await clean.goto(`${other.httpUrl}/`)
+      await waitFor(async () => (await clean.locator('#members tbody tr').count()) === 1, { timeout: 10_000 })
+      assert.equal(await clean.locator('#warnings').isVisible(), false)
+    }),
+  )
 })

@@ -14,6 +14,8 @@ class FakePort implements RelayPort {
   readonly kicked: string[] = []
   readonly closed: { path: string; kick: boolean }[] = []
   readonly dead = new Set<string>()
+  /** the pulls `dead` refused, in order */
+  readonly refused: string[] = []
   /** pulls of these urls end as given up: the quiet upstream resumed first */
   readonly resumes = new Set<string>()
   /** when each pull was asked for (ms since the epoch) */
@@ -34,7 +36,10 @@ class FakePort implements RelayPort {
         await sleep(1)
         await this.gates.get(url)
         if (this.resumes.has(url)) throw new UpstreamResumedError(url)
-        if (this.dead.has(url)) throw new Error('connection refused')
+        if (this.dead.has(url)) {
+          this.refused.push(url)
+          throw new Error('connection refused')
+        }
       },
       onDown: (fn) => this.downs.set(path, fn),
       onQuiet: (fn) => this.quiets.set(path, fn),
@@ -474,12 +479,14 @@ describe('edge controller: foreign origins (no meshcast node behind the address)
     port.dead.add(url(2))
     port.downs.get('/live/a')?.('closed', 'socket closed')
     // lost at once: o2 refuses; then o1 and o2 again after 40 ms, after 80 ms more, after 160 ms more
-    while (port.pulls.length < 8) await sleep(10)
+    // the 8th pull refused, not only asked for: clearing `dead` while it is under way would let o2 in
+    while (port.refused.length < 7) await sleep(10)
     // pulls: o1 (first), o2 (at the loss), then o1 and o2 at each retry
     const at = (i: number) => port.times[i] ?? 0
     const [g1, g2, g3] = [at(2) - at(1), at(4) - at(2), at(6) - at(4)]
+    // lower bounds only: a late timer on a loaded box stretches one gap past the next (the
+    // schedule's doubling is the pure test's above)
     assert.ok(g1 >= 40 && g2 >= 80 && g3 >= 160, `gaps ${g1}, ${g2}, ${g3} ms`)
-    assert.ok(g2 > g1 && g3 > g2, `gaps ${g1}, ${g2}, ${g3} ms double`)
     // back: the backoff starts over at the next loss
     port.dead.clear()
     while (edge.pulls()[0]?.upstream == null) await sleep(10)

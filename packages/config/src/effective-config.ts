@@ -31,6 +31,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     rtmpLimits: { ...config.rtmpLimits },
     httpLimits: { ...config.httpLimits },
     meshLimits: { ...config.meshLimits },
+    auth: { ...config.auth },
     warnings: [...config.warnings],
   }
 }

@@ -1,3 +1,9 @@
+export {
+  AUTH_KEYS,
+  DEFAULT_CREDENTIALS_FILE,
+  DEFAULT_ROUNDTRIP_TIMEOUT_MS,
+  defaultAuth,
+} from './auth-settings.ts'
 export { CLUSTER_PROPERTIES } from './cluster-settings.ts'
 export {
   CLUSTER_BEAN_NAME,
@@ -38,6 +44,8 @@ export type { ClusterXmlOptions } from './render-conf.ts'
 export { clusterXml, red5Properties } from './render-conf.ts'
 export { resolveRole } from './resolve-role.ts'
 export type {
+  AuthSettings,
+  AuthValidator,
   ClusterSettings,
   ConfigOverrides,
   DiscoverySettings,

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { ConfigError } from '@meshcast/interface'
+import { defaultAuthReading, resolveAuth } from './auth-settings.ts'
 import { readConfFiles } from './conf-files.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import { DEFAULTS } from './defaults.ts'
@@ -93,6 +94,7 @@ export function loadConfig(
     files.properties,
     problems,
   )
+  const auth = resolveAuth(properties?.auth ?? defaultAuthReading(), dir, problems)
   // cluster is only undefined when reading it recorded a problem
   if (cluster === undefined || problems.problems.length > 0) throw new ConfigError(problems.problems)
   return deepFreeze({
@@ -108,6 +110,7 @@ export function loadConfig(
     rtmpLimits: properties?.rtmpLimits ?? { ...DEFAULT_RTMP_LIMITS },
     httpLimits: properties?.httpLimits ?? { ...DEFAULT_HTTP_LIMITS },
     meshLimits: properties?.meshLimits ?? { ...DEFAULT_MESH_LIMITS },
+    auth,
     warnings: [
       ...environment.warnings,
       ...cluster.warnings,

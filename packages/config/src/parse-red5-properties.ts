@@ -1,5 +1,7 @@
 import type { ConfigProblem } from '@meshcast/interface'
+import { LineIndex } from '@meshcast/interface'
 import { Pair, parseLines } from 'dot-properties'
+import { AUTH_KEYS, type AuthReading, defaultAuthReading, isAuthKey, readAuthKey } from './auth-settings.ts'
 import { didYouMean } from './closest-name.ts'
 import { DEFAULTS } from './defaults.ts'
 import {
@@ -9,7 +11,6 @@ import {
   readPeerList,
   resolvePeers,
 } from './discovery.ts'
-import { LineIndex } from './line-index.ts'
 import { parseHost } from './parse-address.ts'
 import { parseBoolean, parsePort, parseSeconds, parseWhole } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
@@ -104,11 +105,12 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   ...RTMP_LIMIT_KEYS.keys(),
   HTTP_CONNECTIONS_KEY,
   ...MESH_LIMIT_KEYS.keys(),
+  ...AUTH_KEYS,
   WEBAPPS_DIR_KEY,
 ]
 
 /** `mesh.*` and `webapps.*` keys are meshcast's own, so an unknown one is likely a typo; other unknown keys belong to Red5. */
-const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.', 'shutdown.']
+const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.', 'shutdown.', 'auth.']
 
 /** Listeners and discovery settings read from red5.properties, with everything found wrong. */
 export interface PropertiesReading extends Listeners {
@@ -121,6 +123,8 @@ export interface PropertiesReading extends Listeners {
   rtmpLimits: RtmpLimits
   httpLimits: HttpLimits
   meshLimits: MeshLimits
+  /** the auth keys as written; `loadConfig` resolves the credentials path against the conf folder */
+  auth: AuthReading
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -155,6 +159,7 @@ function setKey(
     rtmpLimits: RtmpLimits
     httpLimits: HttpLimits
     meshLimits: MeshLimits
+    auth: AuthReading
   },
   key: string,
   place: ProblemPlace,
@@ -192,6 +197,8 @@ function setKey(
       () => parseWhole(place.value ?? '', 1_000_000, 'connections'),
       value,
     )
+  } else if (isAuthKey(key)) {
+    readAuthKey(reading.auth, key, place, problems)
   } else if (key === MDNS_KEY) {
     discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
   } else {
@@ -227,6 +234,7 @@ export function readRed5Properties(
     rtmpLimits: { ...DEFAULT_RTMP_LIMITS },
     httpLimits: { ...DEFAULT_HTTP_LIMITS },
     meshLimits: { ...DEFAULT_MESH_LIMITS },
+    auth: defaultAuthReading(),
   }
   const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
@@ -284,6 +292,7 @@ export function parseRed5Properties(
     rtmpLimits: _rtmpLimits,
     httpLimits: _httpLimits,
     meshLimits: _meshLimits,
+    auth: _auth,
     ...listeners
   } = readRed5Properties(text, file)
   const list = new ProblemList()

@@ -1,6 +1,5 @@
-import { ConfigError } from '@meshcast/interface'
+import { ConfigError, LineIndex } from '@meshcast/interface'
 import { type Element, xml2js } from 'xml-js'
-import { LineIndex } from './line-index.ts'
 
 /** Keep only elements and their text: comments, declaration and doctype play no part. */
 const XML_OPTIONS = {

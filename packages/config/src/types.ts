@@ -98,6 +98,24 @@ export interface ShutdownSettings {
 }
 
 /** Everything a node needs, checked and deep-frozen by `loadConfig`. */
+/** How a node checks credentials: Red5 Pro's Simple Authentication validators. */
+export type AuthValidator = 'file' | 'roundtrip'
+
+/** Who may publish and play here (red5.properties `auth.*`); both off by default. */
+export interface AuthSettings {
+  /** publishers must give credentials (`auth.publish`) */
+  publish: boolean
+  /** players must give credentials (`auth.play`); the cluster's own pulls always may */
+  play: boolean
+  validator: AuthValidator
+  /** absolute path of the `username=password` file the `file` validator reads (`auth.credentials`) */
+  credentials: string
+  /** the operator's endpoint the `roundtrip` validator asks (`auth.roundtrip.url`) */
+  roundtripUrl: string | null
+  /** ms it has to answer (`auth.roundtrip.timeout`) */
+  roundtripTimeoutMs: number
+}
+
 export interface NodeConfig {
   /** absolute path of the conf folder */
   confDir: string
@@ -115,6 +133,7 @@ export interface NodeConfig {
   rtmpLimits: RtmpLimits
   httpLimits: HttpLimits
   meshLimits: MeshLimits
+  auth: AuthSettings
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

@@ -1,4 +1,4 @@
-import { LineIndex } from './line-index.ts'
+import { LineIndex } from '@meshcast/interface'
 
 /** An optional XML namespace prefix such as `beans:`. */
 const PREFIX = '(?:[\\w.-]+:)?'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { dirname, join } from 'node:path'
 import { describe, it } from 'node:test'
-import { CLUSTER_XML, effectiveConfig, loadConfig, PASSWORD_MASK } from '../src/index.ts'
+import { CLUSTER_XML, defaultAuth, effectiveConfig, loadConfig, PASSWORD_MASK } from '../src/index.ts'
 import { beanXml, makeConfDir, prop } from './helpers.ts'
 
 describe('effectiveConfig', () => {
@@ -44,6 +44,7 @@ describe('effectiveConfig', () => {
       },
       httpLimits: { connectionsPerIp: 256 },
       meshLimits: { connectionsPerIp: 64, pendingPerIp: 16 },
+      auth: defaultAuth(dir),
       warnings: [],
     })
   })

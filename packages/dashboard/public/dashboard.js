@@ -131,7 +131,19 @@ function renderEvents(events, full) {
   while (list.children.length > EVENT_LINES) list.lastElementChild.remove()
 }
 
+function renderWarnings(snapshot) {
+  const list = $('warnings')
+  const items = (snapshot.warnings ?? []).map((text) => {
+    const li = document.createElement('li')
+    li.textContent = text
+    return li
+  })
+  list.hidden = items.length === 0
+  list.replaceChildren(...items)
+}
+
 function render(update) {
+  renderWarnings(update.snapshot)
   renderMembers(update.snapshot)
   renderStreams(update.snapshot)
   renderBus(update.snapshot, update.rates)

@@ -66,6 +66,8 @@ export interface DashboardSnapshot {
   streams: DashboardStream[]
   /** null on a standalone node */
   bus: DashboardBus | null
+  /** risky settings of the node serving the page (the default cluster password, …) */
+  warnings: string[]
 }
 
 /** Something that happened, for the event log: a member, a stream, a pull, a failover. */

@@ -31,6 +31,7 @@ export function snapshot(
     members,
     streams,
     bus: { sent, delivered: sent, retransmitted: 0, dropped: 0, gapsLost: 0 },
+    warnings: [],
   }
 }
 

@@ -1,3 +1,18 @@
+export type {
+  AccessAction,
+  AccessRefusal,
+  AccessRequest,
+  AccessVerdict,
+  Authorize,
+  Credentials,
+} from './access.ts'
+export {
+  ALLOW_ALL,
+  CREDENTIAL_KEYS,
+  credentialsFromQuery,
+  hasCredentials,
+  mergeCredentials,
+} from './access.ts'
 export type { HostPort } from './address.ts'
 export { formatAddress, isWildcard } from './address.ts'
 export type { AppSpec } from './apps.ts'
@@ -19,6 +34,7 @@ export type { ConfigProblem } from './errors.ts'
 export { ConfigError, formatConfigProblem, ListenError, MeshcastError } from './errors.ts'
 export type { Listener } from './events.ts'
 export { SafeEmitter } from './events.ts'
+export { LineIndex } from './line-index.ts'
 export type { Logger } from './logger.ts'
 export { silentLogger } from './logger.ts'
 export { PerAddress, remoteHost } from './per-address.ts'

@@ -1,6 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Logger } from '@meshcast/interface'
+import {
+  type AccessVerdict,
+  type Authorize,
+  CREDENTIAL_KEYS,
+  type Credentials,
+  credentialsFromQuery,
+  type Logger,
+  mergeCredentials,
+} from '@meshcast/interface'
 import { declareTracks } from './flv-header.ts'
 import { Context, FlvSession, type NmsWebSocket, type NmsWebSocketServer, nmsWs } from './nms.ts'
 import { parseFlvUrl } from './stream-path.ts'
@@ -13,6 +21,8 @@ export interface FlvHttpOptions {
   running: () => boolean
   /** why players are refused now (the node is shutting down: 503), or null */
   refusal: () => string | null
+  /** who may play; asked before the answer's status line */
+  authorize: Authorize
   logger: Logger
 }
 
@@ -55,10 +65,24 @@ export class FlvHttp {
     if (!this.#o.running()) return reply(res, 503, 'the media server is not running')
     const refused = this.#o.refusal()
     if (refused !== null) return reply(res, 503, `${target.path}: ${refused}`)
+    void this.#ask(req, target, 'http-flv').then((verdict) => {
+      if (res.destroyed) return
+      if (!verdict.allowed) return refuseHttp(res, target.path, verdict)
+      this.#play(req, res, target, method)
+    })
+    return true
+  }
+
+  #play(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: { app: string; name: string },
+    method: string,
+  ): void {
     res.writeHead(200, { ...CORS, 'Content-Type': 'video/x-flv', 'Cache-Control': 'no-cache, no-store' })
     if (method === 'HEAD') {
       res.end()
-      return true
+      return
     }
     res.flushHeaders()
     req.socket.setNoDelay(true)
@@ -66,11 +90,27 @@ export class FlvHttp {
     // instance because an express request has getter-only `query` and `hostname`
     shadow(req, {
       params: { app: target.app, name: target.name },
-      query: Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams),
+      query: Object.fromEntries(queryOf(req.url)),
       hostname: (req.headers.host ?? '').replace(/:\d+$/, ''),
     })
     this.#start(new FlvSession(req, res))
-    return true
+  }
+
+  /** The access check for a play, with the credentials of the query or of a Basic Authorization header. */
+  #ask(
+    req: IncomingMessage,
+    target: { app: string; name: string },
+    protocol: string,
+  ): Promise<AccessVerdict> {
+    const fromQuery = credentialsFromQuery(new URL(req.url ?? '/', 'http://x').searchParams)
+    return this.#o.authorize({
+      action: 'play',
+      app: target.app,
+      name: target.name,
+      credentials: mergeCredentials(fromQuery, basicCredentials(req.headers.authorization)),
+      clientIp: req.socket.remoteAddress ?? '',
+      protocol,
+    })
   }
 
   /** A WebSocket upgrade to `/app/name.flv`; false when the URL is not an FLV path. */
@@ -81,6 +121,18 @@ export class FlvHttp {
     if (!this.#o.running()) return refuseUpgrade(socket, 503, 'the media server is not running')
     const refused = this.#o.refusal()
     if (refused !== null) return refuseUpgrade(socket, 503, `${target.path}: ${refused}`)
+    void this.#ask(req, target, 'ws-flv').then((verdict) => {
+      if (socket.destroyed) return
+      if (!verdict.allowed) {
+        const status = verdict.reason === 'no-credentials' ? 401 : 403
+        return refuseUpgrade(socket, status, `${target.path}: authentication failed`)
+      }
+      this.#upgrade(req, socket, head, target)
+    })
+    return true
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: { path: string }): void {
     this.#wss ??= new nmsWs.WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE })
     this.#wss.handleUpgrade(req, socket, head, (ws: NmsWebSocket) => {
       const protocol = ws.protocol.toLowerCase()
@@ -91,11 +143,10 @@ export class FlvHttp {
         return
       }
       // FlvSession takes the path from the URL (pathname up to the first dot)
-      const query = (req.url ?? '').split('?')[1]
-      req.url = `${target.path}.flv${query === undefined ? '' : `?${query}`}`
+      const query = queryOf(req.url).toString()
+      req.url = `${target.path}.flv${query === '' ? '' : `?${query}`}`
       this.#start(new FlvSession(req, ws))
     })
-    return true
   }
 
   #start(session: FlvSession): void {
@@ -136,12 +187,38 @@ function reply(res: ServerResponse, status: number, text: string): true {
   return true
 }
 
-function refuseUpgrade(socket: Duplex, status: 400 | 503, text: string): true {
+const REASONS = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }
+
+function refuseUpgrade(socket: Duplex, status: keyof typeof REASONS, text: string): true {
   const body = `${text}\n`
-  const reason = status === 400 ? 'Bad Request' : 'Service Unavailable'
+  const challenge = status === 401 ? `WWW-Authenticate: ${CHALLENGE}\r\n` : ''
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n${challenge}` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
   return true
+}
+
+/** What a player without credentials is told it may send: Basic, or `?username=&password=` (Red5 Pro's way). */
+const CHALLENGE = 'Basic realm="meshcast", charset="UTF-8"'
+
+function refuseHttp(res: ServerResponse, path: string, verdict: AccessVerdict & { allowed: false }): void {
+  if (verdict.reason === 'no-credentials') res.setHeader('WWW-Authenticate', CHALLENGE)
+  reply(res, verdict.reason === 'no-credentials' ? 401 : 403, `${path}: authentication failed`)
+}
+
+/** The URL's query without the credential keys (checked, then cut from what NMS's FlvSession keeps). */
+function queryOf(url: string | undefined): URLSearchParams {
+  const query = new URL(url ?? '/', 'http://x').searchParams
+  for (const key of CREDENTIAL_KEYS) query.delete(key)
+  return query
+}
+
+/** `Authorization: Basic base64(user:password)`, or nothing. */
+function basicCredentials(header: string | undefined): Credentials {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
+  if (match === null) return {}
+  const text = Buffer.from(match[1] ?? '', 'base64').toString('utf8')
+  const colon = text.indexOf(':')
+  return colon === -1 ? {} : { username: text.slice(0, colon), password: text.slice(colon + 1) }
 }

@@ -1,18 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type net from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { HostPort, Logger, Startable } from '@meshcast/interface'
-import { MeshcastError, SafeEmitter } from '@meshcast/interface'
+import type { Authorize, HostPort, Logger, Startable } from '@meshcast/interface'
+import { ALLOW_ALL, MeshcastError, SafeEmitter } from '@meshcast/interface'
 import { isStandIn } from './feed.ts'
 import { FlvHttp } from './flv-http.ts'
 import { Context, type NmsSession, RtmpSession } from './nms.ts'
 import { bridgeNmsLogger } from './nms-log-bridge.ts'
 import { PlayerGuard } from './player-guard.ts'
 import { ingestPublished } from './publish-ingest.ts'
-import { setPullSource } from './pull-client.ts'
+import { type PullCredentials, setPullSource } from './pull-client.ts'
 import type { RelayPort } from './relay-types.ts'
 import { MediaRelays } from './relays.ts'
 import { guardRtmpSession, refusePlay, refusePublish } from './rtmp-accept.ts'
+import { authenticateRtmp } from './rtmp-auth.ts'
 import {
   type BoundKind,
   BoundLog,
@@ -55,6 +56,10 @@ export interface MediaInit {
   maxPlayerBacklogBytes?: number
   /** what one RTMP connection may make the node hold; default DEFAULT_RTMP_BOUNDS */
   rtmpBounds?: Partial<RtmpBounds>
+  /** who may publish and play (RTMP, HTTP-FLV, WS-FLV); default: everyone */
+  authorize?: Authorize
+  /** what this node's pulls send their upstream (`path` is `/app/name`); default: nothing */
+  pullCredentials?: PullCredentials
 }
 
 export interface MediaComponents {
@@ -147,6 +152,7 @@ export class MediaServer implements Startable {
       {
         stallMs: init.stallMs ?? DEFAULT_STALL_MS,
         timeoutMs: init.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
+        ...(init.pullCredentials === undefined ? {} : { credentials: init.pullCredentials }),
       },
       this.#log.child({ component: 'media:relay' }),
     )
@@ -155,6 +161,7 @@ export class MediaServer implements Startable {
       refuseText: this.#refuseText,
       running: () => this.#server !== null,
       refusal: () => this.#draining,
+      authorize: this.#authorize,
       logger: this.#log.child({ component: 'media:flv' }),
     })
     this.#guard = new PlayerGuard(
@@ -162,6 +169,10 @@ export class MediaServer implements Startable {
       PLAYER_CHECK_MS,
       this.#log,
     )
+  }
+
+  get #authorize(): Authorize {
+    return this.#init.authorize ?? ALLOW_ALL
   }
 
   get rtmpAddress(): HostPort {
@@ -309,9 +320,11 @@ export class MediaServer implements Startable {
     const closed = (kind: BoundKind, detail: string) => this.#boundLog.closed(kind, detail, session.ip)
     const slowed = (detail: string) => this.#slowLog.event('chunk-rate', detail, session.ip)
     boundRtmpSession(session, this.#bounds, closed, admitted, slowed)
+    // innermost first: the burst swap must run with NMS's play, after the access check's wait
+    noBurstForPulls(session)
+    authenticateRtmp(session, this.#authorize, this.#log)
     refusePublish(session, () => (this.acceptsPublish ? this.#draining : this.#refuseText), this.#log)
     refusePlay(session, () => this.#draining, this.#log)
-    noBurstForPulls(session)
     ingestPublished(session, this.#log.child({ component: 'media:publish' }))
     playOnOwnStreamId(session)
     session.run()

@@ -1,7 +1,21 @@
 import net from 'node:net'
-import { isWildcard, MeshcastError } from '@meshcast/interface'
+import { CREDENTIAL_KEYS, type Credentials, isWildcard, MeshcastError } from '@meshcast/interface'
 import { type AVPacket, RtmpClient } from './nms.ts'
 import { PULL_MARK } from './startup-burst.ts'
+
+/** What a pull of `path` (`/app/name`) from `url` sends its upstream: a member's token, or a foreign origin's credentials. */
+export type PullCredentials = (path: string, url: string) => Credentials
+
+/** The play name's query: the pull mark, then the credentials (Red5 Pro reads them there, as OBS's stream key sends them). */
+export function playQuery(credentials: Credentials): string {
+  const query = new URLSearchParams()
+  for (const key of CREDENTIAL_KEYS) {
+    const value = credentials[key]
+    if (value !== undefined) query.set(key, value)
+  }
+  const rest = query.toString()
+  return rest === '' ? PULL_MARK : `${PULL_MARK}&${rest}`
+}
 
 /** Why a pull ended or could not start. */
 export type PullFailureReason = 'closed' | 'unpublished' | 'error' | 'timeout'
@@ -130,9 +144,10 @@ export class PullClient extends RtmpClient {
   /**
    * Connects and plays `url`; resolves on NetStream.Play.Start. Rejects with
    * a PullError: `timeout` when that takes longer than `timeoutMs`, `closed`,
-   * `unpublished` (StreamNotFound and the like) or `error`.
+   * `unpublished` (StreamNotFound and the like) or `error`. `credentials`
+   * go on the play name's query.
    */
-  play(url: string, timeoutMs: number): Promise<void> {
+  play(url: string, timeoutMs: number, credentials: Credentials = {}): Promise<void> {
     if (this.#url !== '') return Promise.reject(new PullError('error', url, 'this client already played'))
     this.#url = url
     return new Promise<void>((resolve, reject) => {
@@ -142,7 +157,7 @@ export class PullClient extends RtmpClient {
         .then(() => this.sendConnect())
         .then(() => this.sendCreateStream())
         // marked: a meshcast upstream sends a pull no startup burst (other servers ignore the query)
-        .then(() => this.sendPlay(`${this.urlInfo?.streamName ?? ''}?${PULL_MARK}`))
+        .then(() => this.sendPlay(`${this.urlInfo?.streamName ?? ''}?${playQuery(credentials)}`))
         // Play.Start is handled in #onStatus; this reports a socket that failed
         // (refused, reset) or a command the server refused
         .catch((err: Error) =>

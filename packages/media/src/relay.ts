@@ -2,7 +2,7 @@ import { type Logger, UpstreamResumedError } from '@meshcast/interface'
 import type { Feed } from './feed.ts'
 import { KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
 import { AVPacket } from './nms.ts'
-import { PullClient, PullError, type PullFailureReason } from './pull-client.ts'
+import { PullClient, type PullCredentials, PullError, type PullFailureReason } from './pull-client.ts'
 import type { DownReason, Relay } from './relay-types.ts'
 import { SilenceWatch } from './silence.ts'
 
@@ -11,6 +11,8 @@ export interface RelayOptions {
   timeoutMs: number
   /** ms without audio or video before the upstream counts as stalled */
   stallMs: number
+  /** what a pull sends its upstream; default nothing */
+  credentials?: PullCredentials
 }
 
 /** What a relay needs from the set of relays (MediaRelays). */
@@ -105,7 +107,7 @@ export class PullRelay implements Relay {
         this.#o.timeoutMs,
       )
       this.#log.debug('pulling', { path: this.path, url })
-      client.play(url, this.#o.timeoutMs).then(
+      client.play(url, this.#o.timeoutMs, this.#o.credentials?.(this.path, url)).then(
         () => {
           if (this.#candidate === cand)
             this.#log.debug('upstream playing; waiting for media', { path: this.path, url })

@@ -116,8 +116,12 @@ function refuse(
   const rtmp = session.rtmp
   const path = `/${String(rtmp.streamApp ?? '').slice(0, 64)}/${nameOf(streamName).slice(0, 64)}`
   log.info(`${what} refused`, { path, remote: session.ip, why })
-  rtmp.sendStatusMessage(rtmp.parserPacket.header.stream_id, 'error', code, `${path}: ${why}`)
-  // end() sends the status first; a client that does not hang up is cut
+  sendRefusal(session, rtmp.parserPacket.header.stream_id, code, `${path}: ${why}`)
+}
+
+/** Sends an error status on `streamId` and hangs up (after the status; a client that stays is cut). */
+export function sendRefusal(session: RtmpSession, streamId: number, code: string, description: string): void {
+  session.rtmp.sendStatusMessage(streamId, 'error', code, description)
   session.socket.end()
   setTimeout(() => session.socket.destroy(), REFUSED_LINGER_MS).unref()
 }

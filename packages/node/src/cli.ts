@@ -2,6 +2,7 @@ import { ENV_PREFIX } from '@meshcast/config'
 import { Command, CommanderError } from 'commander'
 import { checkCommand } from './commands/check.ts'
 import { demoCommand } from './commands/demo.ts'
+import { passwdCommand } from './commands/passwd.ts'
 import { startCommand } from './commands/start.ts'
 import { VERSION } from './version.ts'
 
@@ -28,7 +29,12 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
-  for (const cmd of [startCommand(setExit), checkCommand(setExit), demoCommand(setExit)]) {
+  for (const cmd of [
+    startCommand(setExit),
+    checkCommand(setExit),
+    demoCommand(setExit),
+    passwdCommand(setExit),
+  ]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(run with --help for usage)'))
   }
   try {

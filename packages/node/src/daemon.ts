@@ -1,5 +1,6 @@
 import type { Server } from 'node:http'
 import { type AppHost, catchApplicationErrors } from '@meshcast/apps'
+import { CLUSTER_USER, StreamAuth } from '@meshcast/auth'
 import type { NodeConfig } from '@meshcast/config'
 import { DashboardFeed, dashboardRouter } from '@meshcast/dashboard'
 import { formatAddress, type Logger, type Startable } from '@meshcast/interface'
@@ -15,6 +16,7 @@ import { meshInit } from './mesh-init.ts'
 import { metricsRegistry } from './metrics.ts'
 import { LoopWatch, probeRoutes } from './probes.ts'
 import { STOP_TIMEOUT_MS } from './run-until-signal.ts'
+import { securityWarnings } from './security.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
 import { VERSION } from './version.ts'
 
@@ -38,6 +40,7 @@ export class Daemon implements Startable {
   readonly config: NodeConfig
   readonly #log: Logger
   readonly #media: MediaServer
+  readonly #auth: StreamAuth
   /** null for a standalone node (`nodeType` off) */
   readonly #mesh: Mesh | null
   readonly #apps: AppHost
@@ -63,6 +66,11 @@ export class Daemon implements Startable {
     this.config = config
     this.#log = logger.child({ node: this.id })
     const pulls = config.role === 'edge' || config.role === 'relay'
+    this.#auth = new StreamAuth(
+      { ...config.auth, clusterPassword: config.cluster.password },
+      this.#log.child({ component: 'auth' }),
+    )
+    const tokens = this.#auth.tokens
     this.#media = new MediaServer(
       {
         rtmp: config.rtmp,
@@ -76,6 +84,12 @@ export class Daemon implements Startable {
           connectionsPerIp: config.rtmpLimits.connectionsPerIp,
           pendingPerIp: config.rtmpLimits.pendingPerIp,
           chunksPerSecond: config.rtmpLimits.chunkRate,
+        },
+        authorize: this.#auth.authorize,
+        // a member's pull proves itself with a token for the stream, never the password that keys the mesh
+        pullCredentials: (path) => {
+          const [, app = '', name = ''] = path.split('/')
+          return { username: CLUSTER_USER, token: tokens.mint(app, name) }
         },
       },
       { logger: this.#log },
@@ -105,6 +119,7 @@ export class Daemon implements Startable {
         media: this.#media,
         mesh: this.#mesh,
         book: this.#plane?.book ?? null,
+        warnings: securityWarnings(config),
       }),
       this.#log.child({ component: 'dashboard' }),
     )
@@ -137,8 +152,10 @@ export class Daemon implements Startable {
     this.#startedAt = Date.now()
     const { role, rtmp, http } = this.config
     this.#log.info('starting', { role, version: VERSION })
+    for (const warning of securityWarnings(this.config)) this.#log.warn(warning, { component: 'security' })
     this.#loop.start()
     try {
+      await this.#auth.start()
       await this.#media.start()
       this.#up.add('rtmp')
       // an app's stray exception or rejection fails that app, not the node
@@ -200,6 +217,7 @@ export class Daemon implements Startable {
     if (http !== null) await closeHttp(http)
     this.#httpRefusals.stop()
     await this.#media.stop()
+    await this.#auth.stop()
     this.#uncatchApplicationErrors?.()
     this.#uncatchApplicationErrors = null
     this.#loop.stop()
@@ -259,6 +277,7 @@ export class Daemon implements Startable {
       node: { id: this.id, role: this.config.role, version: VERSION, draining: () => this.#draining },
       media: this.#media,
       http: { refusals: () => this.#httpRefusals.counts },
+      auth: { counts: () => this.#auth.counts() },
       mesh:
         mesh === null ? null : { counters: () => mesh.counters(), members: () => mesh.view.members.length },
       pulls:

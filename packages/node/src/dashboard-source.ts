@@ -27,6 +27,8 @@ export interface DashboardParts {
   mesh: Mesh | null
   /** the media plane's book of every stream in the cluster; null on a standalone node */
   book: StreamBook | null
+  /** the node's risky settings, shown at the top of the page */
+  warnings: readonly string[]
 }
 
 /**
@@ -107,6 +109,7 @@ function clustered(parts: DashboardParts, mesh: Mesh, book: StreamBook): Dashboa
         .reduce((n, [, v]) => n + v, 0),
       gapsLost: c.gapsLost,
     },
+    warnings: [...parts.warnings],
   }
 }
 
@@ -146,5 +149,6 @@ function standalone(parts: DashboardParts): DashboardSnapshot {
       ],
     })),
     bus: null,
+    warnings: [...parts.warnings],
   }
 }

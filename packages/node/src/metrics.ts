@@ -26,7 +26,12 @@ export interface MetricsSources {
   mesh: { counters(): MeshCounters; members(): number } | null
   /** null unless the node pulls streams (edges and relays) */
   pulls: { counters(): EdgeCounters; active(): number } | null
+  /** publishes and plays allowed and refused by the access check (all allowed while auth is off) */
+  auth: { counts(): AuthCounts }
 }
+
+/** Per action: allowed, and refused by reason. */
+export type AuthCounts = Record<string, { allowed: number; refused: Readonly<Record<string, number>> }>
 
 export interface MetricsOptions {
   /**
@@ -89,7 +94,7 @@ function gauge(registry: Registry, name: string, help: string, read: () => numbe
  */
 export function metricsRegistry(sources: MetricsSources, opts: MetricsOptions = {}): Registry {
   const registry = new Registry()
-  const { node, media, http, mesh, pulls } = sources
+  const { node, media, http, mesh, pulls, auth } = sources
   new Gauge({
     name: 'meshcast_node_info',
     help: 'This node: its id (mesh peer id), role and version; always 1',
@@ -112,6 +117,7 @@ export function metricsRegistry(sources: MetricsSources, opts: MetricsOptions = 
   )
   if (mesh !== null) addMesh(registry, mesh)
   if (pulls !== null) addPulls(registry, pulls)
+  addAuth(registry, auth)
   if (opts.processMetrics ?? true)
     collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
   return registry
@@ -149,6 +155,22 @@ function addMedia(registry: Registry, media: MetricsSources['media']): void {
     'stream',
     () => media.traffic().map((t) => [t.path, t.outBytes] as const),
   )
+}
+
+function addAuth(registry: Registry, auth: MetricsSources['auth']): void {
+  new Counter({
+    name: 'meshcast_auth_total',
+    help: 'Publishes and plays (RTMP, HTTP-FLV, WS-FLV) the access check allowed or refused, by action and result (allowed, or the refusal: no-credentials, bad-credentials, odd-credentials, validator-failed, not-allowed)',
+    labelNames: ['action', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [action, c] of Object.entries(auth.counts())) {
+        this.inc({ action, result: 'allowed' }, c.allowed)
+        for (const [reason, n] of Object.entries(c.refused)) this.inc({ action, result: reason }, n)
+      }
+    },
+  })
 }
 
 function addMesh(registry: Registry, mesh: NonNullable<MetricsSources['mesh']>): void {

@@ -37,6 +37,12 @@ function stubs() {
     http: { refusals: () => ({ 'connections-per-ip': 3 }) },
     mesh: { counters: () => state.mesh, members: () => state.members },
     pulls: { counters: () => state.pulls, active: () => state.active },
+    auth: {
+      counts: () => ({
+        publish: { allowed: 2, refused: { 'bad-credentials': 1, 'no-credentials': 0 } },
+        play: { allowed: 5, refused: { 'bad-credentials': 0, 'no-credentials': 4 } },
+      }),
+    },
   }
   return { state, sources }
 }
@@ -71,6 +77,9 @@ describe('metrics (/metrics)', () => {
     assert.equal(first.get('meshcast_draining'), 0)
     assert.equal(first.get('meshcast_http_refused_total{kind=connections-per-ip}'), 3)
     assert.equal(first.get('meshcast_node_info{id=n1,role=edge,version=0.1.0}'), 1)
+    assert.equal(first.get('meshcast_auth_total{action=publish,result=allowed}'), 2)
+    assert.equal(first.get('meshcast_auth_total{action=publish,result=bad-credentials}'), 1)
+    assert.equal(first.get('meshcast_auth_total{action=play,result=no-credentials}'), 4)
 
     state.traffic = [{ path: '/live/a', inBytes: 3000, outBytes: 9000 }]
     state.mesh = { ...state.mesh, busDelivered: 25, dropped: { ...state.mesh.dropped, stale: 2 } }

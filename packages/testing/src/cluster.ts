@@ -132,6 +132,21 @@ export class TestCluster {
     return [...(this.lan === undefined ? [] : [this.lan.describe()]), ...nodes].join('\n')
   }
 
+  /**
+   * A body that prints `report()` when it throws, for tests sharing this
+   * cluster across a `describe` (each node's log, while the nodes still run).
+   */
+  reporting(body: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      try {
+        await body()
+      } catch (err) {
+        process.stdout.write(this.report())
+        throw err
+      }
+    }
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()))
     for (const dir of this.#confDirs.splice(0)) rmSync(dir, { recursive: true, force: true })

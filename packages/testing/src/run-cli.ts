@@ -11,23 +11,24 @@ export interface CliResult {
 
 export const DEFAULT_CLI_TIMEOUT_MS = 20_000
 
-/** Runs `meshcast <args>` to completion (killed after `timeout` ms). */
+/** Runs `meshcast <args>` to completion (killed after `timeout` ms); `input` is its stdin (else none). */
 export async function runCli(
   args: string[],
-  opts: { cwd?: string; timeout?: number; env?: Record<string, string> } = {},
+  opts: { cwd?: string; timeout?: number; env?: Record<string, string>; input?: string } = {},
 ): Promise<CliResult> {
   const child = spawn(process.execPath, [MESHCAST_BIN, ...args], {
     cwd: opts.cwd,
     // variables given are added to this process's own (less the harness's MESHCAST_* paths)
     env: nodeEnvironment(opts.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
+  if (opts.input !== undefined) child.stdin?.end(opts.input)
   let stdout = ''
   let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (t: string) => {
+  child.stdout?.setEncoding('utf8').on('data', (t: string) => {
     stdout += t
   })
-  child.stderr.setEncoding('utf8').on('data', (t: string) => {
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => {
     stderr += t
   })
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? DEFAULT_CLI_TIMEOUT_MS)

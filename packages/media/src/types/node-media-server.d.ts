@@ -141,6 +141,8 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
     invokeHandler(): void
     /** an audio, video or data message was parsed (parserPacket holds it) */
     dataHandler(): void
+    /** `connect`: cmdObj holds app and tcUrl; `args` the first argument after it (NMS decodes one) */
+    onConnect(message: { cmdObj?: unknown; args?: unknown; transId?: unknown }): void
     onPublish(message: { streamName?: unknown }): void
     onPlay(message: { streamName?: unknown }): void
     sendACK(size: number): void
@@ -181,6 +183,8 @@ declare module 'node-media-server/src/protocol/rtmp_client.js' {
       query: Record<string, string>
     }
     sendConnect(): Promise<unknown>
+    /** any command; `options` are its AMF fields after the transaction id (connect: cmdObj, args) */
+    sendCommand(cmd: string, options: Record<string, unknown>, sid?: number): Promise<unknown>
     sendCreateStream(): Promise<number>
     sendPlay(streamName: string): Promise<unknown>
     /** publish on the id createStream returned (testing's Enhanced RTMP publisher) */

@@ -1,0 +1,131 @@
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { InvalidValueError } from './invalid-value-error.ts'
+import { parseBoolean, parseWhole } from './parse-values.ts'
+import type { ProblemList, ProblemPlace } from './problem-list.ts'
+import type { AuthSettings, AuthValidator } from './types.ts'
+
+/** Red5 Pro's Simple Authentication plugin keys, by the names its users know. */
+export const AUTH_KEYS = [
+  'auth.publish',
+  'auth.play',
+  'auth.validator',
+  'auth.credentials',
+  'auth.roundtrip.url',
+  'auth.roundtrip.timeout',
+] as const
+
+/** Red5 Pro's file: `{RED5_HOME}/conf/simple-auth-plugin.credentials`, so in the conf folder. */
+export const DEFAULT_CREDENTIALS_FILE = 'simple-auth-plugin.credentials'
+/** ms the roundtrip endpoint has to answer before the client is refused. */
+export const DEFAULT_ROUNDTRIP_TIMEOUT_MS = 3000
+const VALIDATORS: readonly AuthValidator[] = ['file', 'roundtrip']
+
+/** What the auth keys say, as written; `resolveAuth` checks them together. */
+export interface AuthReading {
+  publish: boolean
+  play: boolean
+  validator: AuthValidator
+  credentials: string | undefined
+  roundtripUrl: string | undefined
+  roundtripTimeoutMs: number
+  /** where each key was written, for problems found by `resolveAuth` */
+  places: Map<string, ProblemPlace>
+}
+
+export function defaultAuthReading(): AuthReading {
+  return {
+    publish: false,
+    play: false,
+    validator: 'file',
+    credentials: undefined,
+    roundtripUrl: undefined,
+    roundtripTimeoutMs: DEFAULT_ROUNDTRIP_TIMEOUT_MS,
+    places: new Map(),
+  }
+}
+
+export function isAuthKey(key: string): boolean {
+  return (AUTH_KEYS as readonly string[]).includes(key)
+}
+
+/** Records one auth key; a bad value is a problem and keeps the default. */
+export function readAuthKey(
+  reading: AuthReading,
+  key: string,
+  place: ProblemPlace,
+  problems: ProblemList,
+): void {
+  const text = (place.value ?? '').trim()
+  reading.places.set(key, place)
+  if (key === 'auth.publish') reading.publish = problems.check(place, () => parseBoolean(text), false)
+  else if (key === 'auth.play') reading.play = problems.check(place, () => parseBoolean(text), false)
+  else if (key === 'auth.validator')
+    reading.validator = problems.check(place, () => parseValidator(text), reading.validator)
+  else if (key === 'auth.credentials') reading.credentials = text === '' ? undefined : text
+  else if (key === 'auth.roundtrip.url')
+    reading.roundtripUrl = problems.check(place, () => parseEndpoint(text), undefined)
+  else if (key === 'auth.roundtrip.timeout')
+    reading.roundtripTimeoutMs = problems.check(
+      place,
+      () => positive(parseWhole(text, 60_000, 'milliseconds')),
+      reading.roundtripTimeoutMs,
+    )
+}
+
+/**
+ * The settings the node uses: the credentials file absolute (a relative
+ * path is taken from the conf folder's parent, Red5's `RED5_HOME`), and a
+ * roundtrip validator that names no endpoint is a problem.
+ */
+export function resolveAuth(reading: AuthReading, confDir: string, problems: ProblemList): AuthSettings {
+  const written = reading.credentials
+  const credentials =
+    written === undefined
+      ? join(confDir, DEFAULT_CREDENTIALS_FILE)
+      : isAbsolute(written)
+        ? written
+        : resolve(dirname(confDir), written)
+  const validatorPlace = reading.places.get('auth.validator')
+  if (reading.validator === 'roundtrip' && reading.roundtripUrl === undefined && validatorPlace !== undefined)
+    problems.add({
+      ...validatorPlace,
+      message: 'is roundtrip, but auth.roundtrip.url is not set: name the endpoint to ask',
+    })
+  return {
+    publish: reading.publish,
+    play: reading.play,
+    validator: reading.validator,
+    credentials,
+    roundtripUrl: reading.roundtripUrl ?? null,
+    roundtripTimeoutMs: reading.roundtripTimeoutMs,
+  }
+}
+
+/** The settings of a node with no auth keys: everyone may publish and play. */
+export function defaultAuth(confDir: string): AuthSettings {
+  const { places: _places, credentials: _credentials, roundtripUrl: _url, ...rest } = defaultAuthReading()
+  return { ...rest, credentials: join(confDir, DEFAULT_CREDENTIALS_FILE), roundtripUrl: null }
+}
+
+function parseValidator(text: string): AuthValidator {
+  const lower = text.toLowerCase() as AuthValidator
+  if (VALIDATORS.includes(lower)) return lower
+  throw new InvalidValueError(`is not a validator: use ${VALIDATORS.join(' or ')}`)
+}
+
+function parseEndpoint(text: string): string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new InvalidValueError('is not a URL: use http://host:port/path or https://…')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidValueError(`is a ${url.protocol} URL: use http:// or https://`)
+  return url.href
+}
+
+function positive(ms: number): number {
+  if (ms === 0) throw new InvalidValueError('is 0: the endpoint needs some time to answer (e.g. 3000)')
+  return ms
+}

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict'
+import { dirname, join } from 'node:path'
+import { describe, test } from 'node:test'
+import { loadConfig } from '../src/load-config.ts'
+import { readRed5Properties } from '../src/parse-red5-properties.ts'
+import { beanXml, makeConfDir, onlyProblem, prop } from './helpers.ts'
+
+const BEAN = beanXml(prop('password', 'secret'))
+
+describe('red5.properties auth.* (Red5 Pro Simple Authentication)', () => {
+  test('off by default: the file validator, the conf folder credentials file, a 3 s roundtrip timeout', (t) => {
+    const dir = makeConfDir(t, { 'cluster.xml': BEAN })
+    assert.deepEqual(loadConfig(dir).auth, {
+      publish: false,
+      play: false,
+      validator: 'file',
+      credentials: join(dir, 'simple-auth-plugin.credentials'),
+      roundtripUrl: null,
+      roundtripTimeoutMs: 3000,
+    })
+  })
+
+  test('every key read; a relative credentials path is taken from the conf folder parent (RED5_HOME)', (t) => {
+    const properties = [
+      'auth.publish=true',
+      'auth.play=TRUE',
+      'auth.validator=roundtrip',
+      'auth.credentials=conf/users.credentials',
+      'auth.roundtrip.url=https://auth.example.org/validate',
+      'auth.roundtrip.timeout=1500',
+      '',
+    ].join('\n')
+    const dir = makeConfDir(t, { 'cluster.xml': BEAN, 'red5.properties': properties })
+    assert.deepEqual(loadConfig(dir).auth, {
+      publish: true,
+      play: true,
+      validator: 'roundtrip',
+      credentials: join(dirname(dir), 'conf/users.credentials'),
+      roundtripUrl: 'https://auth.example.org/validate',
+      roundtripTimeoutMs: 1500,
+    })
+  })
+
+  test('bad values are problems naming the line and what would be valid', () => {
+    const r = readRed5Properties(
+      'auth.publish=yes\nauth.validator=ldap\nauth.roundtrip.url=ftp://x/\nauth.roundtrip.timeout=0\nauth.roundtrip.url2=x\n',
+      'r.p',
+    )
+    assert.deepEqual(
+      r.problems.map((p) => [p.line, p.property]),
+      [
+        [1, 'auth.publish'],
+        [2, 'auth.validator'],
+        [3, 'auth.roundtrip.url'],
+        [4, 'auth.roundtrip.timeout'],
+      ],
+    )
+    assert.match(r.problems[1]?.message ?? '', /file or roundtrip/)
+    assert.match(r.problems[2]?.message ?? '', /http:\/\/ or https:\/\//)
+    assert.match(r.warnings.join('\n'), /auth\.roundtrip\.url2.*auth\.roundtrip\.url/)
+  })
+
+  test('the roundtrip validator without an endpoint is a problem', (t) => {
+    const dir = makeConfDir(t, {
+      'cluster.xml': BEAN,
+      'red5.properties': 'auth.play=true\nauth.validator=roundtrip\n',
+    })
+    const problem = onlyProblem(() => loadConfig(dir))
+    assert.equal(problem.line, 2)
+    assert.equal(problem.property, 'auth.validator')
+    assert.match(problem.message, /auth\.roundtrip\.url is not set/)
+  })
+
+  test('MESHCAST_AUTH_* variables set the keys', (t) => {
+    const dir = makeConfDir(t, { 'cluster.xml': BEAN })
+    const auth = loadConfig(
+      dir,
+      {},
+      { MESHCAST_AUTH_PUBLISH: 'true', MESHCAST_AUTH_CREDENTIALS: '/etc/u.cred' },
+    ).auth
+    assert.equal(auth.publish, true)
+    assert.equal(auth.credentials, '/etc/u.cred')
+  })
+})

@@ -1,0 +1,61 @@
+import { readCredentials } from '@meshcast/auth'
+import { DEFAULT_PASSWORD, type NodeConfig } from '@meshcast/config'
+
+/**
+ * What a node protects and what it leaves open, in words (`meshcast check`),
+ * and the warnings a risky default earns (logged at start, shown on the
+ * dashboard). Nothing here changes what the node does.
+ */
+export interface SecurityPosture {
+  mesh: string
+  publish: string
+  play: string
+  rtmp: string
+  http: string
+  controlPlane: string
+}
+
+/** The warnings a configuration earns: the default cluster password, the more so with mDNS on. */
+export function securityWarnings(config: NodeConfig): string[] {
+  if (config.role === 'standalone' || config.cluster.password !== DEFAULT_PASSWORD) return []
+  const warnings = [
+    `the cluster password is the default "${DEFAULT_PASSWORD}": anyone who knows it can join this cluster and pull its streams; set password in cluster.xml (or MESHCAST_PASSWORD)`,
+  ]
+  if (config.discovery.mdns)
+    warnings.push(
+      `mDNS is on with the default password: any other node left at "${DEFAULT_PASSWORD}" on this LAN joins this cluster without a word (a stranger's edge plays your streams, /cluster hands out their nodes)`,
+    )
+  return warnings
+}
+
+export function securityPosture(config: NodeConfig): SecurityPosture {
+  const { auth } = config
+  const checker =
+    auth.validator === 'file'
+      ? `the file validator (${auth.credentials})`
+      : `the roundtrip validator (${auth.roundtripUrl})`
+  const pulls = config.role === 'edge' || config.role === 'relay'
+  return {
+    mesh:
+      config.role === 'standalone'
+        ? 'off (standalone)'
+        : `encrypted (noise) and private: only nodes with this cluster password connect${config.cluster.password === DEFAULT_PASSWORD ? ' (the default password: anyone may know it)' : ''}`,
+    publish: pulls
+      ? `refused (this node is ${config.role === 'edge' ? 'an edge' : 'a relay'})`
+      : auth.publish
+        ? `authenticated by ${checker}`
+        : 'open: anyone who reaches the RTMP port may publish any stream',
+    play: auth.play
+      ? `authenticated by ${checker}; the cluster's own pulls by a token from the cluster password`
+      : 'open: anyone who reaches the RTMP or HTTP port may play',
+    rtmp: 'plain (no RTMPS): credentials and media travel unencrypted',
+    http: 'plain (no HTTPS): FLV players and the chat travel unencrypted',
+    controlPlane: 'open: /api/*, /metrics and the dashboard answer anyone who reaches the HTTP port',
+  }
+}
+
+/** The credentials file checked as a start would read it; throws a ConfigError (file and line). */
+export function checkCredentials(config: NodeConfig): void {
+  const { auth } = config
+  if ((auth.publish || auth.play) && auth.validator === 'file') readCredentials(auth.credentials)
+}

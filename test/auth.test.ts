@@ -1,0 +1,343 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  type NodeProcess,
+  type Publisher,
+  play,
+  playHttpFlvTags,
+  playWsFlv,
+  publish,
+  REPO_ROOT,
+  RtmpClient,
+  runCli,
+  TestCluster,
+  waitFor,
+  writeConfDir,
+} from '@meshcast/testing'
+
+/** Every password and token of this file: none may appear in any node's log. */
+const SECRETS = ['wonderland', 'builder', 'c4rol-pw', 'ann-pw', 'ben-pw', 'hang-pw', 'mc1.']
+
+/** What an RTMP client is told when it publishes or plays `name` (its query included). */
+interface Attempt {
+  code: string
+  description: string
+}
+
+/** A raw RTMP publish or play of `name` on `url`'s app, with an optional connect argument. */
+async function attempt(
+  node: NodeProcess,
+  action: 'publish' | 'play',
+  name: string,
+  opts: { app?: string; connectArgs?: Record<string, string> } = {},
+): Promise<Attempt> {
+  const c = new RtmpClient()
+  let status: Attempt = { code: '(none)', description: '' }
+  c.onStatusCallback = (code: string, info: Record<string, unknown>) => {
+    status = { code, description: String(info.description ?? '') }
+  }
+  c.onErrorCallback = () => undefined
+  const app = opts.app ?? 'live'
+  try {
+    await c.connect(`${node.rtmpUrl}/${encodeURIComponent(app)}/x`)
+    if (opts.connectArgs === undefined) await c.sendConnect()
+    else {
+      // what sendConnect does first: the client chunks its commands at its own size
+      c.setChunkSize((c as unknown as { outChunkSize: number }).outChunkSize)
+      await c.sendCommand('connect', {
+        cmdObj: { app, tcUrl: `${node.rtmpUrl}/${app}`, flashVer: 'FMLE/3.0', objectEncoding: 0 },
+        args: opts.connectArgs,
+      })
+    }
+    await c.sendCreateStream()
+    const step = action === 'publish' ? c.sendPublish(name) : c.sendPlay(name)
+    await Promise.race([step.catch(() => undefined), sleep(5000)])
+    return status
+  } finally {
+    c.disconnect()
+  }
+}
+
+async function metric(node: NodeProcess, action: string, result: string): Promise<number> {
+  const text = await (await node.httpGet('/metrics')).text()
+  const m = new RegExp(`^meshcast_auth_total\\{action="${action}",result="${result}"\\} (\\d+)`, 'm').exec(
+    text,
+  )
+  return Number(m?.[1] ?? 0)
+}
+
+async function streamsOn(node: NodeProcess): Promise<string[]> {
+  const body = (await (await node.httpGet('/api/streams')).json()) as { streams: { path: string }[] }
+  return body.streams.map((s) => s.path)
+}
+
+describe('stream authentication (Red5 Pro Simple Authentication, file validator)', () => {
+  const cluster = new TestCluster()
+  const dir = mkdtempSync(join(tmpdir(), 'meshcast-auth-test-'))
+  const credentials = join(dir, 'simple-auth-plugin.credentials')
+  let origin: NodeProcess
+  let edge: NodeProcess
+  const publishers: Publisher[] = []
+
+  before(async () => {
+    // bob's password hashed by `meshcast passwd`, as an operator would
+    const bob = await runCli(['passwd', 'bob'], { input: 'builder\n' })
+    assert.equal(bob.code, 0, bob.stderr)
+    assert.match(bob.stdout, /^bob=\$scrypt\$ln=14,r=8,p=1\$/)
+    writeFileSync(credentials, `# test users\nalice=wonderland\n${bob.stdout}`)
+    const auth = { 'auth.publish': 'true', 'auth.play': 'true', 'auth.credentials': credentials }
+    origin = await cluster.start({ name: 'origin', properties: auth })
+    edge = await cluster.start({
+      name: 'edge',
+      cluster: { nodeType: 'edge', origins: [`${origin.host}:${origin.rtmpPort}`] },
+      properties: { 'auth.play': 'true', 'auth.credentials': credentials },
+    })
+  })
+
+  after(async () => {
+    for (const p of publishers) await p.stop()
+    await cluster.stopAll()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** A test whose failure prints every node's log. */
+  function check(name: string, body: () => Promise<void>) {
+    test(name, cluster.reporting(body))
+  }
+
+  check(
+    'a publish without credentials or with a wrong password is rejected, and no edge pulls it',
+    async () => {
+      const none = await attempt(origin, 'publish', 'nocreds')
+      assert.equal(none.code, 'NetStream.Publish.Rejected')
+      assert.match(none.description, /authentication failed/)
+      const wrong = await attempt(origin, 'publish', 'nocreds?username=alice&password=wrong')
+      assert.equal(wrong.code, 'NetStream.Publish.Rejected')
+      assert.ok((await metric(origin, 'publish', 'no-credentials')) >= 1)
+      assert.ok((await metric(origin, 'publish', 'bad-credentials')) >= 1)
+      const refused = origin.records().filter((r) => r.message === 'access refused: authentication failed')
+      assert.ok(refused.length >= 1, 'a log line for the refusal')
+      assert.match(JSON.stringify(refused[0]), /publish \/live\/nocreds.*127\./)
+      await sleep(1000)
+      assert.ok(
+        !(await streamsOn(origin)).includes('/live/nocreds'),
+        'the refused stream exists on the origin',
+      )
+      assert.ok(!(await streamsOn(edge)).includes('/live/nocreds'), 'the edge pulled a refused stream')
+    },
+  )
+
+  check(
+    'credentials on the stream name (OBS) publish; the edge pulls with its token and plays to a player with credentials',
+    async () => {
+      publishers.push(
+        await publish(`${origin.rtmpUrl}/live/show?username=alice&password=wonderland`, { seconds: 300 }),
+      )
+      await waitFor(async () => (await streamsOn(origin)).includes('/live/show'), {
+        timeout: 15_000,
+        what: 'the stream published with credentials',
+      })
+      const rtmp = await play(`${edge.rtmpUrl}/live/show?username=bob&password=builder`, {
+        frames: 25,
+        timeout: 20_000,
+      })
+      assert.ok(rtmp.frames.length >= 25, `RTMP from the edge: ${rtmp.frames.length} frames\n${rtmp.stderr}`)
+      const flv = await playHttpFlvTags(`${edge.httpUrl}/live/show.flv?username=alice&password=wonderland`)
+      try {
+        await waitFor(() => flv.tags.filter((t) => t.type === 9).length >= 10, {
+          timeout: 10_000,
+          what: 'HTTP-FLV video',
+        })
+      } finally {
+        flv.close()
+      }
+      const basic = await fetch(`${edge.httpUrl}/live/show.flv`, {
+        headers: { authorization: `Basic ${Buffer.from('bob:builder').toString('base64')}` },
+      })
+      assert.equal(basic.status, 200, 'Basic credentials')
+      await basic.body?.cancel()
+      assert.ok((await metric(origin, 'play', 'allowed')) >= 1, "the edge's pull was allowed on the origin")
+    },
+  )
+
+  check('credentials on the application and as a connect argument publish too', async () => {
+    publishers.push(
+      await publish(`${origin.rtmpUrl}/live?username=bob&password=builder/appcreds`, { seconds: 300 }),
+    )
+    await waitFor(async () => (await streamsOn(origin)).includes('/live/appcreds'), {
+      timeout: 15_000,
+      what: 'the stream published with credentials on the application',
+    })
+    const byArgument = await attempt(origin, 'publish', 'argcreds', {
+      connectArgs: { username: 'alice', password: 'wonderland' },
+    })
+    assert.equal(byArgument.code, 'NetStream.Publish.Start')
+  })
+
+  check(
+    'players without credentials are refused on the origin and the edge: Play.Failed, HTTP 401, a wrong password 403; a false cluster-restreamer too',
+    async () => {
+      await waitFor(async () => (await streamsOn(origin)).includes('/live/show'), { timeout: 15_000 })
+      for (const node of [origin, edge]) {
+        const rtmp = await attempt(node, 'play', 'show')
+        assert.equal(rtmp.code, 'NetStream.Play.Failed', `${node.name}: ${JSON.stringify(rtmp)}`)
+        assert.match(rtmp.description, /authentication failed/)
+        const none = await fetch(`${node.httpUrl}/live/show.flv`)
+        assert.equal(none.status, 401)
+        assert.match(none.headers.get('www-authenticate') ?? '', /^Basic /)
+        await none.body?.cancel()
+        const wrong = await fetch(`${node.httpUrl}/live/show.flv?username=alice&password=nope`)
+        assert.equal(wrong.status, 403)
+        await wrong.body?.cancel()
+        const ws = await playWsFlv(`${node.httpUrl.replace(/^http/, 'ws')}/live/show.flv`).then(
+          (p) => {
+            p.close()
+            return 'opened'
+          },
+          (err: Error) => err.message,
+        )
+        assert.notEqual(ws, 'opened', `${node.name}: WS-FLV without credentials`)
+      }
+      const stranger = await attempt(
+        origin,
+        'play',
+        'show?meshcast=pull&username=cluster-restreamer&token=mc1.9999999999.AAAA',
+      )
+      assert.equal(stranger.code, 'NetStream.Play.Failed')
+      const guessed = await attempt(origin, 'play', 'show?username=cluster-restreamer&password=guess')
+      assert.equal(guessed.code, 'NetStream.Play.Failed')
+    },
+  )
+
+  check('a changed credentials file takes effect without a restart', async () => {
+    writeFileSync(credentials, 'carol=c4rol-pw\n')
+    // a stat sees a change by its time: move it on, as a second save would
+    const later = new Date(Date.now() + 5000)
+    utimesSync(credentials, later, later)
+    await waitFor(
+      async () =>
+        (await attempt(origin, 'publish', 'fresh?username=carol&password=c4rol-pw')).code ===
+        'NetStream.Publish.Start',
+      { timeout: 10_000, what: 'carol allowed after the file changed' },
+    )
+    const alice = await attempt(origin, 'publish', 'stale?username=alice&password=wonderland')
+    assert.equal(alice.code, 'NetStream.Publish.Rejected', 'alice was removed from the file')
+    assert.ok(origin.records().some((r) => r.message === 'credentials file read again'))
+  })
+
+  check('no credential appears in any log line of any node', async () => {
+    for (const node of cluster.nodes) {
+      const text = node
+        .records()
+        .map((r) => JSON.stringify(r))
+        .join('\n')
+      for (const secret of [...SECRETS, cluster.password])
+        assert.ok(!text.includes(secret), `${node.name} logged ${JSON.stringify(secret)}`)
+    }
+  })
+})
+
+describe('stream authentication (roundtrip validator)', () => {
+  const cluster = new TestCluster()
+  let node: NodeProcess
+  let server: Server
+  const asked: Record<string, unknown>[] = []
+
+  before(async () => {
+    server = createServer(async (req, res) => {
+      let text = ''
+      for await (const chunk of req) text += chunk
+      if (req.method !== 'POST') return res.writeHead(405).end()
+      const body = JSON.parse(text) as Record<string, unknown>
+      asked.push(body)
+      if (body.username === 'hang') return // never answers
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ result: body.username === 'ann' && body.password === 'ann-pw' }))
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/validate`
+    node = await cluster.start({
+      name: 'origin',
+      properties: {
+        'auth.publish': 'true',
+        'auth.validator': 'roundtrip',
+        'auth.roundtrip.url': url,
+        'auth.roundtrip.timeout': 1000,
+      },
+    })
+  })
+
+  after(async () => {
+    await cluster.stopAll()
+    server.closeAllConnections()
+    server.close()
+  })
+
+  test('allows the user the endpoint allows, refuses the one it refuses, and a hanging endpoint after its timeout', async () => {
+    const ann = await attempt(node, 'publish', 'rt?username=ann&password=ann-pw&token=t1')
+    assert.equal(ann.code, 'NetStream.Publish.Start')
+    const { clientIp, ...rest } = asked[0] ?? {}
+    assert.deepEqual(rest, {
+      type: 'publisher',
+      username: 'ann',
+      password: 'ann-pw',
+      token: 't1',
+      streamName: 'rt',
+      app: 'live',
+    })
+    assert.match(String(clientIp), /^127\./)
+    const ben = await attempt(node, 'publish', 'rt2?username=ben&password=ben-pw')
+    assert.equal(ben.code, 'NetStream.Publish.Rejected')
+    const started = Date.now()
+    const hang = await attempt(node, 'publish', 'rt3?username=hang&password=hang-pw')
+    const took = Date.now() - started
+    assert.equal(hang.code, 'NetStream.Publish.Rejected')
+    assert.ok(took >= 900, `refused after ${took} ms, before the 1000 ms timeout`)
+    assert.ok(await metric(node, 'publish', 'validator-failed'), 'the timeout counted')
+    const text = node
+      .records()
+      .map((r) => JSON.stringify(r))
+      .join('\n')
+    for (const secret of SECRETS) assert.ok(!text.includes(secret), `logged ${secret}`)
+  })
+})
+
+describe('defaults that do not hurt', () => {
+  test('meshcast check warns of the default password and mDNS, and reports what is open', async () => {
+    const r = await runCli(['check', '--conf', join(REPO_ROOT, 'conf')])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /warning: the cluster password is the default "changeme"/)
+    assert.match(r.stderr, /warning: mDNS is on with the default password/)
+    assert.match(r.stdout, /^security:\n {2}mesh: encrypted/m)
+    assert.match(r.stdout, /publish: open: anyone who reaches the RTMP port/)
+    assert.match(r.stdout, /controlPlane: open/)
+  })
+
+  test('a malformed credentials file stops check (and start) with its file and line, never its passwords', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshcast-auth-check-'))
+    const file = join(dir, 'users.credentials')
+    writeFileSync(file, 'alice=secret-one\nalice=secret-two\nbob=\n')
+    const conf = writeConfDir({ password: 'x' }, { 'auth.publish': 'true', 'auth.credentials': file })
+    try {
+      const r = await runCli(['check', '--conf', conf])
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, new RegExp(`${file}:2: property "alice"`))
+      assert.match(r.stderr, new RegExp(`${file}:3: property "bob"`))
+      assert.doesNotMatch(r.stderr, /secret-one|secret-two/)
+      const missing = writeConfDir({ password: 'x' }, { 'auth.play': 'true' })
+      const m = await runCli(['check', '--conf', missing])
+      assert.equal(m.code, 1)
+      assert.match(m.stderr, /simple-auth-plugin\.credentials: does not exist/)
+      rmSync(missing, { recursive: true, force: true })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(conf, { recursive: true, force: true })
+    }
+  })
+})
