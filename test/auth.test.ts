@@ -18,6 +18,7 @@ import {
   runCli,
   TestCluster,
   waitFor,
+  withChromium,
   writeConfDir,
 } from '@meshcast/testing'
 
@@ -306,6 +307,71 @@ describe('stream authentication (roundtrip validator)', () => {
       .join('\n')
     for (const secret of SECRETS) assert.ok(!text.includes(secret), `logged ${secret}`)
   })
+})
+
+describe('the control plane (http.admin.token)', () => {
+  const TOKEN = 'admin-token-0123456789abcdef'
+  const cluster = new TestCluster()
+  let node: NodeProcess
+  const bearer = { authorization: `Bearer ${TOKEN}` }
+  const basic = { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` }
+
+  before(async () => {
+    node = await cluster.start({ name: 'origin', properties: { 'http.admin.token': TOKEN } })
+  })
+  after(() => cluster.stopAll())
+
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${node.httpUrl}${path}`, { headers }).then(async (r) => ({
+      status: r.status,
+      r,
+      body: await r.text(),
+    }))
+
+  test(
+    '/api/*, /metrics and the dashboard ask for the token (Bearer or Basic); /cluster, probes and /api/status stay open',
+    cluster.reporting(async () => {
+      for (const path of ['/metrics', '/api/streams', '/api/members', '/api/apps', '/api/dashboard', '/']) {
+        const none = await get(path)
+        assert.equal(none.status, 401, path)
+        assert.match(none.r.headers.get('www-authenticate') ?? '', /^Basic realm="meshcast admin"/)
+        assert.equal((await get(path, { authorization: 'Bearer wrong-token-0123456789' })).status, 401, path)
+        assert.equal((await get(path, bearer)).status, 200, `${path} with the token`)
+        assert.equal((await get(path, basic)).status, 200, `${path} with Basic`)
+      }
+      for (const path of ['/cluster', '/healthz', '/readyz'])
+        assert.equal((await get(path)).status, 200, path)
+      const open = JSON.parse((await get('/api/status')).body) as Record<string, unknown>
+      assert.deepEqual(
+        Object.keys(open).sort(),
+        ['draining', 'ready'],
+        'nothing but readiness without the token',
+      )
+      const full = JSON.parse((await get('/api/status', bearer)).body) as Record<string, unknown>
+      assert.equal(typeof full.id, 'string')
+      const metrics = (await get('/metrics', bearer)).body
+      assert.match(metrics, /meshcast_http_refused_total\{kind="admin-auth"\} [1-9]/)
+      const text = node
+        .records()
+        .map((r) => JSON.stringify(r))
+        .join('\n')
+      assert.ok(!text.includes(TOKEN), 'the token was logged')
+    }),
+  )
+
+  test(
+    'the dashboard works in a browser that sends the token as Basic credentials',
+    withChromium(async (browser) => {
+      const page = await browser.newPage()
+      await page.setExtraHTTPHeaders(basic)
+      await page.goto(`${node.httpUrl}/`)
+      await waitFor(async () => (await page.locator('#members tbody tr').count()) === 1, {
+        timeout: 15_000,
+        what: 'the member listed over the event stream',
+      })
+      assert.match((await page.locator('#link').textContent()) ?? '', /live/)
+    }),
+  )
 })
 
 describe('defaults that do not hurt', () => {

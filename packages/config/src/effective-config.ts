@@ -32,6 +32,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     httpLimits: { ...config.httpLimits },
     meshLimits: { ...config.meshLimits },
     auth: { ...config.auth },
+    admin: { token: config.admin.token === null ? null : PASSWORD_MASK },
     warnings: [...config.warnings],
   }
 }

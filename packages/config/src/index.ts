@@ -44,6 +44,7 @@ export type { ClusterXmlOptions } from './render-conf.ts'
 export { clusterXml, red5Properties } from './render-conf.ts'
 export { resolveRole } from './resolve-role.ts'
 export type {
+  AdminSettings,
   AuthSettings,
   AuthValidator,
   ClusterSettings,

@@ -111,6 +111,7 @@ export function loadConfig(
     httpLimits: properties?.httpLimits ?? { ...DEFAULT_HTTP_LIMITS },
     meshLimits: properties?.meshLimits ?? { ...DEFAULT_MESH_LIMITS },
     auth,
+    admin: properties?.admin ?? { token: null },
     warnings: [
       ...environment.warnings,
       ...cluster.warnings,

@@ -12,9 +12,10 @@ import {
   resolvePeers,
 } from './discovery.ts'
 import { parseHost } from './parse-address.ts'
-import { parseBoolean, parsePort, parseSeconds, parseWhole } from './parse-values.ts'
+import { parseAdminToken, parseBoolean, parsePort, parseSeconds, parseWhole } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
 import type {
+  AdminSettings,
   DiscoverySettings,
   EdgeTimings,
   HttpLimits,
@@ -70,6 +71,8 @@ const RTMP_LIMIT_KEYS = new Map<
   ['rtmp.max_chunk_rate', { field: 'chunkRate', most: 1_000_000_000, unit: 'chunks per second' }],
 ])
 const HTTP_CONNECTIONS_KEY = 'http.max_connections_per_ip'
+/** The control plane's bearer token. */
+const ADMIN_TOKEN_KEY = 'http.admin.token'
 /** The mesh port's per-address caps (whole numbers; 0: no limit), and which field each sets. */
 const MESH_LIMIT_KEYS = new Map<string, keyof MeshLimits>([
   ['mesh.max_connections_per_ip', 'connectionsPerIp'],
@@ -104,6 +107,7 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   SETUP_TIMEOUT_KEY,
   ...RTMP_LIMIT_KEYS.keys(),
   HTTP_CONNECTIONS_KEY,
+  ADMIN_TOKEN_KEY,
   ...MESH_LIMIT_KEYS.keys(),
   ...AUTH_KEYS,
   WEBAPPS_DIR_KEY,
@@ -125,6 +129,7 @@ export interface PropertiesReading extends Listeners {
   meshLimits: MeshLimits
   /** the auth keys as written; `loadConfig` resolves the credentials path against the conf folder */
   auth: AuthReading
+  admin: AdminSettings
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -160,6 +165,7 @@ function setKey(
     httpLimits: HttpLimits
     meshLimits: MeshLimits
     auth: AuthReading
+    admin: AdminSettings
   },
   key: string,
   place: ProblemPlace,
@@ -196,6 +202,13 @@ function setKey(
       place,
       () => parseWhole(place.value ?? '', 1_000_000, 'connections'),
       value,
+    )
+  } else if (key === ADMIN_TOKEN_KEY) {
+    // the token is a secret: a problem names the key, never the value
+    reading.admin.token = problems.check(
+      { ...place, value: undefined },
+      () => parseAdminToken(place.value ?? ''),
+      null,
     )
   } else if (isAuthKey(key)) {
     readAuthKey(reading.auth, key, place, problems)
@@ -235,6 +248,7 @@ export function readRed5Properties(
     httpLimits: { ...DEFAULT_HTTP_LIMITS },
     meshLimits: { ...DEFAULT_MESH_LIMITS },
     auth: defaultAuthReading(),
+    admin: { token: null } as AdminSettings,
   }
   const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
@@ -293,6 +307,7 @@ export function parseRed5Properties(
     httpLimits: _httpLimits,
     meshLimits: _meshLimits,
     auth: _auth,
+    admin: _admin,
     ...listeners
   } = readRed5Properties(text, file)
   const list = new ProblemList()

@@ -90,3 +90,20 @@ export function parsePassword(text: string, suggest = true): string {
   }
   return password
 }
+
+/** Shortest admin token accepted: 16 characters (`openssl rand -hex 16` gives 32). */
+export const MIN_ADMIN_TOKEN = 16
+
+/** An admin token: at least 16 printable characters, no spaces (it travels in an Authorization header). */
+export function parseAdminToken(text: string): string {
+  const token = text.trim()
+  if (!/^[\x21-\x7e]+$/.test(token))
+    throw new InvalidValueError(
+      'is not a token: use printable characters without spaces (e.g. openssl rand -hex 16)',
+    )
+  if (token.length < MIN_ADMIN_TOKEN)
+    throw new InvalidValueError(
+      `is shorter than ${MIN_ADMIN_TOKEN} characters: a guessable token protects nothing (e.g. openssl rand -hex 16)`,
+    )
+  return token
+}

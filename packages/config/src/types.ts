@@ -116,6 +116,12 @@ export interface AuthSettings {
   roundtripTimeoutMs: number
 }
 
+/** The control plane (red5.properties `http.admin.token`). */
+export interface AdminSettings {
+  /** what `/api/*` (but `/api/status`), `/metrics` and the dashboard ask for; null: open */
+  token: string | null
+}
+
 export interface NodeConfig {
   /** absolute path of the conf folder */
   confDir: string
@@ -134,6 +140,7 @@ export interface NodeConfig {
   httpLimits: HttpLimits
   meshLimits: MeshLimits
   auth: AuthSettings
+  admin: AdminSettings
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

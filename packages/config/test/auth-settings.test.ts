@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
+import { effectiveConfig } from '../src/effective-config.ts'
 import { loadConfig } from '../src/load-config.ts'
 import { readRed5Properties } from '../src/parse-red5-properties.ts'
 import { beanXml, makeConfDir, onlyProblem, prop } from './helpers.ts'
@@ -80,5 +81,28 @@ describe('red5.properties auth.* (Red5 Pro Simple Authentication)', () => {
     ).auth
     assert.equal(auth.publish, true)
     assert.equal(auth.credentials, '/etc/u.cred')
+  })
+})
+
+describe('red5.properties http.admin.token', () => {
+  test('none by default; a token is read, and masked by effectiveConfig', (t) => {
+    assert.deepEqual(readRed5Properties('', 'r.p').admin, { token: null })
+    const dir = makeConfDir(t, {
+      'cluster.xml': BEAN,
+      'red5.properties': 'http.admin.token=0123456789abcdef0123\n',
+    })
+    const config = loadConfig(dir)
+    assert.equal(config.admin.token, '0123456789abcdef0123')
+    assert.deepEqual(effectiveConfig(config).admin, { token: '********' })
+  })
+
+  test('a short token or one with spaces is a problem that never quotes it', () => {
+    for (const text of ['http.admin.token=short-secret\n', 'http.admin.token=has a space in it here\n']) {
+      const r = readRed5Properties(text, 'r.p')
+      assert.equal(r.problems.length, 1)
+      assert.equal(r.problems[0]?.property, 'http.admin.token')
+      assert.equal(r.problems[0]?.value, undefined)
+      assert.doesNotMatch(JSON.stringify(r.problems), /short-secret|has a space/)
+    }
   })
 })

@@ -45,6 +45,7 @@ describe('effectiveConfig', () => {
       httpLimits: { connectionsPerIp: 256 },
       meshLimits: { connectionsPerIp: 64, pendingPerIp: 16 },
       auth: defaultAuth(dir),
+      admin: { token: null },
       warnings: [],
     })
   })

@@ -8,6 +8,7 @@ import { MediaServer } from '@meshcast/media'
 import { Mesh, newIdentity } from '@meshcast/mesh'
 import type { Express } from 'express'
 import type { Registry } from 'prom-client'
+import { AdminGuard } from './admin-guard.ts'
 import { createAppHost } from './apps.ts'
 import { dashboardSource } from './dashboard-source.ts'
 import { closeHttp, createApp, HttpRefusals, listenHttp } from './http-server.ts'
@@ -49,6 +50,7 @@ export class Daemon implements Startable {
   readonly #up = new Set<string>()
   readonly #metrics: Registry
   readonly #httpRefusals: HttpRefusals
+  readonly #admin: AdminGuard
   readonly #dashboard: DashboardFeed
   readonly #loop = new LoopWatch()
   #appsStarted = false
@@ -109,6 +111,7 @@ export class Daemon implements Startable {
             logger: this.#log,
           })
     this.#httpRefusals = new HttpRefusals(this.#log.child({ component: 'http' }))
+    this.#admin = new AdminGuard(config.admin.token)
     this.#metrics = this.#metricsRegistry()
     this.#dashboard = new DashboardFeed(
       dashboardSource({
@@ -317,8 +320,20 @@ export class Daemon implements Startable {
     app.use((req, res, next) => {
       if (!this.#media.flvRequest(req, res)) next()
     })
-    app.get('/api/status', (_req, res) => {
-      res.json(this.status())
+    // the control plane (dashboard, /metrics, /api/* but /api/status) asks for http.admin.token when set
+    app.use(
+      this.#admin.middleware((req) =>
+        this.#httpRefusals.event(
+          'admin-auth',
+          `${req.method} ${req.path} without the admin token`,
+          req.socket.remoteAddress,
+        ),
+      ),
+    )
+    app.get('/api/status', (req, res) => {
+      const status = this.status()
+      // open to probes; without the token it says only whether the node is ready
+      res.json(this.#admin.allowed(req) ? status : { ready: status.ready, draining: status.draining })
     })
     probeRoutes(app, this.#loop, () => ({
       listeners: this.status().listeners,

@@ -51,7 +51,12 @@ export interface HttpOptions {
 }
 
 /** Why a connection or request was refused before any route saw it. */
-export type HttpRefusal = 'connections-per-ip' | 'bad-request' | 'headers-too-large' | 'timeout'
+export type HttpRefusal =
+  | 'connections-per-ip'
+  | 'bad-request'
+  | 'headers-too-large'
+  | 'timeout'
+  | 'admin-auth'
 
 /** Every kind, for counters that show zeros too. */
 export const HTTP_REFUSALS: readonly HttpRefusal[] = [
@@ -59,6 +64,7 @@ export const HTTP_REFUSALS: readonly HttpRefusal[] = [
   'bad-request',
   'headers-too-large',
   'timeout',
+  'admin-auth',
 ]
 
 /** Refusals by kind, a few log lines per flood. */

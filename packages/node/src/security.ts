@@ -50,7 +50,10 @@ export function securityPosture(config: NodeConfig): SecurityPosture {
       : 'open: anyone who reaches the RTMP or HTTP port may play',
     rtmp: 'plain (no RTMPS): credentials and media travel unencrypted',
     http: 'plain (no HTTPS): FLV players and the chat travel unencrypted',
-    controlPlane: 'open: /api/*, /metrics and the dashboard answer anyone who reaches the HTTP port',
+    controlPlane:
+      config.admin.token === null
+        ? 'open: /api/*, /metrics and the dashboard answer anyone who reaches the HTTP port'
+        : 'protected by http.admin.token (Bearer, or Basic with the token as password): /api/* but /api/status, /metrics, the dashboard; /cluster, /healthz, /readyz and playback stay public',
   }
 }
 
