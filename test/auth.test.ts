@@ -19,6 +19,7 @@ import {
   TestCluster,
   waitFor,
   withChromium,
+  withNginxRtmp,
   writeConfDir,
 } from '@meshcast/testing'
 
@@ -307,6 +308,60 @@ describe('stream authentication (roundtrip validator)', () => {
       .join('\n')
     for (const secret of SECRETS) assert.ok(!text.includes(secret), `logged ${secret}`)
   })
+})
+
+describe('an edge in front of a foreign origin that checks its players (nginx-rtmp on_play)', () => {
+  test(
+    'the edge sends the credentials configured for that origin (auth.origin.<name>.*), and is refused without them',
+    withNginxRtmp(async (cluster, nginx, t) => {
+      const asked: Record<string, string>[] = []
+      // nginx-rtmp posts the play's form, its name's query arguments included; a non-2xx refuses the play
+      const hook = createServer(async (req, res) => {
+        let text = ''
+        for await (const chunk of req) text += chunk
+        const form = Object.fromEntries(new URLSearchParams(text))
+        asked.push(form)
+        const ok = form.username === 'edge-user' && form.password === 'origin-pw'
+        res.writeHead(ok ? 200 : 403).end()
+      })
+      await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r))
+      t.after(() => {
+        hook.closeAllConnections()
+        hook.close()
+      })
+      const port = (hook.address() as AddressInfo).port
+      const origin = await nginx.start({ directives: [`on_play http://127.0.0.1:${port}/on_play;`] })
+      const publisher = await publish(`${origin.rtmpUrl}/live/guarded`, { seconds: 120 })
+      t.after(() => publisher.stop())
+      const edge = await cluster.start({
+        cluster: { origins: [origin.host], retryDuration: 2 },
+        properties: {
+          'auth.origin.nginx.address': `${origin.host}:${origin.port}`,
+          'auth.origin.nginx.username': 'edge-user',
+          'auth.origin.nginx.password': 'origin-pw',
+        },
+      })
+      const played = await play(`${edge.rtmpUrl}/live/guarded`, { frames: 25, timeout: 20_000 })
+      assert.ok(played.frames.length >= 25, `${played.frames.length} frames; ${played.stderr.slice(-500)}`)
+      assert.ok(
+        asked.some((f) => f.username === 'edge-user' && f.meshcast === 'pull'),
+        JSON.stringify(asked),
+      )
+      // an edge that knows no credentials for it is refused by the hook
+      const stranger = await cluster.start({ cluster: { origins: [origin.host], retryDuration: 2 } })
+      const refused = await play(`${stranger.rtmpUrl}/live/guarded`, { frames: 5, timeout: 6000 })
+      assert.equal(refused.frames.length, 0, 'an edge without the credentials played the stream')
+      assert.ok(
+        asked.some((f) => f.username === 'cluster-restreamer'),
+        'the stranger edge asked with its token',
+      )
+      const text = edge
+        .records()
+        .map((r) => JSON.stringify(r))
+        .join('\n')
+      assert.ok(!text.includes('origin-pw'), 'the origin password was logged')
+    }),
+  )
 })
 
 describe('the control plane (http.admin.token)', () => {

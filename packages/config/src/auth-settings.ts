@@ -1,8 +1,9 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { InvalidValueError } from './invalid-value-error.ts'
+import { parseOriginAddress } from './parse-address.ts'
 import { parseBoolean, parseWhole } from './parse-values.ts'
 import type { ProblemList, ProblemPlace } from './problem-list.ts'
-import type { AuthSettings, AuthValidator } from './types.ts'
+import type { AuthSettings, AuthValidator, OriginCredentials } from './types.ts'
 
 /** Red5 Pro's Simple Authentication plugin keys, by the names its users know. */
 export const AUTH_KEYS = [
@@ -13,6 +14,15 @@ export const AUTH_KEYS = [
   'auth.roundtrip.url',
   'auth.roundtrip.timeout',
 ] as const
+
+/**
+ * `auth.origin.<name>.<field>`: credentials this node's pulls send one origin,
+ * named by the operator (`address` says which; a `:` in a key would end it in
+ * Java properties).
+ */
+const ORIGIN_KEY = /^auth\.origin\.([A-Za-z0-9_-]{1,64})\.(address|username|password|token)$/
+/** Longest credential accepted in a key (the media plane refuses longer ones from clients too). */
+const MOST_CREDENTIAL = 1024
 
 /** Red5 Pro's file: `{RED5_HOME}/conf/simple-auth-plugin.credentials`, so in the conf folder. */
 export const DEFAULT_CREDENTIALS_FILE = 'simple-auth-plugin.credentials'
@@ -28,6 +38,8 @@ export interface AuthReading {
   credentials: string | undefined
   roundtripUrl: string | undefined
   roundtripTimeoutMs: number
+  /** by the entry's name, as written */
+  origins: Map<string, OriginEntry>
   /** where each key was written, for problems found by `resolveAuth` */
   places: Map<string, ProblemPlace>
 }
@@ -40,12 +52,13 @@ export function defaultAuthReading(): AuthReading {
     credentials: undefined,
     roundtripUrl: undefined,
     roundtripTimeoutMs: DEFAULT_ROUNDTRIP_TIMEOUT_MS,
+    origins: new Map(),
     places: new Map(),
   }
 }
 
 export function isAuthKey(key: string): boolean {
-  return (AUTH_KEYS as readonly string[]).includes(key)
+  return (AUTH_KEYS as readonly string[]).includes(key) || ORIGIN_KEY.test(key)
 }
 
 /** Records one auth key; a bad value is a problem and keeps the default. */
@@ -57,7 +70,9 @@ export function readAuthKey(
 ): void {
   const text = (place.value ?? '').trim()
   reading.places.set(key, place)
-  if (key === 'auth.publish') reading.publish = problems.check(place, () => parseBoolean(text), false)
+  const origin = ORIGIN_KEY.exec(key)
+  if (origin !== null) readOriginKey(reading, origin[1] ?? '', origin[2] as OriginField, place, problems)
+  else if (key === 'auth.publish') reading.publish = problems.check(place, () => parseBoolean(text), false)
   else if (key === 'auth.play') reading.play = problems.check(place, () => parseBoolean(text), false)
   else if (key === 'auth.validator')
     reading.validator = problems.check(place, () => parseValidator(text), reading.validator)
@@ -70,6 +85,62 @@ export function readAuthKey(
       () => positive(parseWhole(text, 60_000, 'milliseconds')),
       reading.roundtripTimeoutMs,
     )
+}
+
+type OriginField = 'address' | 'username' | 'password' | 'token'
+
+/** One `auth.origin.<name>.*` entry as written; `resolveAuth` checks it. */
+interface OriginEntry {
+  fields: Partial<Record<OriginField, string>>
+  place: ProblemPlace
+}
+
+/** One `auth.origin.<name>.<field>`; the value may be a secret: problems never quote it. */
+function readOriginKey(
+  reading: AuthReading,
+  name: string,
+  field: OriginField,
+  place: ProblemPlace,
+  problems: ProblemList,
+): void {
+  const value = (place.value ?? '').trim()
+  const entry = reading.origins.get(name) ?? { fields: {}, place: { ...place, value: undefined } }
+  reading.origins.set(name, entry)
+  if (value === '' || value.length > MOST_CREDENTIAL)
+    problems.add({
+      ...place,
+      value: undefined,
+      message: `is empty or longer than ${MOST_CREDENTIAL} characters`,
+    })
+  else entry.fields[field] = value
+}
+
+/** The checked origin entries: each needs an address and something to send. */
+function resolveOrigins(reading: AuthReading, problems: ProblemList): OriginCredentials[] {
+  const out: OriginCredentials[] = []
+  for (const [name, { fields, place }] of reading.origins) {
+    const { address, ...credentials } = fields
+    const at = { ...place, property: `auth.origin.${name}` }
+    if (address === undefined) {
+      problems.add({
+        ...at,
+        message: `has no auth.origin.${name}.address: say which origin (host or host:port)`,
+      })
+      continue
+    }
+    const parsed = problems.check(
+      { ...at, property: `auth.origin.${name}.address`, value: address },
+      () => parseOriginAddress(address),
+      null,
+    )
+    if (parsed === null) continue
+    if (Object.keys(credentials).length === 0) {
+      problems.add({ ...at, message: 'gives no username, password or token' })
+      continue
+    }
+    out.push({ host: parsed.host, port: parsed.port, ...credentials })
+  }
+  return out
 }
 
 /**
@@ -98,13 +169,20 @@ export function resolveAuth(reading: AuthReading, confDir: string, problems: Pro
     credentials,
     roundtripUrl: reading.roundtripUrl ?? null,
     roundtripTimeoutMs: reading.roundtripTimeoutMs,
+    origins: resolveOrigins(reading, problems),
   }
 }
 
 /** The settings of a node with no auth keys: everyone may publish and play. */
 export function defaultAuth(confDir: string): AuthSettings {
-  const { places: _places, credentials: _credentials, roundtripUrl: _url, ...rest } = defaultAuthReading()
-  return { ...rest, credentials: join(confDir, DEFAULT_CREDENTIALS_FILE), roundtripUrl: null }
+  const {
+    places: _places,
+    credentials: _credentials,
+    roundtripUrl: _url,
+    origins: _origins,
+    ...rest
+  } = defaultAuthReading()
+  return { ...rest, credentials: join(confDir, DEFAULT_CREDENTIALS_FILE), roundtripUrl: null, origins: [] }
 }
 
 function parseValidator(text: string): AuthValidator {

@@ -31,7 +31,8 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     rtmpLimits: { ...config.rtmpLimits },
     httpLimits: { ...config.httpLimits },
     meshLimits: { ...config.meshLimits },
-    auth: { ...config.auth },
+    // which origins have credentials, never what they are
+    auth: { ...config.auth, origins: config.auth.origins.map((o) => formatAddress(o)) },
     admin: { token: config.admin.token === null ? null : PASSWORD_MASK },
     warnings: [...config.warnings],
   }

@@ -57,6 +57,7 @@ export type {
   MeshLimits,
   NodeConfig,
   OriginAddress,
+  OriginCredentials,
   RtmpLimits,
   ShutdownSettings,
   WebappsSettings,

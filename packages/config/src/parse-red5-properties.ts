@@ -134,6 +134,11 @@ export interface PropertiesReading extends Listeners {
   problems: ConfigProblem[]
 }
 
+/** Keys whose value is a secret: problems name the key, never the value. */
+function isSecretKey(key: string): boolean {
+  return key === ADMIN_TOKEN_KEY || /^auth\.origin\.[^.]+\.(password|token)$/.test(key)
+}
+
 /** A mutable copy, so defaults are never changed. */
 export function copyListeners(listeners: Listeners): Listeners {
   return { http: { ...listeners.http }, rtmp: { ...listeners.rtmp }, mesh: { ...listeners.mesh } }
@@ -261,7 +266,7 @@ export function readRed5Properties(
     const { key, value } = node
     const line = lines.lineAt(node.range?.[0] ?? 0)
     const firstLine = firstLines.get(key)
-    const known = RED5_PROPERTY_KEYS.includes(key) || isWebappsKey(key)
+    const known = RED5_PROPERTY_KEYS.includes(key) || isWebappsKey(key) || isAuthKey(key)
     if (!known) {
       if (OWN_PREFIXES.some((prefix) => key.startsWith(prefix))) {
         warnings.push(
@@ -272,7 +277,7 @@ export function readRed5Properties(
       // the variable wins; the file's value is neither used nor checked
     } else if (firstLine !== undefined) {
       const message = `is set more than once (lines ${firstLine} and ${line}): keep one`
-      problems.add({ file, line, property: key, value, message })
+      problems.add({ file, line, property: key, value: isSecretKey(key) ? undefined : value, message })
     } else {
       firstLines.set(key, line)
       const place = { file, line, property: key, value }

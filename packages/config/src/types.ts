@@ -114,6 +114,17 @@ export interface AuthSettings {
   roundtripUrl: string | null
   /** ms it has to answer (`auth.roundtrip.timeout`) */
   roundtripTimeoutMs: number
+  /** what this node's pulls send an upstream at that address (`auth.origin.<host[:port]>.*`), instead of the cluster's token */
+  origins: readonly OriginCredentials[]
+}
+
+/** Credentials for pulls from one origin (a foreign one, typically), by its address. */
+export interface OriginCredentials {
+  host: string
+  port: number
+  username?: string
+  password?: string
+  token?: string
 }
 
 /** The control plane (red5.properties `http.admin.token`). */

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test'
 import { effectiveConfig } from '../src/effective-config.ts'
 import { loadConfig } from '../src/load-config.ts'
 import { readRed5Properties } from '../src/parse-red5-properties.ts'
-import { beanXml, makeConfDir, onlyProblem, prop } from './helpers.ts'
+import { beanXml, makeConfDir, onlyProblem, problemsOf, prop } from './helpers.ts'
 
 const BEAN = beanXml(prop('password', 'secret'))
 
@@ -18,6 +18,7 @@ describe('red5.properties auth.* (Red5 Pro Simple Authentication)', () => {
       credentials: join(dir, 'simple-auth-plugin.credentials'),
       roundtripUrl: null,
       roundtripTimeoutMs: 3000,
+      origins: [],
     })
   })
 
@@ -39,6 +40,7 @@ describe('red5.properties auth.* (Red5 Pro Simple Authentication)', () => {
       credentials: join(dirname(dir), 'conf/users.credentials'),
       roundtripUrl: 'https://auth.example.org/validate',
       roundtripTimeoutMs: 1500,
+      origins: [],
     })
   })
 
@@ -104,5 +106,47 @@ describe('red5.properties http.admin.token', () => {
       assert.equal(r.problems[0]?.value, undefined)
       assert.doesNotMatch(JSON.stringify(r.problems), /short-secret|has a space/)
     }
+  })
+})
+
+describe('red5.properties auth.origin.<name>.* (credentials for pulls from an origin)', () => {
+  test('read per named entry (port 1935 when none), shown by address only; problems never quote a secret', (t) => {
+    const text = [
+      'auth.origin.nginx.address=203.0.113.10',
+      'auth.origin.nginx.username=edge',
+      'auth.origin.nginx.password=origin-pw-1',
+      'auth.origin.v6.address=[2001:db8::1]:1936',
+      'auth.origin.v6.token=tok-1',
+      '',
+    ].join('\n')
+    const dir = makeConfDir(t, { 'cluster.xml': BEAN, 'red5.properties': text })
+    const config = loadConfig(dir)
+    assert.deepEqual(config.auth.origins, [
+      { host: '203.0.113.10', port: 1935, username: 'edge', password: 'origin-pw-1' },
+      { host: '2001:db8::1', port: 1936, token: 'tok-1' },
+    ])
+    const shown = JSON.stringify(effectiveConfig(config))
+    assert.match(shown, /"origins":\["203\.0\.113\.10:1935","\[2001:db8::1\]:1936"\]/)
+    assert.doesNotMatch(shown, /origin-pw-1|tok-1/)
+  })
+
+  test('an entry without an address, with a bad one, or repeated is a problem that never quotes a secret', (t) => {
+    const text = [
+      'auth.origin.a.password=pw-a',
+      'auth.origin.b.address=bad host',
+      'auth.origin.b.password=pw-b',
+      'auth.origin.c.address=h',
+      'auth.origin.c.password=pw-c',
+      'auth.origin.c.password=pw-d',
+      '',
+    ].join('\n')
+    const dir = makeConfDir(t, { 'cluster.xml': BEAN, 'red5.properties': text })
+    const problems = problemsOf(() => loadConfig(dir))
+    assert.deepEqual(problems.map((p) => p.property).sort(), [
+      'auth.origin.a',
+      'auth.origin.b.address',
+      'auth.origin.c.password',
+    ])
+    assert.doesNotMatch(JSON.stringify(problems), /pw-a|pw-b|pw-c|pw-d/)
   })
 })

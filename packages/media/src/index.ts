@@ -10,7 +10,7 @@ export {
   MediaSingletonError,
   mediaServer,
 } from './media-server.ts'
-export { PullError, type PullFailureReason } from './pull-client.ts'
+export { type PullCredentials, PullError, type PullFailureReason } from './pull-client.ts'
 export type { Anchor, AnchorKind, RebaserOptions, RebaserPacket } from './rebaser.ts'
 export { Rebaser } from './rebaser.ts'
 export type { DownReason, Relay, RelayPort } from './relay-types.ts'

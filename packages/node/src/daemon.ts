@@ -1,6 +1,6 @@
 import type { Server } from 'node:http'
 import { type AppHost, catchApplicationErrors } from '@meshcast/apps'
-import { CLUSTER_USER, StreamAuth } from '@meshcast/auth'
+import { StreamAuth } from '@meshcast/auth'
 import type { NodeConfig } from '@meshcast/config'
 import { DashboardFeed, dashboardRouter } from '@meshcast/dashboard'
 import { formatAddress, type Logger, type Startable } from '@meshcast/interface'
@@ -16,6 +16,7 @@ import { MediaPlane } from './media-plane.ts'
 import { meshInit } from './mesh-init.ts'
 import { metricsRegistry } from './metrics.ts'
 import { LoopWatch, probeRoutes } from './probes.ts'
+import { pullCredentials } from './pull-credentials.ts'
 import { STOP_TIMEOUT_MS } from './run-until-signal.ts'
 import { securityWarnings } from './security.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
@@ -88,11 +89,7 @@ export class Daemon implements Startable {
           chunksPerSecond: config.rtmpLimits.chunkRate,
         },
         authorize: this.#auth.authorize,
-        // a member's pull proves itself with a token for the stream, never the password that keys the mesh
-        pullCredentials: (path) => {
-          const [, app = '', name = ''] = path.split('/')
-          return { username: CLUSTER_USER, token: tokens.mint(app, name) }
-        },
+        pullCredentials: pullCredentials(config, tokens),
       },
       { logger: this.#log },
     )
