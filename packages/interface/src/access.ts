@@ -71,3 +71,12 @@ export function mergeCredentials(a: Credentials, b: Credentials): Credentials {
 export function hasCredentials(c: Credentials): boolean {
   return c.username !== undefined || c.password !== undefined || c.token !== undefined
 }
+
+/** `Authorization: Basic base64(user:password)` as credentials; nothing for any other header. */
+export function basicCredentials(header: string | undefined): Credentials {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
+  if (match === null) return {}
+  const text = Buffer.from(match[1] ?? '', 'base64').toString('utf8')
+  const colon = text.indexOf(':')
+  return colon === -1 ? {} : { username: text.slice(0, colon), password: text.slice(colon + 1) }
+}

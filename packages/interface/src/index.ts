@@ -8,6 +8,7 @@ export type {
 } from './access.ts'
 export {
   ALLOW_ALL,
+  basicCredentials,
   CREDENTIAL_KEYS,
   credentialsFromQuery,
   hasCredentials,

@@ -3,8 +3,8 @@ import type { Duplex } from 'node:stream'
 import {
   type AccessVerdict,
   type Authorize,
+  basicCredentials,
   CREDENTIAL_KEYS,
-  type Credentials,
   credentialsFromQuery,
   type Logger,
   mergeCredentials,
@@ -212,13 +212,4 @@ function queryOf(url: string | undefined): URLSearchParams {
   const query = new URL(url ?? '/', 'http://x').searchParams
   for (const key of CREDENTIAL_KEYS) query.delete(key)
   return query
-}
-
-/** `Authorization: Basic base64(user:password)`, or nothing. */
-function basicCredentials(header: string | undefined): Credentials {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
-  if (match === null) return {}
-  const text = Buffer.from(match[1] ?? '', 'base64').toString('utf8')
-  const colon = text.indexOf(':')
-  return colon === -1 ? {} : { username: text.slice(0, colon), password: text.slice(colon + 1) }
 }

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { basicCredentials } from '@meshcast/interface'
 import type { NextFunction, Request, Response } from 'express'
 
 /** What a browser is told to send for the admin pages: any user name, the token as password. */
@@ -62,9 +63,5 @@ function digest(text: string): Buffer {
 function tokenOf(header: string | undefined): string | null {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
   if (bearer !== null) return bearer[1] ?? null
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
-  if (basic === null) return null
-  const text = Buffer.from(basic[1] ?? '', 'base64').toString('utf8')
-  const colon = text.indexOf(':')
-  return colon === -1 ? null : text.slice(colon + 1)
+  return basicCredentials(header).password ?? null
 }
