@@ -1,67 +1,121 @@
-// What one HTTP connection pipelining requests as fast as the node reads them costs an origin that
-// serves a player: the origin's CPU and the player's longest gap while it runs, and what /api/status
-// answers meanwhile. Usage: node bench/http-pipeline.ts [seconds]
-import { readFileSync } from 'node:fs'
+// What one address pipelining HTTP requests as fast as the node reads them (and reconnecting when
+// closed, as an attacker would) costs an origin that serves a player: the origin's CPU, the player's
+// longest gap and what /api/status answers meanwhile, with the request rate off
+// (http.max_request_rate=0) and at its default (200 a second).
+// Usage: node bench/http-pipeline.ts [seconds]; writes bench/results/http-pipeline.json.
+import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { playWsFlv, publish, TestCluster, waitFor } from '@meshcast/testing'
+import { median, round } from './lib.ts'
 
 const SECONDS = Number(process.argv[2] ?? 10)
 const cpuMs = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
   return (Number(f[11]) + Number(f[12])) * 10
 }
-const cluster = new TestCluster()
-try {
-  const origin = await cluster.start({ name: 'origin' })
-  const publisher = await publish(`${origin.rtmpUrl}/live/p`, { seconds: 120 })
-  const player = await playWsFlv(`${origin.httpUrl.replace(/^http/, 'ws')}/live/p.flv`)
-  await waitFor(() => player.tags.filter((t) => t.type === 9).length > 50, { timeout: 20_000 })
-  await sleep(4000)
-  const pid = origin.child.pid as number
-  const request = Buffer.from(`GET /api/streams HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(200))
-  const socket = net.connect({
-    port: Number(new URL(origin.httpUrl).port),
-    host: origin.host,
-    localAddress: '127.222.1.3',
-  })
-  let answered = 0
-  socket.on('data', (d) => {
-    answered += d.toString('latin1').split('HTTP/1.1 200').length - 1
-  })
-  socket.on('error', () => undefined)
-  await new Promise((r) => socket.once('connect', r))
-  const t0 = Date.now()
-  const c0 = cpuMs(pid)
-  const status: number[] = []
-  let running = true
-  const prober = (async () => {
-    while (running) {
-      const s = performance.now()
-      await fetch(`${origin.httpUrl}/api/status`).then((r) => r.text())
-      status.push(performance.now() - s)
-      await sleep(200)
-    }
-  })()
-  while (Date.now() - t0 < SECONDS * 1000 && !socket.destroyed) {
-    if (!socket.write(request)) await new Promise((r) => socket.once('drain', r))
-  }
-  running = false
-  await prober
-  const ms = Date.now() - t0
-  const cpu = (cpuMs(pid) - c0) / ms
-  const times = [t0, ...player.tags.filter((t) => t.type === 9 && t.at >= t0).map((t) => t.at), t0 + ms]
-  let gap = 0
-  for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] ?? 0) - (times[i - 1] ?? 0))
-  status.sort((a, b) => a - b)
-  console.log(
-    `one pipelining connection for ${(ms / 1000).toFixed(1)} s: ${answered} answers (${Math.round(answered / (ms / 1000))}/s), ` +
-      `origin CPU ${(cpu * 100).toFixed(0)} % of a core, player's longest gap ${gap} ms, ` +
-      `/api/status p50 ${status[Math.floor(status.length / 2)]?.toFixed(0)} ms, worst ${status.at(-1)?.toFixed(0)} ms; connection ${socket.destroyed ? 'closed' : 'open'}`,
-  )
-  socket.destroy()
-  player.close()
-  await publisher.stop()
-} finally {
-  await cluster.stopAll()
+
+interface Run {
+  mode: string
+  seconds: number
+  answered: number
+  perSecond: number
+  tooMany: number
+  connections: number
+  cpuPercent: number
+  playerGapMs: number
+  statusP50Ms: number | null
+  statusWorstMs: number | null
 }
+
+async function run(mode: string, properties: Record<string, string | number>): Promise<Run> {
+  const cluster = new TestCluster()
+  try {
+    const origin = await cluster.start({ name: 'origin', properties })
+    const publisher = await publish(`${origin.rtmpUrl}/live/p`, { seconds: 120 })
+    const player = await playWsFlv(`${origin.httpUrl.replace(/^http/, 'ws')}/live/p.flv`)
+    await waitFor(() => player.tags.filter((t) => t.type === 9).length > 50, { timeout: 20_000 })
+    await sleep(4000)
+    const pid = origin.child.pid as number
+    const request = Buffer.from('GET /api/streams HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200))
+    let answered = 0
+    let tooMany = 0
+    let connections = 0
+    const t0 = Date.now()
+    const c0 = cpuMs(pid)
+    const status: number[] = []
+    let running = true
+    const prober = (async () => {
+      while (running) {
+        const s = performance.now()
+        await fetch(`${origin.httpUrl}/api/status`).then((r) => r.text())
+        status.push(performance.now() - s)
+        await sleep(200)
+      }
+    })()
+    while (Date.now() - t0 < SECONDS * 1000) {
+      connections++
+      await new Promise<void>((resolve) => {
+        const socket = net.connect({
+          port: Number(new URL(origin.httpUrl).port),
+          host: origin.host,
+          localAddress: '127.222.1.3',
+        })
+        socket.on('data', (d) => {
+          const text = d.toString('latin1')
+          answered += text.split('HTTP/1.1 200').length - 1
+          tooMany += text.split('HTTP/1.1 429').length - 1
+        })
+        socket.on('error', () => undefined)
+        const stop = setTimeout(() => socket.destroy(), Math.max(0, SECONDS * 1000 - (Date.now() - t0)))
+        socket.on('close', () => {
+          clearTimeout(stop)
+          resolve()
+        })
+        const pump = () => {
+          while (!socket.destroyed && socket.write(request));
+          if (!socket.destroyed) socket.once('drain', pump)
+        }
+        socket.on('connect', pump)
+      })
+    }
+    running = false
+    await prober
+    const ms = Date.now() - t0
+    const cpu = (cpuMs(pid) - c0) / ms
+    const times = [t0, ...player.tags.filter((t) => t.type === 9 && t.at >= t0).map((t) => t.at), t0 + ms]
+    let gap = 0
+    for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] ?? 0) - (times[i - 1] ?? 0))
+    const result: Run = {
+      mode,
+      seconds: round(ms / 1000) ?? 0,
+      answered,
+      perSecond: Math.round(answered / (ms / 1000)),
+      tooMany,
+      connections,
+      cpuPercent: round(cpu * 100) ?? 0,
+      playerGapMs: gap,
+      statusP50Ms: round(median(status)),
+      statusWorstMs: round(Math.max(...status)),
+    }
+    console.log(
+      `${mode}: ${result.answered} answers in ${result.seconds} s (${result.perSecond}/s), ${tooMany} told 429, ` +
+        `${connections} connections; origin CPU ${result.cpuPercent} % of a core, player's longest gap ${gap} ms, ` +
+        `/api/status p50 ${result.statusP50Ms} ms, worst ${result.statusWorstMs} ms`,
+    )
+    player.close()
+    await publisher.stop()
+    return result
+  } finally {
+    await cluster.stopAll()
+  }
+}
+
+const runs = [
+  await run('rate off (http.max_request_rate=0)', { 'http.max_request_rate': 0 }),
+  await run('default rate (200 a second)', {}),
+]
+const out = join(import.meta.dirname, 'results', 'http-pipeline.json')
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), runs }, null, 2)}\n`)
+console.log(`results in ${out}`)

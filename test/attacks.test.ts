@@ -437,6 +437,63 @@ describe('attacks: nothing a stranger sends stalls a player or exhausts a node',
     },
   )
 
+  attack(
+    'HTTP: one address pipelining requests as fast as it can is paced at the request rate, then told 429',
+    async () => {
+      const watch = new Watch(origin, [origin, edge])
+      const from = attacker()
+      const logFrom = origin.records().length
+      const slowedNow = async () =>
+        Number(
+          /^meshcast_http_slowed_total (\d+)/m.exec(await (await origin.httpGet('/metrics')).text())?.[1] ??
+            0,
+        )
+      const slowedBefore = await slowedNow()
+      const request = Buffer.from('GET /api/streams HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200))
+      let ok = 0
+      let tooMany = 0
+      let connections = 0
+      const t0 = Date.now()
+      // an attacker reconnects as soon as it is closed, for 8 s (its 429 comes after 5 s of queued answers)
+      while (Date.now() - t0 < 8000) {
+        connections++
+        await new Promise<void>((resolve) => {
+          const socket = net.connect({ port: origin.httpPort, host: origin.host, localAddress: from })
+          socket.on('data', (d) => {
+            const text = d.toString('latin1')
+            ok += text.split('HTTP/1.1 200').length - 1
+            tooMany += text.split('HTTP/1.1 429').length - 1
+          })
+          socket.on('error', () => undefined)
+          socket.on('close', () => resolve())
+          const stop = setTimeout(() => socket.destroy(), Math.max(0, 8000 - (Date.now() - t0)))
+          socket.once('close', () => clearTimeout(stop))
+          const pump = () => {
+            while (!socket.destroyed && socket.write(request));
+            if (!socket.destroyed) socket.once('drain', pump)
+          }
+          socket.on('connect', pump)
+        })
+      }
+      const seconds = (Date.now() - t0) / 1000
+      process.stdout.write(
+        `# HTTP pipelining from one address for ${seconds.toFixed(1)} s: ${ok} answered (${Math.round(ok / seconds)}/s), ` +
+          `${tooMany} told 429, ${connections} connections\n`,
+      )
+      // the default rate is 200 a second with a burst of 200 (and turns come back while a read is parsed)
+      assert.ok(ok <= 200 + 200 * seconds * 1.1, `answered ${ok} in ${seconds.toFixed(1)} s`)
+      assert.ok(ok >= 200, `answered only ${ok}`)
+      assert.ok(tooMany >= 1, 'no 429')
+      assert.ok((await slowedNow()) > slowedBefore, 'meshcast_http_slowed_total did not count the connection')
+      assert.ok((await counter(origin, 'meshcast_http_refused_total', 'request-rate')) >= 1)
+      // a few lines, not one per request: per kind the first (unless an earlier flood's quiet time
+      // still holds it) and a burst's sum, for the slowed and the refused
+      const rateLines = lines(origin, 'HTTP connection', logFrom).filter((r) => r.kind === 'request-rate')
+      assert.ok(rateLines.length <= 4, `${rateLines.length} log lines`)
+      await watch.end('HTTP pipelining', players)
+    },
+  )
+
   attack('RTMP: 200 concurrent publishes and absurd names: the node and its edge carry on', async () => {
     const watch = new Watch(origin, [origin, edge])
     const clients: RtmpClient[] = []

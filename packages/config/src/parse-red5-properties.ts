@@ -70,7 +70,11 @@ const RTMP_LIMIT_KEYS = new Map<
   ['rtmp.max_pending_per_ip', { field: 'pendingPerIp', most: 1_000_000, unit: 'connections' }],
   ['rtmp.max_chunk_rate', { field: 'chunkRate', most: 1_000_000_000, unit: 'chunks per second' }],
 ])
-const HTTP_CONNECTIONS_KEY = 'http.max_connections_per_ip'
+/** The HTTP limits (whole numbers; 0: no limit), and which field each sets. */
+const HTTP_LIMIT_KEYS = new Map<string, { field: keyof HttpLimits; most: number; unit: string }>([
+  ['http.max_connections_per_ip', { field: 'connectionsPerIp', most: 1_000_000, unit: 'connections' }],
+  ['http.max_request_rate', { field: 'requestRate', most: 1_000_000, unit: 'requests per second' }],
+])
 /** The control plane's bearer token. */
 const ADMIN_TOKEN_KEY = 'http.admin.token'
 /** The mesh port's per-address caps (whole numbers; 0: no limit), and which field each sets. */
@@ -88,7 +92,9 @@ export const DEFAULT_RTMP_LIMITS: RtmpLimits = {
   // 51 Mbit/s in RTMP's default 128-byte chunks, which some encoders keep
   chunkRate: 50_000,
 }
-export const DEFAULT_HTTP_LIMITS: HttpLimits = { connectionsPerIp: 256 }
+// a dashboard, a player's lookups and a kubelet's probes make a few requests a second; 200 costs a node
+// a few % of a core per address (one cheap request is about 65 µs), and a NAT's crowd still fits
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { connectionsPerIp: 256, requestRate: 200 }
 // several nodes on one host dial from one address (a wildcard listener): the open cap leaves room for them
 export const DEFAULT_MESH_LIMITS: MeshLimits = { connectionsPerIp: 64, pendingPerIp: 16 }
 
@@ -106,7 +112,7 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   DRAIN_KEY,
   SETUP_TIMEOUT_KEY,
   ...RTMP_LIMIT_KEYS.keys(),
-  HTTP_CONNECTIONS_KEY,
+  ...HTTP_LIMIT_KEYS.keys(),
   ADMIN_TOKEN_KEY,
   ...MESH_LIMIT_KEYS.keys(),
   ...AUTH_KEYS,
@@ -193,13 +199,12 @@ function setKey(
     >
     const value = reading.rtmpLimits[field]
     reading.rtmpLimits[field] = problems.check(place, () => parseWhole(place.value ?? '', most, unit), value)
-  } else if (key === HTTP_CONNECTIONS_KEY) {
-    const value = reading.httpLimits.connectionsPerIp
-    reading.httpLimits.connectionsPerIp = problems.check(
-      place,
-      () => parseWhole(place.value ?? '', 1_000_000, 'connections'),
-      value,
-    )
+  } else if (HTTP_LIMIT_KEYS.has(key)) {
+    const { field, most, unit } = HTTP_LIMIT_KEYS.get(key) as NonNullable<
+      ReturnType<typeof HTTP_LIMIT_KEYS.get>
+    >
+    const value = reading.httpLimits[field]
+    reading.httpLimits[field] = problems.check(place, () => parseWhole(place.value ?? '', most, unit), value)
   } else if (MESH_LIMIT_KEYS.has(key)) {
     const field = MESH_LIMIT_KEYS.get(key) as keyof MeshLimits
     const value = reading.meshLimits[field]

@@ -78,6 +78,12 @@ export interface RtmpLimits {
 export interface HttpLimits {
   /** connections (WebSockets included) one remote address may hold open (`http.max_connections_per_ip`, default 256; 0: no limit) */
   connectionsPerIp: number
+  /**
+   * requests per second one remote address may make (`http.max_request_rate`, default 200; 0: no
+   * limit): an address may make that many at once, later ones wait their turn (its connections are
+   * read no further meanwhile), and one whose turn is over 5 s away is answered 429
+   */
+  requestRate: number
 }
 
 /** What one remote address may hold on the mesh port (red5.properties `mesh.*`). */

@@ -54,14 +54,14 @@ describe('red5.properties connection limits', () => {
       pendingPerIp: 64,
       chunkRate: 50_000,
     })
-    assert.deepEqual(r.httpLimits, { connectionsPerIp: 256 })
+    assert.deepEqual(r.httpLimits, { connectionsPerIp: 256, requestRate: 200 })
     assert.deepEqual(r.meshLimits, { connectionsPerIp: 64, pendingPerIp: 16 })
   })
 
   test('whole numbers, 0 for no limit; a fraction, a word or a negative is a problem naming the key', () => {
     const ok = readRed5Properties(
       'rtmp.max_inactivity=0\nrtmp.max_connections_per_ip=5\nrtmp.max_pending_per_ip=2\nhttp.max_connections_per_ip=0\n' +
-        'mesh.max_connections_per_ip=0\nmesh.max_pending_per_ip=4\nrtmp.max_chunk_rate=0\n',
+        'mesh.max_connections_per_ip=0\nmesh.max_pending_per_ip=4\nrtmp.max_chunk_rate=0\nhttp.max_request_rate=0\n',
       'r.p',
     )
     assert.deepEqual(ok.problems, [])
@@ -72,10 +72,11 @@ describe('red5.properties connection limits', () => {
       pendingPerIp: 2,
       chunkRate: 0,
     })
-    assert.equal(ok.httpLimits.connectionsPerIp, 0)
+    assert.deepEqual(ok.httpLimits, { connectionsPerIp: 0, requestRate: 0 })
     assert.deepEqual(ok.meshLimits, { connectionsPerIp: 0, pendingPerIp: 4 })
     const bad = readRed5Properties(
-      'rtmp.max_inactivity=1.5\nrtmp.max_connections_per_ip=many\nhttp.max_connections_per_ip=-1\nmesh.max_pending_per_ip=x\n',
+      'rtmp.max_inactivity=1.5\nrtmp.max_connections_per_ip=many\nhttp.max_connections_per_ip=-1\nmesh.max_pending_per_ip=x\n' +
+        'http.max_request_rate=fast\n',
       'r.p',
     )
     assert.deepEqual(
@@ -85,6 +86,7 @@ describe('red5.properties connection limits', () => {
         [2, 'rtmp.max_connections_per_ip'],
         [3, 'http.max_connections_per_ip'],
         [4, 'mesh.max_pending_per_ip'],
+        [5, 'http.max_request_rate'],
       ],
     )
     assert.match(bad.problems[0]?.message ?? '', /whole number of|whole number from 0/)

@@ -42,7 +42,7 @@ describe('effectiveConfig', () => {
         pendingPerIp: 64,
         chunkRate: 50000,
       },
-      httpLimits: { connectionsPerIp: 256 },
+      httpLimits: { connectionsPerIp: 256, requestRate: 200 },
       meshLimits: { connectionsPerIp: 64, pendingPerIp: 16 },
       auth: defaultAuth(dir),
       admin: { token: null },

@@ -17,6 +17,7 @@ import { meshInit } from './mesh-init.ts'
 import { metricsRegistry } from './metrics.ts'
 import { LoopWatch, probeRoutes } from './probes.ts'
 import { pullCredentials } from './pull-credentials.ts'
+import { SlowedRequests } from './request-gate.ts'
 import { STOP_TIMEOUT_MS } from './run-until-signal.ts'
 import { securityWarnings } from './security.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
@@ -51,6 +52,7 @@ export class Daemon implements Startable {
   readonly #up = new Set<string>()
   readonly #metrics: Registry
   readonly #httpRefusals: HttpRefusals
+  readonly #httpSlowed: SlowedRequests
   readonly #admin: AdminGuard
   readonly #dashboard: DashboardFeed
   readonly #loop = new LoopWatch()
@@ -108,6 +110,7 @@ export class Daemon implements Startable {
             logger: this.#log,
           })
     this.#httpRefusals = new HttpRefusals(this.#log.child({ component: 'http' }))
+    this.#httpSlowed = new SlowedRequests(this.#log.child({ component: 'http' }))
     this.#admin = new AdminGuard(config.admin.token)
     this.#metrics = this.#metricsRegistry()
     this.#dashboard = new DashboardFeed(
@@ -172,7 +175,9 @@ export class Daemon implements Startable {
             if (!this.#media.flvUpgrade(req, socket, head)) this.#apps.handleUpgrade(req, socket, head)
           },
           connectionsPerIp: this.config.httpLimits.connectionsPerIp,
+          requestRate: this.config.httpLimits.requestRate,
           refusals: this.#httpRefusals,
+          slowed: this.#httpSlowed,
         },
       )
       this.#up.add('http')
@@ -216,6 +221,7 @@ export class Daemon implements Startable {
     this.#up.clear()
     if (http !== null) await closeHttp(http)
     this.#httpRefusals.stop()
+    this.#httpSlowed.stop()
     await this.#media.stop()
     await this.#auth.stop()
     this.#uncatchApplicationErrors?.()
@@ -276,7 +282,10 @@ export class Daemon implements Startable {
     return metricsRegistry({
       node: { id: this.id, role: this.config.role, version: VERSION, draining: () => this.#draining },
       media: this.#media,
-      http: { refusals: () => this.#httpRefusals.counts },
+      http: {
+        refusals: () => this.#httpRefusals.counts,
+        slowed: () => this.#httpSlowed.counts['request-rate'],
+      },
       auth: { counts: () => this.#auth.counts() },
       mesh:
         mesh === null ? null : { counters: () => mesh.counters(), members: () => mesh.view.members.length },

@@ -1,9 +1,11 @@
-import type { IncomingMessage, Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '@meshcast/interface'
 import { BurstLog, formatAddress, type HostPort, ListenError, PerAddress } from '@meshcast/interface'
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
+import { gateRequests, type SlowedRequests } from './request-gate.ts'
+import { RequestRate } from './request-rate.ts'
 
 /**
  * The node's HTTP side (5080): the JSON API and the applications (each at
@@ -46,8 +48,12 @@ export interface HttpOptions {
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
   /** connections (WebSockets and FLV players included) one remote address may hold; 0 or absent: no limit */
   connectionsPerIp?: number
+  /** requests per second one remote address may make before they wait their turn; 0 or absent: no limit */
+  requestRate?: number
   /** counts and logs refused connections and bad requests */
   refusals?: HttpRefusals
+  /** counts and logs connections slowed by the request rate */
+  slowed?: SlowedRequests
 }
 
 /** Why a connection or request was refused before any route saw it. */
@@ -56,6 +62,7 @@ export type HttpRefusal =
   | 'bad-request'
   | 'headers-too-large'
   | 'timeout'
+  | 'request-rate'
   | 'admin-auth'
 
 /** Every kind, for counters that show zeros too. */
@@ -64,6 +71,7 @@ export const HTTP_REFUSALS: readonly HttpRefusal[] = [
   'bad-request',
   'headers-too-large',
   'timeout',
+  'request-rate',
   'admin-auth',
 ]
 
@@ -83,7 +91,15 @@ const HEADERS_TIMEOUT_MS = 10_000
 const REQUEST_TIMEOUT_MS = 30_000
 
 export async function listenHttp(app: Express, address: HostPort, opts: HttpOptions = {}): Promise<Server> {
-  const server = app.listen(address.port, address.host)
+  const rate = opts.requestRate ?? 0
+  const handler =
+    rate > 0
+      ? gateRequests(app, new RequestRate(rate), {
+          slowed: (detail, remote) => opts.slowed?.event('request-rate', detail, remote),
+          refused: (detail, remote) => opts.refusals?.event('request-rate', detail, remote),
+        })
+      : app
+  const server = createServer(handler).listen(address.port, address.host)
   server.headersTimeout = HEADERS_TIMEOUT_MS
   server.requestTimeout = REQUEST_TIMEOUT_MS
   const { upgrade, refusals } = opts

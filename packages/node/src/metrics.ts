@@ -20,8 +20,8 @@ export interface MetricsSources {
     /** RTMP connections closed for breaking a bound, by kind */
     boundBreaks(): Readonly<Record<string, number>>
   }
-  /** HTTP connections refused and requests node's parser rejected, by kind */
-  http: { refusals(): Readonly<Record<string, number>> }
+  /** HTTP connections refused and requests rejected before any route, by kind; connections slowed by the request rate */
+  http: { refusals(): Readonly<Record<string, number>>; slowed(): number }
   /** null on a standalone node */
   mesh: { counters(): MeshCounters; members(): number } | null
   /** null unless the node pulls streams (edges and relays) */
@@ -111,9 +111,15 @@ export function metricsRegistry(sources: MetricsSources, opts: MetricsOptions = 
   labelledCounter(
     registry,
     'meshcast_http_refused_total',
-    'HTTP connections refused (per-address cap) and requests rejected before any route (malformed, headers too large, too slow)',
+    'HTTP connections refused (per-address cap) and requests rejected before any route (malformed, headers too large, too slow, over the request rate)',
     'kind',
     () => Object.entries(http.refusals()),
+  )
+  counter(
+    registry,
+    'meshcast_http_slowed_total',
+    'HTTP connections whose requests waited their turn because their address broke http.max_request_rate',
+    () => http.slowed(),
   )
   if (mesh !== null) addMesh(registry, mesh)
   if (pulls !== null) addPulls(registry, pulls)

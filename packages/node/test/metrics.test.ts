@@ -34,7 +34,7 @@ function stubs() {
       traffic: () => state.traffic,
       boundBreaks: () => ({ 'setup-timeout': 2 }),
     },
-    http: { refusals: () => ({ 'connections-per-ip': 3 }) },
+    http: { refusals: () => ({ 'connections-per-ip': 3 }), slowed: () => 2 },
     mesh: { counters: () => state.mesh, members: () => state.members },
     pulls: { counters: () => state.pulls, active: () => state.active },
     auth: {
@@ -76,6 +76,7 @@ describe('metrics (/metrics)', () => {
     assert.equal(first.get('meshcast_pulls_active'), 1)
     assert.equal(first.get('meshcast_draining'), 0)
     assert.equal(first.get('meshcast_http_refused_total{kind=connections-per-ip}'), 3)
+    assert.equal(first.get('meshcast_http_slowed_total'), 2)
     assert.equal(first.get('meshcast_node_info{id=n1,role=edge,version=0.1.0}'), 1)
     assert.equal(first.get('meshcast_auth_total{action=publish,result=allowed}'), 2)
     assert.equal(first.get('meshcast_auth_total{action=publish,result=bad-credentials}'), 1)
