@@ -20,6 +20,7 @@ export {
 export { fitsVia, foreignId, foreignUrl, isForeignId } from './foreign.ts'
 export type { DownReason, Relay, RelayPort } from './relay-port.ts'
 export { normaliseStreamParam, RoundRobin, type Route, type RouteResult } from './round-robin.ts'
+export { RTMPS_KEY, rtmpsPort, rtmpsUrl } from './rtmps.ts'
 export { type Carrier, isUpstream, StreamBook, type StreamBookEvents } from './stream-book.ts'
 export {
   type Candidate,

@@ -34,6 +34,11 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     // which origins have credentials, never what they are
     auth: { ...config.auth, origins: config.auth.origins.map((o) => formatAddress(o)) },
     admin: { token: config.admin.token === null ? null : PASSWORD_MASK },
+    tls: {
+      ...config.tls,
+      rtmps: config.tls.rtmps === null ? null : formatAddress(config.tls.rtmps),
+      https: config.tls.https === null ? null : formatAddress(config.tls.https),
+    },
     warnings: [...config.warnings],
   }
 }

@@ -43,6 +43,7 @@ export {
 export type { ClusterXmlOptions } from './render-conf.ts'
 export { clusterXml, red5Properties } from './render-conf.ts'
 export { resolveRole } from './resolve-role.ts'
+export { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE, defaultTls, TLS_KEYS } from './tls-settings.ts'
 export type {
   AdminSettings,
   AuthSettings,
@@ -60,6 +61,7 @@ export type {
   OriginCredentials,
   RtmpLimits,
   ShutdownSettings,
+  TlsSettings,
   WebappsSettings,
 } from './types.ts'
 export { APP_KEY_PREFIX, DEFAULT_WEBAPPS_DIR, WEBAPPS_DIR_KEY } from './webapps.ts'

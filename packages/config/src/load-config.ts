@@ -20,6 +20,7 @@ import { ProblemList } from './problem-list.ts'
 import type { RawProperty } from './read-bean.ts'
 import { resolveRole } from './resolve-role.ts'
 import { findSelfOrigins, selfAddress } from './self-origin.ts'
+import { defaultTlsReading, resolveTls } from './tls-settings.ts'
 import type { ConfigOverrides, NodeConfig } from './types.ts'
 import { emptyWebappsReading, resolveWebapps } from './webapps.ts'
 
@@ -95,6 +96,7 @@ export function loadConfig(
     problems,
   )
   const auth = resolveAuth(properties?.auth ?? defaultAuthReading(), dir, problems)
+  const tls = resolveTls(properties?.tls ?? defaultTlsReading(), dir, listeners, problems)
   // cluster is only undefined when reading it recorded a problem
   if (cluster === undefined || problems.problems.length > 0) throw new ConfigError(problems.problems)
   return deepFreeze({
@@ -112,6 +114,7 @@ export function loadConfig(
     meshLimits: properties?.meshLimits ?? { ...DEFAULT_MESH_LIMITS },
     auth,
     admin: properties?.admin ?? { token: null },
+    tls,
     warnings: [
       ...environment.warnings,
       ...cluster.warnings,

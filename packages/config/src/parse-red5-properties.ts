@@ -14,6 +14,7 @@ import {
 import { parseHost } from './parse-address.ts'
 import { parseAdminToken, parseBoolean, parsePort, parseSeconds, parseWhole } from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
+import { defaultTlsReading, isTlsKey, readTlsKey, TLS_KEYS, type TlsReading } from './tls-settings.ts'
 import type {
   AdminSettings,
   DiscoverySettings,
@@ -116,11 +117,12 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   ADMIN_TOKEN_KEY,
   ...MESH_LIMIT_KEYS.keys(),
   ...AUTH_KEYS,
+  ...TLS_KEYS,
   WEBAPPS_DIR_KEY,
 ]
 
 /** `mesh.*` and `webapps.*` keys are meshcast's own, so an unknown one is likely a typo; other unknown keys belong to Red5. */
-const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.', 'shutdown.', 'auth.']
+const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.', 'shutdown.', 'auth.', 'tls.']
 
 /** Listeners and discovery settings read from red5.properties, with everything found wrong. */
 export interface PropertiesReading extends Listeners {
@@ -136,6 +138,8 @@ export interface PropertiesReading extends Listeners {
   /** the auth keys as written; `loadConfig` resolves the credentials path against the conf folder */
   auth: AuthReading
   admin: AdminSettings
+  /** the TLS keys as written; `loadConfig` resolves the files against the conf folder */
+  tls: TlsReading
   warnings: string[]
   problems: ConfigProblem[]
 }
@@ -177,6 +181,7 @@ function setKey(
     meshLimits: MeshLimits
     auth: AuthReading
     admin: AdminSettings
+    tls: TlsReading
   },
   key: string,
   place: ProblemPlace,
@@ -222,6 +227,8 @@ function setKey(
     )
   } else if (isAuthKey(key)) {
     readAuthKey(reading.auth, key, place, problems)
+  } else if (isTlsKey(key)) {
+    readTlsKey(reading.tls, key, place, problems)
   } else if (key === MDNS_KEY) {
     discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
   } else {
@@ -259,6 +266,7 @@ export function readRed5Properties(
     meshLimits: { ...DEFAULT_MESH_LIMITS },
     auth: defaultAuthReading(),
     admin: { token: null } as AdminSettings,
+    tls: defaultTlsReading(),
   }
   const webapps = emptyWebappsReading()
   const lines = new LineIndex(text)
@@ -318,6 +326,7 @@ export function parseRed5Properties(
     meshLimits: _meshLimits,
     auth: _auth,
     admin: _admin,
+    tls: _tls,
     ...listeners
   } = readRed5Properties(text, file)
   const list = new ProblemList()

@@ -133,6 +133,22 @@ export interface OriginCredentials {
   token?: string
 }
 
+/** The encrypted listeners and their certificate (red5.properties `rtmps.*`, `https.*`, `tls.*`). */
+export interface TlsSettings {
+  /** RTMPS (`rtmps.host`, default rtmp.host; `rtmps.port`, default 0: off) */
+  rtmps: ListenAddress | null
+  /** HTTPS for everything on the HTTP side: API, players, applications (`https.host`, `https.port`; default off) */
+  https: ListenAddress | null
+  /** absolute path of the PEM certificate chain (`tls.cert`, default conf/tls.crt), reread when it changes or on SIGHUP */
+  cert: string
+  /** absolute path of its PEM private key (`tls.key`, default conf/tls.key) */
+  key: string
+  /** PEM bundle pulls verify an upstream's RTMPS certificate against (`tls.ca`); null: node's built-in roots */
+  ca: string | null
+  /** pull over RTMPS from an upstream member that offers it (`tls.upstream`, default true) */
+  upstream: boolean
+}
+
 /** The control plane (red5.properties `http.admin.token`). */
 export interface AdminSettings {
   /** what `/api/*` (but `/api/status`), `/metrics` and the dashboard ask for; null: open */
@@ -158,6 +174,7 @@ export interface NodeConfig {
   meshLimits: MeshLimits
   auth: AuthSettings
   admin: AdminSettings
+  tls: TlsSettings
   /** things worth telling the user that do not stop the node */
   warnings: readonly string[]
 }

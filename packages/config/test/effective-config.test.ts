@@ -46,6 +46,14 @@ describe('effectiveConfig', () => {
       meshLimits: { connectionsPerIp: 64, pendingPerIp: 16 },
       auth: defaultAuth(dir),
       admin: { token: null },
+      tls: {
+        rtmps: null,
+        https: null,
+        cert: join(dir, 'tls.crt'),
+        key: join(dir, 'tls.key'),
+        ca: null,
+        upstream: true,
+      },
       warnings: [],
     })
   })

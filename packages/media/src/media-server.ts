@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type net from 'node:net'
 import type { Duplex } from 'node:stream'
+import { type SecureContext, TLSSocket } from 'node:tls'
 import type { Authorize, HostPort, Logger, Startable } from '@meshcast/interface'
 import { ALLOW_ALL, MeshcastError, SafeEmitter } from '@meshcast/interface'
 import { isStandIn } from './feed.ts'
@@ -9,7 +10,7 @@ import { Context, type NmsSession, RtmpSession } from './nms.ts'
 import { bridgeNmsLogger } from './nms-log-bridge.ts'
 import { PlayerGuard } from './player-guard.ts'
 import { ingestPublished } from './publish-ingest.ts'
-import { type PullCredentials, setPullSource } from './pull-client.ts'
+import { type PullCredentials, setPullCa, setPullSource } from './pull-client.ts'
 import type { RelayPort } from './relay-types.ts'
 import { MediaRelays } from './relays.ts'
 import { guardRtmpSession, refusePlay, refusePublish } from './rtmp-accept.ts'
@@ -60,6 +61,10 @@ export interface MediaInit {
   authorize?: Authorize
   /** what this node's pulls send their upstream (`path` is `/app/name`); default: nothing */
   pullCredentials?: PullCredentials
+  /** RTMPS: where its clients connect, and the certificate now (read per connection, so a reload applies to the next) */
+  rtmps?: { address: HostPort; secureContext: () => SecureContext }
+  /** the CA bundle (PEM) pulls over RTMPS verify upstreams against; default node's built-in CAs */
+  pullCa?: Buffer | null
 }
 
 export interface MediaComponents {
@@ -130,6 +135,7 @@ export class MediaServer implements Startable {
   readonly #slowLog: SlowLog
   readonly #admission: RtmpAdmission
   #server: net.Server | null = null
+  #tlsServer: net.Server | null = null
   /** why new players and publishers are refused (the node is shutting down), or null */
   #draining: string | null = null
   #unhook: (() => void)[] = []
@@ -219,10 +225,18 @@ export class MediaServer implements Startable {
     Context.config = { bind: this.#init.rtmp.host, webadmin: { enable: false } }
     installMediaStreamId()
     setPullSource(this.#init.rtmp.host)
+    setPullCa(this.#init.pullCa ?? null)
     this.#hookEvents()
     try {
       this.#server = await listenTcp('RTMP', this.#init.rtmp, (socket) => this.#accept(socket))
+      const rtmps = this.#init.rtmps
+      if (rtmps !== undefined)
+        this.#tlsServer = await listenTcp('RTMPS', rtmps.address, (socket) =>
+          this.#acceptTls(socket, rtmps.secureContext()),
+        )
     } catch (err) {
+      if (this.#server !== null) await closeServer(this.#server)
+      this.#server = null
       this.#unhookEvents()
       running = null
       throw err
@@ -237,7 +251,11 @@ export class MediaServer implements Startable {
     this.#guard.stop()
     this.#boundLog.stop()
     this.#slowLog.stop()
-    const closed = closeServer(server)
+    const closed = Promise.all([
+      closeServer(server),
+      this.#tlsServer === null ? null : closeServer(this.#tlsServer),
+    ])
+    this.#tlsServer = null
     this.#relays.closeAll()
     for (const session of Context.sessions.values()) session.close()
     await closed
@@ -309,12 +327,55 @@ export class MediaServer implements Startable {
   }
 
   #accept(socket: net.Socket): void {
+    const admitted = this.#admit(socket)
+    if (admitted !== null) this.#run(socket, admitted)
+  }
+
+  /**
+   * RTMPS: the per-address caps count the TCP connection, and its TLS
+   * handshake has the setup time (a stranger stalling it is closed as one
+   * stalling RTMP's); then it is an RTMP session like any other.
+   */
+  #acceptTls(raw: net.Socket, secureContext: SecureContext): void {
+    const admitted = this.#admit(raw)
+    if (admitted === null) return
+    const socket = new TLSSocket(raw, { isServer: true, secureContext })
+    // a failed handshake: a plain RTMP client, a client refusing the certificate, garbage, too slow
+    let done = false
+    const failed = (err: Error) => {
+      if (done) return
+      done = true
+      if (timer !== null) clearTimeout(timer)
+      this.#boundLog.closed('tls-handshake', err.message, raw.remoteAddress)
+      socket.destroy()
+    }
+    const ms = this.#bounds.setupMs
+    const timer = ms > 0 ? setTimeout(() => failed(new Error(`no TLS handshake within ${ms} ms`)), ms) : null
+    timer?.unref()
+    // a client refusing the certificate just closes (its alert is not an error here)
+    const closed = () => failed(new Error('the client closed the connection during the TLS handshake'))
+    socket.once('error', failed)
+    socket.once('close', closed)
+    socket.once('secure', () => {
+      if (timer !== null) clearTimeout(timer)
+      socket.off('error', failed)
+      socket.off('close', closed)
+      this.#run(socket, admitted)
+    })
+  }
+
+  /** The per-address caps' places for a new connection, or null (closed, logged) when it has none. */
+  #admit(socket: net.Socket): (() => void) | null {
     const admitted = this.#admission.admit(socket)
     if (admitted instanceof RtmpBoundError) {
       this.#boundLog.closed(admitted.kind, admitted.message, socket.remoteAddress)
       socket.destroy()
-      return
+      return null
     }
+    return admitted
+  }
+
+  #run(socket: net.Socket, admitted: () => void): void {
     const session = new RtmpSession(socket)
     guardRtmpSession(session, this.#log, this.#boundLog)
     const closed = (kind: BoundKind, detail: string) => this.#boundLog.closed(kind, detail, session.ip)

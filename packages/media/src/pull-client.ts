@@ -1,4 +1,5 @@
 import net from 'node:net'
+import type { ConnectionOptions } from 'node:tls'
 import { CREDENTIAL_KEYS, type Credentials, isWildcard, MeshcastError } from '@meshcast/interface'
 import { type AVPacket, RtmpClient } from './nms.ts'
 import { PULL_MARK } from './startup-burst.ts'
@@ -42,11 +43,41 @@ export interface PullHandlers {
 // NMS's RtmpClient connects to `new URL(url).hostname`, which keeps an IPv6
 // address's brackets (`[::1]`): the connection fails with ENOTFOUND. Its
 // parser is static and called by class name, so it is fixed once here.
+// An `rtmps://` URL is parsed as RTMP's and carries the TLS options (patches/node-media-server
+// connects with them), its default port 443 as ffmpeg's and OBS's.
 const parseUrl = RtmpClient.parseUrl
 RtmpClient.parseUrl = (url: string) => {
-  const info = parseUrl(url)
+  const secure = url.startsWith('rtmps://')
+  const info = parseUrl(secure ? `rtmp://${url.slice('rtmps://'.length)}` : url)
   const host = info.host.replace(/^\[(.*)\]$/, '$1')
-  return { ...info, host, ...(canDialFrom(source, host) ? { localAddress: source } : {}) }
+  const port = secure && !/^rtmps:\/\/(\[[^\]]*\]|[^/]*):\d+\//.test(url) ? RTMPS_DEFAULT_PORT : info.port
+  return {
+    ...info,
+    host,
+    port,
+    ...(canDialFrom(source, host) ? { localAddress: source } : {}),
+    ...(secure ? { tls: tlsOptions(host) } : {}),
+  }
+}
+
+const RTMPS_DEFAULT_PORT = 443
+
+/** What pulls over RTMPS verify an upstream's certificate against; null: node's built-in CAs. */
+let trusted: Buffer | null = null
+
+/** The CA bundle (PEM) RTMPS pulls trust, or null for node's built-in ones. */
+export function setPullCa(ca: Buffer | null): void {
+  trusted = ca
+}
+
+/** The certificate must chain to a trusted CA and name the host dialled (an IP address as an IP SAN). */
+function tlsOptions(host: string): ConnectionOptions {
+  return {
+    rejectUnauthorized: true,
+    ...(trusted === null ? {} : { ca: trusted }),
+    // SNI takes names only
+    ...(net.isIP(host) === 0 ? { servername: host } : {}),
+  }
 }
 
 /**

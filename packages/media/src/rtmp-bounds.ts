@@ -55,6 +55,7 @@ export type BoundKind =
   | 'inactivity'
   | 'connections-per-ip'
   | 'pending-per-ip'
+  | 'tls-handshake'
 
 /** Every kind, for counters that show zeros too. */
 export const BOUND_KINDS: readonly BoundKind[] = [
@@ -65,6 +66,7 @@ export const BOUND_KINDS: readonly BoundKind[] = [
   'inactivity',
   'connections-per-ip',
   'pending-per-ip',
+  'tls-handshake',
 ]
 
 /** Thrown inside the parser when a bound is broken; guardRtmpSession closes the connection. */

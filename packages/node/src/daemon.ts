@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import { type AppHost, catchApplicationErrors } from '@meshcast/apps'
 import { StreamAuth } from '@meshcast/auth'
 import type { NodeConfig } from '@meshcast/config'
@@ -11,7 +12,7 @@ import type { Registry } from 'prom-client'
 import { AdminGuard } from './admin-guard.ts'
 import { createAppHost } from './apps.ts'
 import { dashboardSource } from './dashboard-source.ts'
-import { closeHttp, createApp, HttpRefusals, listenHttp } from './http-server.ts'
+import { closeHttp, createApp, type HttpOptions, HttpRefusals, listenHttp } from './http-server.ts'
 import { MediaPlane } from './media-plane.ts'
 import { meshInit } from './mesh-init.ts'
 import { metricsRegistry } from './metrics.ts'
@@ -19,8 +20,9 @@ import { LoopWatch, probeRoutes } from './probes.ts'
 import { pullCredentials } from './pull-credentials.ts'
 import { SlowedRequests } from './request-gate.ts'
 import { STOP_TIMEOUT_MS } from './run-until-signal.ts'
-import { securityWarnings } from './security.ts'
+import { pullCa, securityWarnings, tlsCertificate } from './security.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
+import type { TlsCertificate } from './tls-certificate.ts'
 import { VERSION } from './version.ts'
 
 /** What a player that arrives while the node shuts down is told. */
@@ -62,6 +64,8 @@ export class Daemon implements Startable {
   #uncatchApplicationErrors: (() => void) | null = null
   #startedAt = 0
   #http: Server | null = null
+  #https: Server | null = null
+  readonly #certificate: TlsCertificate | null
   #starting: Promise<void> | null = null
   #stopping: Promise<void> | null = null
 
@@ -76,6 +80,9 @@ export class Daemon implements Startable {
       this.#log.child({ component: 'auth' }),
     )
     const tokens = this.#auth.tokens
+    // a certificate that cannot be used stops the node here, with the file named
+    this.#certificate = tlsCertificate(config, this.#log.child({ component: 'tls' }))
+    const certificate = this.#certificate
     this.#media = new MediaServer(
       {
         rtmp: config.rtmp,
@@ -92,6 +99,10 @@ export class Daemon implements Startable {
         },
         authorize: this.#auth.authorize,
         pullCredentials: pullCredentials(config, tokens),
+        ...(config.tls.rtmps === null || certificate === null
+          ? {}
+          : { rtmps: { address: config.tls.rtmps, secureContext: () => certificate.context } }),
+        pullCa: pullCa(config),
       },
       { logger: this.#log },
     )
@@ -161,25 +172,32 @@ export class Daemon implements Startable {
       await this.#auth.start()
       await this.#media.start()
       this.#up.add('rtmp')
+      if (this.config.tls.rtmps !== null) this.#up.add('rtmps')
       // an app's stray exception or rejection fails that app, not the node
       if (this.config.webapps.apps.length > 0) {
         this.#uncatchApplicationErrors ??= catchApplicationErrors(this.#apps)
       }
       // before the join: each app's bus channel is subscribed, so messages sent from then on are held for it
       await this.#apps.load()
-      this.#http = await listenHttp(
-        createApp((app) => this.#routes(app), this.#log),
-        http,
-        {
-          upgrade: (req, socket, head) => {
-            if (!this.#media.flvUpgrade(req, socket, head)) this.#apps.handleUpgrade(req, socket, head)
-          },
-          connectionsPerIp: this.config.httpLimits.connectionsPerIp,
-          requestRate: this.config.httpLimits.requestRate,
-          refusals: this.#httpRefusals,
-          slowed: this.#httpSlowed,
+      const app = createApp((app) => this.#routes(app), this.#log)
+      const options: HttpOptions = {
+        upgrade: (req, socket, head) => {
+          if (!this.#media.flvUpgrade(req, socket, head)) this.#apps.handleUpgrade(req, socket, head)
         },
-      )
+        connectionsPerIp: this.config.httpLimits.connectionsPerIp,
+        requestRate: this.config.httpLimits.requestRate,
+        refusals: this.#httpRefusals,
+        slowed: this.#httpSlowed,
+      }
+      this.#http = await listenHttp(app, http, options)
+      const certificate = this.#certificate
+      if (this.config.tls.https !== null && certificate !== null) {
+        const https = await listenHttp(app, this.config.tls.https, { ...options, tls: certificate.pem })
+        this.#https = https
+        this.#up.add('https')
+        certificate.onChange((pem) => (https as HttpsServer).setSecureContext(pem))
+      }
+      certificate?.start()
       this.#up.add('http')
       if (this.#mesh !== null) {
         await this.#mesh.start()
@@ -216,10 +234,12 @@ export class Daemon implements Startable {
     this.#plane?.stop()
     this.#dashboard.stop()
     await this.#mesh?.stop()
-    const http = this.#http
+    const servers = [this.#http, this.#https]
     this.#http = null
+    this.#https = null
     this.#up.clear()
-    if (http !== null) await closeHttp(http)
+    this.#certificate?.stop()
+    await Promise.all(servers.map((server) => (server === null ? null : closeHttp(server))))
     this.#httpRefusals.stop()
     this.#httpSlowed.stop()
     await this.#media.stop()
@@ -305,10 +325,13 @@ export class Daemon implements Startable {
       role: this.config.role,
       version: VERSION,
       startedAt: this.#startedAt,
-      listeners:
-        this.#mesh === null
-          ? { rtmp: this.config.rtmp, http: this.config.http }
-          : { rtmp: this.config.rtmp, http: this.config.http, mesh: this.config.mesh },
+      listeners: {
+        rtmp: this.config.rtmp,
+        ...(this.config.tls.rtmps === null ? {} : { rtmps: this.config.tls.rtmps }),
+        http: this.config.http,
+        ...(this.config.tls.https === null ? {} : { https: this.config.tls.https }),
+        ...(this.#mesh === null ? {} : { mesh: this.config.mesh }),
+      },
       up: this.#up,
     }
     const status = nodeStatus(source)

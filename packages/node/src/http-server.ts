@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '@meshcast/interface'
@@ -54,6 +55,8 @@ export interface HttpOptions {
   refusals?: HttpRefusals
   /** counts and logs connections slowed by the request rate */
   slowed?: SlowedRequests
+  /** HTTPS with this certificate (`setSecureContext` swaps it later) */
+  tls?: { cert: Buffer; key: Buffer }
 }
 
 /** Why a connection or request was refused before any route saw it. */
@@ -63,6 +66,7 @@ export type HttpRefusal =
   | 'headers-too-large'
   | 'timeout'
   | 'request-rate'
+  | 'tls-handshake'
   | 'admin-auth'
 
 /** Every kind, for counters that show zeros too. */
@@ -72,6 +76,7 @@ export const HTTP_REFUSALS: readonly HttpRefusal[] = [
   'headers-too-large',
   'timeout',
   'request-rate',
+  'tls-handshake',
   'admin-auth',
 ]
 
@@ -99,22 +104,35 @@ export async function listenHttp(app: Express, address: HostPort, opts: HttpOpti
           refused: (detail, remote) => opts.refusals?.event('request-rate', detail, remote),
         })
       : app
-  const server = createServer(handler).listen(address.port, address.host)
+  const server = serverFor(handler, opts.tls)
+  const listener = opts.tls === undefined ? 'HTTP' : 'HTTPS'
+  server.listen(address.port, address.host)
   server.headersTimeout = HEADERS_TIMEOUT_MS
   server.requestTimeout = REQUEST_TIMEOUT_MS
   const { upgrade, refusals } = opts
   if (upgrade !== undefined) server.on('upgrade', upgrade)
   capPerAddress(server, new PerAddress(opts.connectionsPerIp ?? 0), refusals)
+  // a plain HTTP client on the HTTPS port, a client refusing the certificate, garbage, too slow
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    refusals?.event('tls-handshake', err.code ?? err.message, socket.remoteAddress)
+    socket.destroy()
+  })
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
     answerClientError(err, socket, refusals),
   )
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new ListenError('HTTP', formatAddress(address), err))
+      reject(new ListenError(listener, formatAddress(address), err))
     })
   })
   return server
+}
+
+/** A plain server, or an HTTPS one whose TLS handshake has the headers' time (node's default is 120 s). */
+function serverFor(handler: RequestListener, tls: HttpOptions['tls']): Server {
+  if (tls === undefined) return createServer(handler)
+  return createHttpsServer({ ...tls, handshakeTimeout: HEADERS_TIMEOUT_MS }, handler)
 }
 
 /** Closes a new connection from an address that holds `cap` already. */

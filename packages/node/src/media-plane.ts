@@ -11,6 +11,9 @@ import {
   type OriginEntry,
   type RelayPort,
   RoundRobin,
+  RTMPS_KEY,
+  rtmpsPort,
+  rtmpsUrl,
   StreamBook,
 } from '@meshcast/cluster'
 import type { NodeConfig } from '@meshcast/config'
@@ -68,6 +71,9 @@ export class MediaPlane {
     this.#p = parts
     this.#log = parts.logger.child({ component: 'media-plane' })
     this.book = new StreamBook(this.#log)
+    // on the member record from the first heartbeat: the members pulling from this one may use TLS
+    const rtmps = parts.config.tls.rtmps
+    if (rtmps !== null) parts.mesh.setData(RTMPS_KEY, rtmps.port)
     const { cluster, role } = parts.config
     this.edge =
       parts.relays === null || (role !== 'edge' && role !== 'relay')
@@ -81,7 +87,7 @@ export class MediaPlane {
               waitMs: parts.config.edge.waitSeconds * 1000,
               retryMs: cluster.retryDuration * 1000,
               kickOnUnpublish: cluster.kickOnUnpublish,
-              urlOf: (c) => this.#pullUrl(c.member.id, c.advert.rtmpUrl),
+              urlOf: (c) => this.#pullUrl(c.member, c.advert.rtmpUrl),
             },
             this.book,
             parts.relays,
@@ -288,12 +294,17 @@ export class MediaPlane {
     return host.includes(':') ? `[${host}]` : host
   }
 
-  /** An advert's URL, its wildcard host replaced by where this node reaches that member. */
-  #pullUrl(node: string, url: string): string {
+  /**
+   * An advert's URL, its wildcard host replaced by where this node reaches
+   * that member; over RTMPS when the member offers it (`tls.upstream`).
+   */
+  #pullUrl(member: Member, url: string): string {
     const m = /^rtmp:\/\/(0\.0\.0\.0|\[::\])(:\d+\/.*)$/.exec(url)
-    const host = m === null ? null : this.#p.mesh.peerHost(node)
-    if (m === null || host === null) return url
-    return `rtmp://${host.includes(':') ? `[${host}]` : host}${m[2]}`
+    const host = m === null ? null : this.#p.mesh.peerHost(member.id)
+    const plain =
+      m === null || host === null ? url : `rtmp://${host.includes(':') ? `[${host}]` : host}${m[2]}`
+    const port = this.#p.config.tls.upstream ? rtmpsPort(member) : null
+    return port === null ? plain : (rtmpsUrl(plain, port) ?? plain)
   }
 
   #advertSoon(): void {

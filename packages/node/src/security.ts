@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { readCredentials } from '@meshcast/auth'
 import { DEFAULT_PASSWORD, type NodeConfig } from '@meshcast/config'
+import { ConfigError, formatAddress, type Logger, silentLogger } from '@meshcast/interface'
+import { TlsCertificate } from './tls-certificate.ts'
 
 /**
  * What a node protects and what it leaves open, in words (`meshcast check`),
@@ -12,6 +15,8 @@ export interface SecurityPosture {
   play: string
   rtmp: string
   http: string
+  /** how this node's pulls reach their upstreams */
+  pulls: string
   controlPlane: string
 }
 
@@ -48,13 +53,56 @@ export function securityPosture(config: NodeConfig): SecurityPosture {
     play: auth.play
       ? `authenticated by ${checker}; the cluster's own pulls by a token from the cluster password`
       : 'open: anyone who reaches the RTMP or HTTP port may play',
-    rtmp: 'plain (no RTMPS): credentials and media travel unencrypted',
-    http: 'plain (no HTTPS): FLV players and the chat travel unencrypted',
+    rtmp:
+      config.tls.rtmps === null
+        ? 'plain (no RTMPS): credentials and media travel unencrypted'
+        : `plain on ${formatAddress(config.rtmp)}, and RTMPS on ${formatAddress(config.tls.rtmps)} (${config.tls.cert})`,
+    http:
+      config.tls.https === null
+        ? 'plain (no HTTPS): FLV players and the chat travel unencrypted'
+        : `plain on ${formatAddress(config.http)}, and HTTPS on ${formatAddress(config.tls.https)} (${config.tls.cert})`,
+    pulls: !pulls
+      ? 'none (this node pulls no streams)'
+      : config.tls.upstream
+        ? `over RTMPS from upstream members that offer it, their certificate checked against ${config.tls.ca ?? "node's built-in CAs"}; plain RTMP from the others`
+        : 'plain RTMP (tls.upstream=false)',
     controlPlane:
       config.admin.token === null
         ? 'open: /api/*, /metrics and the dashboard answer anyone who reaches the HTTP port'
         : 'protected by http.admin.token (Bearer, or Basic with the token as password): /api/* but /api/status, /metrics, the dashboard; /cluster, /healthz, /readyz and playback stay public',
   }
+}
+
+/** The TLS certificate and key loaded as a start would; throws a ConfigError naming the file. */
+export function checkTls(config: NodeConfig): void {
+  tlsCertificate(config)
+  pullCa(config)
+}
+
+/** The node's certificate, or null when no TLS listener is on. */
+export function tlsCertificate(config: NodeConfig, log: Logger = silentLogger): TlsCertificate | null {
+  const { tls } = config
+  if (tls.rtmps === null && tls.https === null) return null
+  return new TlsCertificate({ cert: tls.cert, key: tls.key }, log)
+}
+
+/** The CA bundle RTMPS pulls trust (`tls.ca`), or null for node's built-in CAs; a ConfigError when it cannot be read or holds no certificate. */
+export function pullCa(config: NodeConfig): Buffer | null {
+  const file = config.tls.ca
+  if (file === null) return null
+  let pem: Buffer
+  try {
+    pem = readFileSync(file)
+  } catch (err) {
+    throw new ConfigError([
+      { file, message: `cannot be read as tls.ca: ${(err as NodeJS.ErrnoException).code}` },
+    ])
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError([
+      { file, message: 'holds no PEM certificate (-----BEGIN CERTIFICATE-----) for tls.ca' },
+    ])
+  return pem
 }
 
 /** The credentials file checked as a start would read it; throws a ConfigError (file and line). */

@@ -58,13 +58,14 @@ export class Chromium {
     this.#profile = profile
   }
 
-  static async launch(path = CHROMIUM_PATH): Promise<Chromium> {
+  /** `args`: flags besides CHROMIUM_ARGS (`--ignore-certificate-errors-spki-list=…` to trust a test certificate). */
+  static async launch(path = CHROMIUM_PATH, args: readonly string[] = []): Promise<Chromium> {
     const profile = mkdtempSync(join(tmpdir(), 'meshcast-chromium-'))
     try {
       const context = await chromium.launchPersistentContext(profile, {
         executablePath: path,
         headless: true,
-        args: [...CHROMIUM_ARGS],
+        args: [...CHROMIUM_ARGS, ...args],
       })
       return new Chromium(context, profile)
     } catch (err) {
@@ -107,6 +108,7 @@ export class Chromium {
  */
 export function withChromium<T extends SkippableContext>(
   body: (browser: Chromium, t: T) => Promise<void>,
+  opts: { args?: readonly string[] } = {},
 ): (t: T) => Promise<void> {
   return async (t: T) => {
     const reason = chromiumMissing()
@@ -114,7 +116,7 @@ export function withChromium<T extends SkippableContext>(
       skipOrFailWithoutChromium(reason, t)
       return
     }
-    const browser = await Chromium.launch()
+    const browser = await Chromium.launch(CHROMIUM_PATH, opts.args)
     await guarded(t, { report: () => browser.report(), teardown: () => browser.close() }, () =>
       body(browser, t),
     )
