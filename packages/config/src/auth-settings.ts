@@ -1,4 +1,5 @@
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { join } from 'node:path'
+import { confPath } from './conf-path.ts'
 import { InvalidValueError } from './invalid-value-error.ts'
 import { parseOriginAddress } from './parse-address.ts'
 import { parseBoolean, parseWhole } from './parse-values.ts'
@@ -149,13 +150,7 @@ function resolveOrigins(reading: AuthReading, problems: ProblemList): OriginCred
  * roundtrip validator that names no endpoint is a problem.
  */
 export function resolveAuth(reading: AuthReading, confDir: string, problems: ProblemList): AuthSettings {
-  const written = reading.credentials
-  const credentials =
-    written === undefined
-      ? join(confDir, DEFAULT_CREDENTIALS_FILE)
-      : isAbsolute(written)
-        ? written
-        : resolve(dirname(confDir), written)
+  const credentials = confPath(confDir, reading.credentials, DEFAULT_CREDENTIALS_FILE)
   const validatorPlace = reading.places.get('auth.validator')
   if (reading.validator === 'roundtrip' && reading.roundtripUrl === undefined && validatorPlace !== undefined)
     problems.add({

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { join } from 'node:path'
+import { confPath } from './conf-path.ts'
 import { parseBoolean, parsePort } from './parse-values.ts'
 import type { ProblemList, ProblemPlace } from './problem-list.ts'
 import type { ListenAddress, TlsSettings } from './types.ts'
@@ -89,15 +90,9 @@ export function resolveTls(
   plain: { rtmp: ListenAddress; http: ListenAddress },
   problems: ProblemList,
 ): TlsSettings {
-  const file = (written: string | undefined, fallback: string) =>
-    written === undefined
-      ? join(confDir, fallback)
-      : isAbsolute(written)
-        ? written
-        : resolve(dirname(confDir), written)
-  const cert = file(reading.cert, DEFAULT_CERT_FILE)
-  const key = file(reading.key, DEFAULT_KEY_FILE)
-  const ca = reading.ca === undefined ? null : file(reading.ca, '')
+  const cert = confPath(confDir, reading.cert, DEFAULT_CERT_FILE)
+  const key = confPath(confDir, reading.key, DEFAULT_KEY_FILE)
+  const ca = reading.ca === undefined ? null : confPath(confDir, reading.ca, '')
   const written = reading.cert !== undefined || reading.key !== undefined
   const certificate = written || (existsSync(cert) && existsSync(key))
   const listener = (name: 'rtmps' | 'https', clash: ListenAddress): ListenAddress | null => {

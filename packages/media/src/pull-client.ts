@@ -50,7 +50,7 @@ RtmpClient.parseUrl = (url: string) => {
   const secure = url.startsWith('rtmps://')
   const info = parseUrl(secure ? `rtmp://${url.slice('rtmps://'.length)}` : url)
   const host = info.host.replace(/^\[(.*)\]$/, '$1')
-  const port = secure && !/^rtmps:\/\/(\[[^\]]*\]|[^/]*):\d+\//.test(url) ? RTMPS_DEFAULT_PORT : info.port
+  const port = secure && new URL(url).port === '' ? RTMPS_DEFAULT_PORT : info.port
   return {
     ...info,
     host,

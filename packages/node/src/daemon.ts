@@ -66,6 +66,8 @@ export class Daemon implements Startable {
   #http: Server | null = null
   #https: Server | null = null
   readonly #certificate: TlsCertificate | null
+  /** stops handing renewed certificates to the HTTPS server */
+  #unwatchHttps: (() => void) | null = null
   #starting: Promise<void> | null = null
   #stopping: Promise<void> | null = null
 
@@ -195,7 +197,7 @@ export class Daemon implements Startable {
         const https = await listenHttp(app, this.config.tls.https, { ...options, tls: certificate.pem })
         this.#https = https
         this.#up.add('https')
-        certificate.onChange((pem) => (https as HttpsServer).setSecureContext(pem))
+        this.#unwatchHttps = certificate.onChange((pem) => (https as HttpsServer).setSecureContext(pem))
       }
       certificate?.start()
       this.#up.add('http')
@@ -239,6 +241,8 @@ export class Daemon implements Startable {
     this.#https = null
     this.#up.clear()
     this.#certificate?.stop()
+    this.#unwatchHttps?.()
+    this.#unwatchHttps = null
     await Promise.all(servers.map((server) => (server === null ? null : closeHttp(server))))
     this.#httpRefusals.stop()
     this.#httpSlowed.stop()

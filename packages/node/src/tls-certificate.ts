@@ -46,8 +46,13 @@ export class TlsCertificate {
     return this.#pem
   }
 
-  onChange(listener: (pem: { cert: Buffer; key: Buffer }) => void): void {
+  /** Calls `listener` with each new pair; returns what stops that. */
+  onChange(listener: (pem: { cert: Buffer; key: Buffer }) => void): () => void {
     this.#listeners.push(listener)
+    return () => {
+      const i = this.#listeners.indexOf(listener)
+      if (i !== -1) this.#listeners.splice(i, 1)
+    }
   }
 
   start(): void {
