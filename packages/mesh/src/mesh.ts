@@ -76,6 +76,9 @@ const BUS_LINK_QUEUE_BYTES = 32 * 1024 * 1024
 /** Heartbeats that may wait for one peer's link: a few beats; older ones are worthless. */
 const HEARTBEAT_LINK_QUEUE_BYTES = 256 * 1024
 
+/** ms a leaving node waits for members to confirm its leave notice: a member that does not is dead or cut off. */
+const GOODBYE_WAIT_MS = 500
+
 /** Largest frame on any path: a full batch plus its envelope. */
 function frameLimit(s: MeshSettings): number {
   return Math.max(s.maxBatchBytes, s.maxMessageBytes) + 64 * 1024
@@ -1072,10 +1075,13 @@ export class Mesh implements Startable {
     await this.#publish(this.#names.heartbeatTopic, encodeFrame(frame)).catch(() => {})
     const direct = this.#direct
     if (direct === null) return
+    // The connections close only once each member has handled the notice: a member that sees
+    // its connection to this node close first suspects it ('closed'). Neither a frame handed to
+    // the muxer nor a view change here tells that (the coordinator's view without this node
+    // used to wake a sleep meant to last GOODBYE_WAIT_MS, and close the connections within ms).
+    const signal = AbortSignal.timeout(GOODBYE_WAIT_MS)
     const others = this.#table.entries().filter((e) => e.member.id !== this.id)
-    const sends = Promise.allSettled(others.map((e) => direct.send(e.member.id, encodeFrame(frame), false)))
-    await Promise.race([sends, this.#alarm.sleep(500)])
-    this.#alarm.wake()
+    await Promise.allSettled(others.map((e) => direct.deliver(e.member.id, encodeFrame(frame), signal)))
   }
 
   // ---- helpers ------------------------------------------------------------

@@ -73,6 +73,32 @@ export class DirectChannel {
     }
   }
 
+  /**
+   * Sends one frame that has no answer and resolves once `peer` has handled
+   * it: a member closes its end of the stream only after its handler has
+   * returned (see #serve), or when it goes away. Rejects when the frame could
+   * not be written, or `signal` ends the wait.
+   */
+  async deliver(peer: string, frame: Uint8Array, signal: AbortSignal): Promise<void> {
+    const stream = await this.#c.libp2p.dialProtocol(peerId(peer), this.#init.protocol, { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: this.#init.maxFrameBytes })
+      await lp.write(frame, { signal })
+      await stream.close({ signal })
+      await lp.read({ signal }).then(
+        () => {
+          throw new Error(`unexpected reply from ${peer}`)
+        },
+        (err: Error) => {
+          if (err.name !== 'UnexpectedEOFError') throw err
+        },
+      )
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
   async #serve(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     const signal = AbortSignal.timeout(this.#init.timeout)
