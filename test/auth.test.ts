@@ -245,6 +245,147 @@ describe('stream authentication (Red5 Pro Simple Authentication, file validator)
   })
 })
 
+/** Where `node` pulls `path` from now (its upstream's RTMP URL), or null. */
+async function upstreamOf(node: NodeProcess, path: string): Promise<string | null> {
+  const { id } = await node.status()
+  const body = (await (await node.httpGet('/api/streams')).json()) as {
+    streams: { path: string; carriers: { node: string; upstream: { rtmpUrl: string | null } | null }[] }[]
+  }
+  const mine = body.streams.find((s) => s.path === path)?.carriers.find((c) => c.node === id)
+  return mine?.upstream?.rtmpUrl ?? null
+}
+
+describe('stream ownership: an edge fails over only to a copy of the same publisher or group', () => {
+  const cluster = new TestCluster()
+  const dir = mkdtempSync(join(tmpdir(), 'meshcast-owner-test-'))
+  const credentials = join(dir, 'simple-auth-plugin.credentials')
+  const publishers: Publisher[] = []
+  let origin1: NodeProcess
+  let origin2: NodeProcess
+  let edge: NodeProcess
+  let careless: NodeProcess
+
+  before(async () => {
+    writeFileSync(credentials, 'ann=ann-pw\nben=ben-pw\ncy=c4rol-pw\n')
+    const auth = {
+      'auth.publish': 'true',
+      'auth.credentials': credentials,
+      // ann and cy publish the same show from two encoders; ben is a user of his own
+      'auth.group.studio': 'ann,cy',
+    }
+    origin1 = await cluster.start({ name: 'origin1', properties: auth })
+    origin2 = await cluster.start({ name: 'origin2', properties: auth })
+    const edgeOf = (name: string, hold: string) =>
+      cluster.start({
+        name,
+        cluster: { nodeType: 'edge', origins: [`${origin1.host}:${origin1.rtmpPort}`] },
+        properties: { 'auth.owner_hold': hold },
+      })
+    edge = await edgeOf('edge', '30')
+    // owners not looked at: what every edge did before (the takeover the hold prevents)
+    careless = await edgeOf('careless-edge', '0')
+  })
+
+  after(async () => {
+    for (const p of publishers) await p.stop()
+    await cluster.stopAll()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test(
+    "another user's publish of the same name is passed over; the group's other encoder is taken",
+    cluster.reporting(async () => {
+      const ann = await publish(`${origin1.rtmpUrl}/live/owned?username=ann&password=ann-pw`, {
+        seconds: 300,
+      })
+      publishers.push(ann)
+      const players = [edge, careless].map((n) => playHttpFlvTags(`${n.httpUrl}/live/owned.flv`))
+      const [watching, carelessWatching] = await Promise.all(players)
+      if (watching === undefined || carelessWatching === undefined) throw new Error('no players')
+      try {
+        for (const node of [edge, careless])
+          await waitFor(
+            async () => (await upstreamOf(node, '/live/owned'))?.includes(origin1.host) === true,
+            {
+              timeout: 20_000,
+              what: `${node.name} pulling from origin1`,
+            },
+          )
+        // ben publishes the same name on the other origin: a valid user, but not the stream's publisher
+        publishers.push(
+          await publish(`${origin2.rtmpUrl}/live/owned?username=ben&password=ben-pw`, { seconds: 300 }),
+        )
+        await waitFor(
+          () =>
+            edge
+              .records()
+              .some((r) => r.message === 'a copy of the stream from another publisher is not pulled'),
+          { timeout: 15_000, what: "the edge noticing ben's copy" },
+        )
+        await ann.stop()
+        await waitFor(
+          async () => (await upstreamOf(careless, '/live/owned'))?.includes(origin2.host) === true,
+          {
+            timeout: 15_000,
+            what: "the careless edge switching to ben's copy (as before ownership)",
+          },
+        )
+        await sleep(3000)
+        assert.equal(
+          await upstreamOf(edge, '/live/owned'),
+          null,
+          'the edge pulls nothing while the owner is away',
+        )
+        const framesBefore = watching.tags.filter((t) => t.type === 9).length
+        assert.equal(watching.ended, null, 'the player stays, waiting')
+        // cy, the studio's second encoder, takes over the name on origin1
+        publishers.push(
+          await publish(`${origin1.rtmpUrl}/live/owned?username=cy&password=c4rol-pw`, { seconds: 300 }),
+        )
+        await waitFor(async () => (await upstreamOf(edge, '/live/owned'))?.includes(origin1.host) === true, {
+          timeout: 20_000,
+          what: "the edge pulling cy's copy",
+        })
+        await waitFor(() => watching.tags.filter((t) => t.type === 9).length >= framesBefore + 25, {
+          timeout: 15_000,
+          what: "the edge's player getting cy's picture",
+        })
+        const pulledFrom = edge
+          .records()
+          .filter((r) => r.message === 'pulling stream' || r.message === 'switched upstream')
+          .map((r) => String(r.url))
+        assert.ok(
+          pulledFrom.every((u) => u.includes(origin1.host)),
+          `the edge pulled only from origin1: ${pulledFrom.join(', ')}`,
+        )
+        const metrics = await (await edge.httpGet('/metrics')).text()
+        assert.match(metrics, /^meshcast_pull_ignored_copies_total [1-9]/m)
+        const streams = (await (await edge.httpGet('/api/streams')).json()) as {
+          streams: { path: string; publishedOn: { owner: string | null }[] }[]
+        }
+        const owners = streams.streams.find((s) => s.path === '/live/owned')?.publishedOn.map((p) => p.owner)
+        assert.equal(owners?.length, 2)
+        assert.ok(
+          owners?.every((o) => typeof o === 'string' && !/ann|ben|cy/.test(o)),
+          `owners ${owners}`,
+        )
+        assert.notEqual(owners?.[0], owners?.[1], "ben's copy and cy's have different owners")
+        for (const node of cluster.nodes) {
+          const text = node
+            .records()
+            .map((r) => JSON.stringify(r))
+            .join('\n')
+          for (const secret of ['ann-pw', 'ben-pw', 'c4rol-pw', cluster.password])
+            assert.ok(!text.includes(secret), `${node.name} logged ${JSON.stringify(secret)}`)
+        }
+      } finally {
+        watching.close()
+        carelessWatching.close()
+      }
+    }),
+  )
+})
+
 describe('stream authentication (roundtrip validator)', () => {
   const cluster = new TestCluster()
   let node: NodeProcess
@@ -371,10 +512,22 @@ describe('the control plane (http.admin.token)', () => {
   const bearer = { authorization: `Bearer ${TOKEN}` }
   const basic = { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` }
 
+  const apart = new TestCluster()
+  let behind: NodeProcess
+  const ADMIN_PORT = 5090
+
   before(async () => {
     node = await cluster.start({ name: 'origin', properties: { 'http.admin.token': TOKEN } })
+    // its control plane on a listener of its own (its own loopback address: no other test's), in a cluster of its own
+    behind = await apart.start({
+      name: 'admin-listener',
+      properties: { 'http.admin.token': TOKEN, 'admin.host': apart.address(0), 'admin.port': ADMIN_PORT },
+    })
   })
-  after(() => cluster.stopAll())
+  after(async () => {
+    await cluster.stopAll()
+    await apart.stopAll()
+  })
 
   const get = (path: string, headers: Record<string, string> = {}) =>
     fetch(`${node.httpUrl}${path}`, { headers }).then(async (r) => ({
@@ -415,6 +568,37 @@ describe('the control plane (http.admin.token)', () => {
   )
 
   test(
+    'with admin.port the control plane answers on the admin listener only; the public port says 404 for it',
+    apart.reporting(async () => {
+      const adminUrl = `http://${behind.host}:${ADMIN_PORT}`
+      const at = (base: string, path: string, headers: Record<string, string> = {}) =>
+        fetch(`${base}${path}`, { headers }).then(async (r) => ({ status: r.status, body: await r.text() }))
+      for (const path of ['/metrics', '/api/streams', '/api/members', '/api/dashboard', '/']) {
+        const pub = await at(behind.httpUrl, path, bearer)
+        assert.equal(pub.status, 404, `${path} on the public port, even with the token`)
+        assert.match(pub.body, /admin listener/)
+        assert.equal(
+          (await at(adminUrl, path)).status,
+          401,
+          `${path} on the admin listener without the token`,
+        )
+        assert.equal((await at(adminUrl, path, bearer)).status, 200, `${path} on the admin listener`)
+      }
+      for (const path of ['/cluster', '/healthz', '/readyz', '/api/status'])
+        assert.equal((await at(behind.httpUrl, path)).status, 200, `${path} on the public port`)
+      const status = JSON.parse((await at(adminUrl, '/api/status', bearer)).body) as {
+        listeners: Record<string, { address: string; up: boolean }>
+      }
+      assert.deepEqual(status.listeners.admin, { address: `${behind.host}:${ADMIN_PORT}`, up: true })
+      const check = await runCli(['check', '--conf', behind.conf])
+      assert.match(
+        check.stdout,
+        new RegExp(`controlPlane: on the admin listener ${behind.host}:${ADMIN_PORT} only`),
+      )
+    }),
+  )
+
+  test(
     'the dashboard works in a browser that sends the token as Basic credentials',
     withChromium(async (browser) => {
       const page = await browser.newPage()
@@ -438,6 +622,7 @@ describe('defaults that do not hurt', () => {
     assert.match(r.stdout, /^security:\n {2}mesh: encrypted/m)
     assert.match(r.stdout, /publish: open: anyone who reaches the RTMP port/)
     assert.match(r.stdout, /controlPlane: open/)
+    assert.match(r.stdout, /ownership: none: streams published here own nothing/)
   })
 
   test('a malformed credentials file stops check (and start) with its file and line, never its passwords', async () => {

@@ -67,6 +67,11 @@ async function counter(node: NodeProcess, name: string, kind: string): Promise<n
   return Number(m?.[1] ?? 0)
 }
 
+async function total(node: NodeProcess, name: string): Promise<number> {
+  const text = await (await node.httpGet('/metrics')).text()
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0)
+}
+
 describe('TLS: RTMPS, HTTPS, pulls over RTMPS, certificate renewal', () => {
   const cluster = new TestCluster()
   let files: TlsFiles
@@ -219,6 +224,69 @@ describe('TLS: RTMPS, HTTPS, pulls over RTMPS, certificate renewal', () => {
     assert.equal(await servedSerial(origin.host, HTTPS_PORT, ca()), renewed)
     // the publisher's connection, made with the old certificate, carries on
     assert.equal(publisher.child.exitCode, null)
+  })
+
+  test('HTTPS: one address pipelining as fast as it can is paced at the request rate or cut; others are served meanwhile', async () => {
+    // its own loopback address: the request rate is per address
+    const from = `127.251.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`
+    const before = {
+      slowed: await total(origin, 'meshcast_http_slowed_total'),
+      refused: await counter(origin, 'meshcast_http_refused_total', 'request-rate'),
+    }
+    const request = Buffer.from('GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200))
+    const answers = { ok: 0, tooMany: 0, bad: 0 }
+    let connections = 0
+    const t0 = Date.now()
+    const flood = (async () => {
+      while (Date.now() - t0 < 4000) {
+        connections++
+        await new Promise<void>((resolve) => {
+          const tcp = net.connect({ host: origin.host, port: HTTPS_PORT, localAddress: from })
+          const socket = tls.connect({ socket: tcp, host: origin.host, ca: ca() })
+          socket.on('data', (d: Buffer) => {
+            const text = d.toString('latin1')
+            answers.ok += text.split('HTTP/1.1 200').length - 1
+            answers.tooMany += text.split('HTTP/1.1 429').length - 1
+            answers.bad += text.split('HTTP/1.1 400').length - 1
+          })
+          socket.on('error', () => undefined)
+          socket.on('close', () => resolve())
+          const stop = setTimeout(() => socket.destroy(), Math.max(0, 4000 - (Date.now() - t0)))
+          socket.once('close', () => clearTimeout(stop))
+          const pump = () => {
+            while (!socket.destroyed && socket.write(request));
+            if (!socket.destroyed) socket.once('drain', pump)
+          }
+          socket.on('secureConnect', pump)
+        })
+      }
+    })()
+    // another client, meanwhile, over HTTPS too
+    const others: number[] = []
+    while (Date.now() - t0 < 3500) {
+      others.push((await httpsGet(`https://${origin.host}:${HTTPS_PORT}/api/status`, ca())).status)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    await flood
+    const seconds = (Date.now() - t0) / 1000
+    process.stdout.write(
+      `# HTTPS pipelining from one address for ${seconds.toFixed(1)} s: ${answers.ok} answered, ` +
+        `${answers.tooMany} told 429, ${answers.bad} told 400, ${connections} connections; others: ${others.join(' ')}\n`,
+    )
+    assert.ok(answers.ok <= 200 + 200 * seconds * 1.1, `answered ${answers.ok} in ${seconds.toFixed(1)} s`)
+    assert.ok(
+      others.every((s) => s === 200),
+      `another client's answers: ${others.join(' ')}`,
+    )
+    const after = {
+      slowed: await total(origin, 'meshcast_http_slowed_total'),
+      refused: await counter(origin, 'meshcast_http_refused_total', 'request-rate'),
+    }
+    assert.ok(
+      after.slowed > before.slowed || after.refused > before.refused || answers.bad > 0,
+      `neither paced nor cut: ${JSON.stringify({ before, after, answers })}`,
+    )
+    assert.equal(origin.exit, null, 'the origin is up')
   })
 
   test('no key material or credential in any log line', () => {

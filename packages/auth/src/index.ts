@@ -2,6 +2,8 @@ export { CLUSTER_USER, ClusterTokens } from './cluster-token.ts'
 export type { Secret } from './credentials-file.ts'
 export { MAX_PASSWORD, MAX_USERNAME, parseCredentials } from './credentials-file.ts'
 export { DEFAULT_WATCH_MS, FileValidator, readCredentials } from './file-validator.ts'
+export type { PublishGroup } from './owner-tag.ts'
+export { MAX_GROUP, OwnerTags } from './owner-tag.ts'
 export type { ScryptHash } from './password-hash.ts'
 export {
   DEFAULT_SCRYPT,

@@ -1,4 +1,5 @@
 import type { AccessRequest, Logger } from '@meshcast/interface'
+import { MAX_GROUP } from './owner-tag.ts'
 
 /** The body Red5 Pro's RoundTrip validator posts to the operator's application. */
 export interface RoundtripBody {
@@ -11,7 +12,8 @@ export interface RoundtripBody {
   clientIp: string
 }
 
-export type RoundtripAnswer = { allowed: true } | { allowed: false; detail: string }
+/** `group`: the redundancy group the endpoint names for a publisher (`{"result": true, "group": "…"}`), if any. */
+export type RoundtripAnswer = { allowed: true; group?: string } | { allowed: false; detail: string }
 
 /** An answer larger than this is not one (the expected body is `{"result": true}`). */
 const MOST_ANSWER_BYTES = 64 * 1024
@@ -70,8 +72,8 @@ export class RoundtripValidator {
       await res.body?.cancel()
       return { allowed: false, detail: `the validator answered HTTP ${res.status}` }
     }
-    const result = await readResult(res)
-    if (result === true) return { allowed: true }
+    const { result, group } = await readResult(res)
+    if (result === true) return group === undefined ? { allowed: true } : { allowed: true, group }
     if (result === false) return { allowed: false, detail: 'the validator refused' }
     return { allowed: false, detail: 'the validator answered something other than {"result": true|false}' }
   }
@@ -89,22 +91,28 @@ export class RoundtripValidator {
   }
 }
 
-/** `result` of a JSON answer: true, false (Red5 Pro's endpoints also answer "true"/"false"), or undefined. */
-async function readResult(res: Response): Promise<boolean | undefined> {
+/**
+ * `result` of a JSON answer: true, false (Red5 Pro's endpoints also answer
+ * "true"/"false"), or undefined; and its `group` when a short plain name
+ * (anything else there is not a group, and is ignored).
+ */
+async function readResult(res: Response): Promise<{ result: boolean | undefined; group?: string }> {
   let text: string
   try {
     text = await res.text()
   } catch {
-    return undefined
+    return { result: undefined }
   }
-  if (text.length > MOST_ANSWER_BYTES) return undefined
+  if (text.length > MOST_ANSWER_BYTES) return { result: undefined }
   try {
-    const body = JSON.parse(text) as { result?: unknown }
+    const body = JSON.parse(text) as { result?: unknown; group?: unknown }
     const r = body?.result
-    if (r === true || r === 'true') return true
-    if (r === false || r === 'false') return false
+    const g = body?.group
+    const group = typeof g === 'string' && g.length > 0 && g.length <= MAX_GROUP ? { group: g } : {}
+    if (r === true || r === 'true') return { result: true, ...group }
+    if (r === false || r === 'false') return { result: false }
   } catch {
     // not JSON
   }
-  return undefined
+  return { result: undefined }
 }

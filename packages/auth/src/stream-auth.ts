@@ -11,6 +11,7 @@ import {
 import { CLUSTER_USER, ClusterTokens } from './cluster-token.ts'
 import { MAX_PASSWORD, MAX_USERNAME } from './credentials-file.ts'
 import { FileValidator } from './file-validator.ts'
+import { OwnerTags, type PublishGroup } from './owner-tag.ts'
 import { matchesPlain } from './password-hash.ts'
 import { RoundtripValidator } from './roundtrip-validator.ts'
 
@@ -30,6 +31,8 @@ export interface StreamAuthInit {
   clusterPassword: string
   /** ms between looks at the credentials file; default 1000 */
   watchMs?: number
+  /** redundancy groups: their users' publishes of one name are one stream (`auth.group.<name>`); default none */
+  groups?: readonly PublishGroup[]
 }
 
 const REFUSALS: readonly AccessRefusal[] = [
@@ -53,6 +56,7 @@ type Counts = Record<AccessAction, { allowed: number; refused: Record<AccessRefu
 export class StreamAuth implements Startable {
   readonly settings: Readonly<StreamAuthInit>
   readonly tokens: ClusterTokens
+  readonly #owners: OwnerTags
   readonly #file: FileValidator | null
   readonly #roundtrip: RoundtripValidator | null
   readonly #log: Logger
@@ -67,6 +71,7 @@ export class StreamAuth implements Startable {
     this.settings = { ...init }
     this.#log = log
     this.tokens = new ClusterTokens(init.clusterPassword)
+    this.#owners = new OwnerTags(init.clusterPassword, init.groups ?? [])
     const used = init.publish || init.play
     this.#file = used && init.validator === 'file' ? new FileValidator(init.credentials, log) : null
     this.#roundtrip =
@@ -146,7 +151,7 @@ export class StreamAuth implements Startable {
       (c.password?.length ?? 0) > MAX_PASSWORD ||
       (c.token?.length ?? 0) > MAX_TOKEN
     // what is not protected needs nothing, whatever the client sends
-    if (!protectedHere) return { allowed: true, user: null }
+    if (!protectedHere) return { allowed: true, user: null, owner: null }
     if (odd) return refused('odd-credentials', 'credentials longer than any this node accepts')
     if (c.username === CLUSTER_USER) return this.#member(request)
     if (!hasCredentials(c)) return refused('no-credentials', 'no credentials given')
@@ -155,12 +160,17 @@ export class StreamAuth implements Startable {
         return refused('bad-credentials', 'a user name and a password are needed')
       const ok = await this.#file.check(c.username, c.password)
       return ok
-        ? { allowed: true, user: c.username }
+        ? { allowed: true, user: c.username, owner: this.#owner(request, c.username) }
         : refused('bad-credentials', 'unknown user or wrong password')
     }
     if (this.#roundtrip !== null) {
       const answer = await this.#roundtrip.ask(request)
-      if (answer.allowed) return { allowed: true, user: c.username ?? null }
+      if (answer.allowed)
+        return {
+          allowed: true,
+          user: c.username ?? null,
+          owner: this.#owner(request, c.username ?? '', answer.group),
+        }
       const reason = answer.detail === 'the validator refused' ? 'not-allowed' : 'validator-failed'
       return refused(reason, answer.detail)
     }
@@ -174,8 +184,13 @@ export class StreamAuth implements Startable {
     const byToken = token !== undefined && this.tokens.verify(token, request.app, request.name)
     const byPassword = password !== undefined && matchesPlain(this.settings.clusterPassword, password)
     return byToken || byPassword
-      ? { allowed: true, user: CLUSTER_USER }
+      ? { allowed: true, user: CLUSTER_USER, owner: null }
       : refused('bad-credentials', `${CLUSTER_USER} without a good token or the cluster password`)
+  }
+
+  /** A checked publish's owner tag; plays own nothing. */
+  #owner(request: AccessRequest, user: string, group?: string): string | null {
+    return request.action === 'publish' ? this.#owners.of(user, group) : null
   }
 
   #what(): { publish: boolean; play: boolean; validator: string } {

@@ -11,6 +11,7 @@ import {
   ClusterTokens,
   hashPassword,
   matchesHash,
+  OwnerTags,
   parseCredentials,
   parseScryptHash,
   StreamAuth,
@@ -94,6 +95,47 @@ describe('the credentials file', () => {
   })
 })
 
+describe('stream owners', () => {
+  test('a group makes its users one owner; the tag is the same on every member and names nobody', () => {
+    const groups = [{ name: 'studio', users: ['alice', 'bob'] }]
+    const a = new OwnerTags('clusterpw', groups)
+    const b = new OwnerTags('clusterpw', groups)
+    assert.equal(a.of('alice'), a.of('bob'))
+    assert.equal(a.of('alice'), b.of('bob'), 'another member tags alike')
+    assert.notEqual(a.of('alice'), a.of('carol'))
+    assert.notEqual(
+      a.of('carol'),
+      new OwnerTags('otherpw', groups).of('carol'),
+      'keyed by the cluster password',
+    )
+    assert.match(a.of('carol'), /^[A-Za-z0-9_-]{22}$/)
+    assert.ok(!a.of('carol').includes('carol'))
+  })
+
+  test('a group of the file validator owns what its users publish; plays and cluster pulls own nothing', async () => {
+    const file = join(dir, 'owners.credentials')
+    writeFileSync(file, 'alice=a-pw\nbob=b-pw\ncarol=c-pw\n')
+    const auth = new StreamAuth(
+      init({ credentials: file, play: true, groups: [{ name: 'studio', users: ['alice', 'bob'] }] }),
+      recordingLogger(),
+    )
+    await auth.start()
+    try {
+      const as = async (username: string, password: string, action: 'publish' | 'play' = 'publish') => {
+        const v = await auth.authorize(request({ action, credentials: { username, password } }))
+        assert.ok(v.allowed, username)
+        return v.owner
+      }
+      assert.equal(await as('alice', 'a-pw'), await as('bob', 'b-pw'))
+      assert.notEqual(await as('alice', 'a-pw'), await as('carol', 'c-pw'))
+      assert.equal(await as('alice', 'a-pw', 'play'), null)
+      assert.equal(await as(CLUSTER_USER, 'clusterpw', 'play'), null)
+    } finally {
+      await auth.stop()
+    }
+  })
+})
+
 describe('StreamAuth with the file validator', () => {
   const file = join(dir, 'simple-auth-plugin.credentials')
   let auth: StreamAuth
@@ -108,14 +150,9 @@ describe('StreamAuth with the file validator', () => {
 
   test('allows a listed user, refuses a wrong password, a missing one and none at all', async () => {
     const ok = await auth.authorize(request({ credentials: { username: 'alice', password: 'wonderland' } }))
-    assert.deepEqual(ok, { allowed: true, user: 'alice' })
-    assert.deepEqual(
-      await auth.authorize(request({ credentials: { username: 'bob', password: 'builder' } })),
-      {
-        allowed: true,
-        user: 'bob',
-      },
-    )
+    assert.deepEqual(ok, { allowed: true, user: 'alice', owner: new OwnerTags('clusterpw', []).of('alice') })
+    const bob = await auth.authorize(request({ credentials: { username: 'bob', password: 'builder' } }))
+    assert.equal(bob.allowed && bob.user, 'bob')
     const wrong = await auth.authorize(request({ credentials: { username: 'alice', password: 'wonder' } }))
     assert.equal(wrong.allowed, false)
     assert.equal(!wrong.allowed && wrong.reason, 'bad-credentials')
@@ -130,7 +167,11 @@ describe('StreamAuth with the file validator', () => {
   })
 
   test('what is not protected needs nothing (auth.play is off here)', async () => {
-    assert.deepEqual(await auth.authorize(request({ action: 'play' })), { allowed: true, user: null })
+    assert.deepEqual(await auth.authorize(request({ action: 'play' })), {
+      allowed: true,
+      user: null,
+      owner: null,
+    })
   })
 
   test('refusals are logged with the address and stream, never with a password', async () => {
@@ -214,9 +255,10 @@ describe('StreamAuth with the roundtrip validator', () => {
       if (body.username === 'hang') return // never answers
       if (body.username === 'broken') return res.writeHead(500).end()
       if (body.username === 'odd') return res.writeHead(200).end('yes')
+      const group = body.username === 'cy' || body.username === 'dee' ? { group: 'studio' } : {}
       res
         .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ result: body.username === 'ann' }))
+        .end(JSON.stringify({ result: ['ann', 'cy', 'dee'].includes(body.username), ...group }))
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/validate`
@@ -233,7 +275,8 @@ describe('StreamAuth with the roundtrip validator', () => {
     )
     const as = (username: string) =>
       auth.authorize(request({ credentials: { username, password: 'p', token: 't' }, clientIp: '127.0.0.5' }))
-    assert.deepEqual(await as('ann'), { allowed: true, user: 'ann' })
+    const ann = await as('ann')
+    assert.equal(ann.allowed && ann.user, 'ann')
     assert.deepEqual(bodies[0], {
       type: 'publisher',
       username: 'ann',
@@ -254,6 +297,24 @@ describe('StreamAuth with the roundtrip validator', () => {
     assert.match(!broken.allowed ? broken.detail : '', /HTTP 500/)
     const odd = await as('odd')
     assert.match(!odd.allowed ? odd.detail : '', /something other than/)
+  })
+
+  test('a publisher owns the stream as the group the endpoint names, or as the user', async () => {
+    const auth = new StreamAuth(
+      init({ validator: 'roundtrip', roundtripUrl: url, groups: [{ name: 'studio', users: ['ann'] }] }),
+      recordingLogger(),
+    )
+    const owner = async (username: string) => {
+      const v = await auth.authorize(request({ credentials: { username, password: 'p' } }))
+      assert.ok(v.allowed, username)
+      return v.owner
+    }
+    const [ann, cy, dee] = [await owner('ann'), await owner('cy'), await owner('dee')]
+    assert.equal(cy, dee, 'one group named by the endpoint: one owner')
+    assert.equal(ann, cy, "the endpoint's group is the configured group of that name")
+    const alone = new StreamAuth(init({ validator: 'roundtrip', roundtripUrl: url }), recordingLogger())
+    const v = await alone.authorize(request({ credentials: { username: 'ann', password: 'p' } }))
+    assert.ok(v.allowed && v.owner !== ann, 'ann in no group here: owns as herself')
   })
 
   test('an unreachable endpoint is a refusal, not an exception', async () => {

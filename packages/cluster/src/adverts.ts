@@ -11,6 +11,10 @@ export const MAX_VIA = 16
 
 /** Longest entry of a `via` chain (a peer id, or a foreign origin's `rtmp://host:port`). */
 export const MAX_VIA_ID = 128
+/** Longest owner tag (the auth package makes 22 characters: base64url of 128 bits). */
+export const MAX_OWNER = 64
+const OWNER = /^[A-Za-z0-9_-]+$/
+
 /** The largest picture side an advert may name (16K is 15360). */
 export const MAX_PIXELS = 65535
 
@@ -54,6 +58,8 @@ export function parseAdverts(value: unknown): ParsedAdverts {
       subscribers: a.subscribers,
       // a node of an earlier version sends none: its stream still plays, at an unknown rate
       kbps: a.kbps ?? 0,
+      // a node of an earlier version knows no owners: as published without credentials
+      owner: a.owner ?? null,
       via: [...a.via],
     })
   }
@@ -80,6 +86,12 @@ function advertProblem(v: unknown): string | null {
   if (!Number.isSafeInteger(a.subscribers) || (a.subscribers as number) < 0) return 'bad subscribers'
   if (a.kbps !== undefined && (typeof a.kbps !== 'number' || !Number.isFinite(a.kbps) || a.kbps < 0))
     return 'bad kbps'
+  if (
+    a.owner !== undefined &&
+    a.owner !== null &&
+    !(typeof a.owner === 'string' && a.owner.length <= MAX_OWNER && OWNER.test(a.owner))
+  )
+    return 'bad owner'
   if (
     !Array.isArray(a.via) ||
     a.via.length > MAX_VIA ||

@@ -29,7 +29,18 @@ export interface EdgeSettings {
   kickOnUnpublish: boolean
   /** the URL to pull a carrier's stream from (default: its advert's); e.g. to fill in a wildcard host */
   urlOf?: (carrier: Carrier) => string
+  /**
+   * ms a pull keeps to the owner of the copy it plays (its advert's `owner`)
+   * after the last copy of that owner left: meanwhile another owner's copy
+   * of the same name is not pulled. 0: owners are not looked at. Default OWNER_HOLD_MS
+   */
+  ownerHoldMs?: number
+  /** the clock the owner hold is measured by (ms); default Date.now */
+  now?: () => number
 }
+
+/** How long a pull waits for its owner's copy to come back before any other may feed it (auth.owner_hold). */
+export const OWNER_HOLD_MS = 30_000
 
 /** What the controller tells about pulls (for logs, `/api/streams` and the adverts). */
 export interface EdgeEvents {
@@ -59,6 +70,12 @@ interface Pull {
    * and not replaced; -1 when none was: then retries wait the full retryMs
    */
   repulls: number
+  /** whose copies this pull takes (the first owned copy it played); null: anyone's */
+  owner: string | null
+  /** when (settings' clock) the owner was first seen with no copy left; 0 while it has one */
+  ownerGone: number
+  /** nodes whose copy of another owner was reported, so that each is logged once */
+  readonly ignored: Set<string>
   closed: boolean
 }
 
@@ -69,7 +86,14 @@ export interface PullInfo {
    * `node` is the member pulled from, or for a foreign origin its id
    * `rtmp://host:port` (`foreign` true; `via` empty: nothing is known beyond it)
    */
-  upstream: { node: string; rtmpUrl: string; via: readonly string[]; foreign: boolean } | null
+  upstream: {
+    node: string
+    rtmpUrl: string
+    via: readonly string[]
+    foreign: boolean
+    /** the owner its advert names (null for a foreign origin): a relay advertises its copy with it */
+    owner: string | null
+  } | null
   since: number
 }
 
@@ -88,6 +112,8 @@ export interface EdgeCounters {
    * unpublished) or after its advert was withdrawn (e.g. an origin shutting down)
    */
   failovers: number
+  /** copies of a stream from another owner than the pull's, left unused (a first sighting per node and pull) */
+  ignoredCopies: number
 }
 
 /**
@@ -109,7 +135,7 @@ export class EdgeController {
   #flagged: HostPort[] = []
   /** the `origins` entries with the addresses their names resolved to last */
   #origins: readonly OriginEntry[]
-  readonly #counters: EdgeCounters = { started: 0, failed: 0, failovers: 0 }
+  readonly #counters: EdgeCounters = { started: 0, failed: 0, failovers: 0, ignoredCopies: 0 }
   #stopped = false
   readonly #unhook: (() => void)[] = []
 
@@ -185,9 +211,9 @@ export class EdgeController {
 
   #info(up: Candidate, path: string): NonNullable<PullInfo['upstream']> {
     if (up.kind === 'foreign')
-      return { node: up.id, rtmpUrl: foreignUrl(up.origin, path), via: [], foreign: true }
+      return { node: up.id, rtmpUrl: foreignUrl(up.origin, path), via: [], foreign: true, owner: null }
     const { member, advert } = up.carrier
-    return { node: member.id, rtmpUrl: advert.rtmpUrl, via: advert.via, foreign: false }
+    return { node: member.id, rtmpUrl: advert.rtmpUrl, via: advert.via, foreign: false, owner: advert.owner }
   }
 
   /**
@@ -251,6 +277,12 @@ export class EdgeController {
       if (!this.#s.streamOnDemand) this.#ensure(path)
       return
     }
+    const copy = this.#book.upstreams(path).find((c) => c.member.id === node)
+    if (copy !== undefined && !this.#takes(pull, copy)) {
+      this.#ignored(pull, copy)
+      // it may still matter: once the owner's hold is over, the next attempt weighs every copy
+      if (pull.upstream !== null || pull.connecting) return
+    }
     if (pull.connecting) {
       pull.recheck = true
       return
@@ -275,7 +307,7 @@ export class EdgeController {
     const now = this.#listedIndex(pull.upstream)
     const better = this.#book
       .upstreams(pull.path)
-      .filter((c) => c.member.id !== this.#s.selfId && !pull.avoid.has(c.member.id))
+      .filter((c) => c.member.id !== this.#s.selfId && !pull.avoid.has(c.member.id) && this.#takes(pull, c))
       .map((c) => originsIndex(c, this.#origins))
       .filter((i) => i !== -1 && (now === -1 || i < now))
     if (better.length > 0) void this.#connect(pull, 'a preferred origin has it')
@@ -329,6 +361,9 @@ export class EdgeController {
       lostFrom: null,
       recheck: false,
       repulls: -1,
+      owner: null,
+      ownerGone: 0,
+      ignored: new Set(),
       closed: false,
     }
     this.#pulls.set(path, pull)
@@ -345,7 +380,48 @@ export class EdgeController {
     const usable = this.#book
       .upstreams(pull.path)
       .filter((c) => c.member.id !== self && !c.advert.via.includes(self))
-    return rankCandidates(usable, this.#origins, this.#foreign(), pull.avoid)
+    if (pull.owner === null || this.#holdMs === 0)
+      return rankCandidates(usable, this.#origins, this.#foreign(), pull.avoid)
+    const owned = usable.filter((c) => this.#takes(pull, c))
+    const now = this.#now()
+    if (owned.length > 0) pull.ownerGone = 0
+    else if (pull.ownerGone === 0) pull.ownerGone = now
+    else if (now - pull.ownerGone >= this.#holdMs) {
+      this.#log.warn("the stream's owner has had no copy for the owner hold; any copy may feed it now", {
+        path: pull.path,
+        holdMs: this.#holdMs,
+      })
+      pull.owner = null
+      pull.ownerGone = 0
+      pull.ignored.clear()
+      return rankCandidates(usable, this.#origins, this.#foreign(), pull.avoid)
+    }
+    // a foreign origin tells no owner: it could be anyone's copy
+    return rankCandidates(owned, this.#origins, [], pull.avoid)
+  }
+
+  get #holdMs(): number {
+    return this.#s.ownerHoldMs ?? OWNER_HOLD_MS
+  }
+
+  #now(): number {
+    return (this.#s.now ?? Date.now)()
+  }
+
+  /** Whether the pull may take this copy: one from its owner, or any when it has none (or owners are not looked at). */
+  #takes(pull: Pull, c: Carrier): boolean {
+    return pull.owner === null || this.#holdMs === 0 || c.advert.owner === pull.owner
+  }
+
+  #ignored(pull: Pull, c: Carrier): void {
+    if (pull.ignored.has(c.member.id)) return
+    pull.ignored.add(c.member.id)
+    this.#counters.ignoredCopies++
+    this.#log.warn('a copy of the stream from another publisher is not pulled', {
+      path: pull.path,
+      node: c.member.id,
+      why: 'the stream is owned by the publisher (or redundancy group) of the copy first played here',
+    })
   }
 
   #urlOf(c: Candidate, path: string): string {
@@ -409,6 +485,11 @@ export class EdgeController {
         if (pull.since === 0) this.#counters.started++
         else if (pull.lostFrom !== null && pull.lostFrom !== id) this.#counters.failovers++
         pull.upstream = next
+        // an owned copy binds the pull to its owner; one published without credentials binds nothing
+        if (next.kind === 'mesh' && next.carrier.advert.owner !== null) {
+          pull.owner = next.carrier.advert.owner
+          pull.ownerGone = 0
+        }
         pull.since = Date.now()
         pull.lostFrom = null
         pull.repulls = -1
@@ -483,11 +564,17 @@ export class EdgeController {
 
   /**
    * retryMs, or sooner with backoff while a live upstream was lost and some
-   * upstream still offers the stream (it refused or had no media yet).
+   * upstream still offers the stream (it refused or had no media yet), or
+   * when the owner's hold ends first.
    */
   #retryDelay(pull: Pull): number {
-    if (pull.repulls < 0 || this.#candidates(pull).length === 0) return this.#s.retryMs
-    return repullDelay(pull.repulls++, this.#s.retryMs, this.#s.repullFirstMs)
+    const delay =
+      pull.repulls < 0 || this.#candidates(pull).length === 0
+        ? this.#s.retryMs
+        : repullDelay(pull.repulls++, this.#s.retryMs, this.#s.repullFirstMs)
+    // the owner's hold ends sooner: look again the moment it does
+    if (pull.owner === null || pull.ownerGone === 0 || this.#holdMs === 0) return delay
+    return Math.min(delay, Math.max(1, pull.ownerGone + this.#holdMs - this.#now()))
   }
 
   /** A pull nobody watches ends after the linger (on demand always; otherwise once it has no upstream). */

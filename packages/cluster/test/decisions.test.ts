@@ -35,6 +35,9 @@ describe('stream adverts from the wire', () => {
       [[{ ...good, height: 1.5 }], /bad height/],
       [[{ ...good, width: 1e9 }], /bad width/],
       [[{ ...good, via: 'n2' }], /bad via/],
+      [[{ ...good, owner: 7 }], /bad owner/],
+      [[{ ...good, owner: 'a b' }], /bad owner/],
+      [[{ ...good, owner: 'x'.repeat(65) }], /bad owner/],
       [Array.from({ length: 1001 }, () => good), /> 1000/],
     ]
     for (const [value, why] of bad) {
@@ -42,6 +45,15 @@ describe('stream adverts from the wire', () => {
       assert.equal(parsed.ok, false, JSON.stringify(value).slice(0, 80))
       if (!parsed.ok) assert.match(parsed.problem, why)
     }
+  })
+
+  test('an owner tag passes as sent; a node that sends none (an earlier version) owns nothing', () => {
+    const m = member('n1')
+    const owned = advert(m, '/live/a', { owner: 'Zm9vYmFyYmF6cXV4cXV1eA' })
+    assert.deepEqual(parseAdverts([owned]), { ok: true, adverts: [owned] })
+    const { owner: _owner, ...older } = owned
+    const parsed = parseAdverts([older])
+    assert.equal(parsed.ok && parsed.adverts[0]?.owner, null)
   })
 
   test('kbps is a non-negative number; a node that sends none (an earlier version) has 0', () => {

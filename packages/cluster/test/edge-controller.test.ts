@@ -234,7 +234,7 @@ describe('edge controller', () => {
     deliver()
     await sleep(10)
     assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
-    assert.deepEqual(edge.counters(), { started: 1, failed: 0, failovers: 1 })
+    assert.deepEqual(edge.counters(), { started: 1, failed: 0, failovers: 1, ignoredCopies: 0 })
   })
 
   test('a withdrawn advert whose alternatives all fail is a lost upstream', async (t) => {
@@ -247,7 +247,7 @@ describe('edge controller', () => {
     book.set(o1, [])
     await sleep(10)
     assert.equal(edge.pulls()[0]?.upstream, null)
-    assert.deepEqual(edge.counters(), { started: 1, failed: 1, failovers: 0 })
+    assert.deepEqual(edge.counters(), { started: 1, failed: 1, failovers: 0, ignoredCopies: 0 })
   })
 
   test('counts pulls started, failed attempts and failovers; a preferred origin is an upgrade, not a failover', async (t) => {
@@ -258,19 +258,23 @@ describe('edge controller', () => {
     book.set(o1, [advert(o1, '/live/a', { since: 1 })])
     book.set(o2, [advert(o2, '/live/a', { since: 2 })])
     await sleep(10)
-    assert.deepEqual(edge.counters(), { started: 1, failed: 1, failovers: 0 }, 'n1 refused, n2 feeds')
+    assert.deepEqual(
+      edge.counters(),
+      { started: 1, failed: 1, failovers: 0, ignoredCopies: 0 },
+      'n1 refused, n2 feeds',
+    )
     book.set(o3, [advert(o3, '/live/a', { since: 3 })])
     await sleep(10)
     assert.equal(edge.pulls()[0]?.upstream?.node, 'n3')
     assert.deepEqual(
       edge.counters(),
-      { started: 1, failed: 1, failovers: 0 },
+      { started: 1, failed: 1, failovers: 0, ignoredCopies: 0 },
       'the upgrade to n3 is no failover',
     )
     port.dead.delete(url(1))
     port.downs.get('/live/a')?.('closed', 'socket closed')
     await sleep(10)
-    assert.deepEqual(edge.counters(), { started: 1, failed: 1, failovers: 1 })
+    assert.deepEqual(edge.counters(), { started: 1, failed: 1, failovers: 1, ignoredCopies: 0 })
   })
 
   test('a preferred origin that advertises while the edge connects elsewhere is taken once that connect ends', async (t) => {
@@ -315,6 +319,7 @@ describe('edge controller: foreign origins (no meshcast node behind the address)
       rtmpUrl: 'rtmp://10.0.0.9:1935/live/cam',
       via: [],
       foreign: true,
+      owner: null,
     })
   })
 
@@ -444,7 +449,7 @@ describe('edge controller: foreign origins (no meshcast node behind the address)
     port.quiets.get('/live/a')?.('no media for 264 ms')
     await sleep(10)
     assert.equal(edge.pulls()[0]?.upstream?.node, 'n1')
-    assert.deepEqual(edge.counters(), { started: 1, failed: 0, failovers: 0 })
+    assert.deepEqual(edge.counters(), { started: 1, failed: 0, failovers: 0, ignoredCopies: 0 })
     // the upstream is lost after all: the alternative is tried at once, not avoided
     port.resumes.clear()
     port.downs.get('/live/a')?.('stalled', 'no media for 2000 ms')
@@ -503,5 +508,93 @@ describe('edge controller: foreign origins (no meshcast node behind the address)
     port.downs.get('/live/a')?.('closed', 'socket closed')
     await sleep(60)
     assert.deepEqual(port.pulls, [url(1)])
+  })
+})
+
+/** Resolves once `check` holds (polled every ms), failing after `ms`. */
+async function until(check: () => boolean, what: string, ms = 2000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
+    await sleep(1)
+  }
+}
+
+describe('edge controller: stream owners', () => {
+  const o3 = member('n3')
+  /** A controller whose owner hold is measured by a clock the test moves. */
+  function owned(over: Partial<EdgeSettings> = {}) {
+    const clock = { now: 1_000_000 }
+    const parts = setup({ retryMs: 5, ownerHoldMs: 30_000, now: () => clock.now, ...over })
+    return { ...parts, clock }
+  }
+
+  test("a pull keeps to its owner's copies: another owner's copy, an open one and a foreign origin are passed over until the hold ends", async (t) => {
+    const { book, port, edge, clock } = owned({ origins: [{ host: '10.0.0.9', port: 1935 }] })
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { owner: 'studio' })])
+    await until(() => edge.pulls()[0]?.upstream?.node === 'n1', 'the first pull')
+    // a stranger's copy (older, so it would rank first) and one published without credentials
+    book.set(o2, [advert(o2, '/live/a', { owner: 'stranger', since: 1 })])
+    book.set(o3, [advert(o3, '/live/a', { owner: null, since: 2 })])
+    edge.setForeign([{ host: '10.0.0.9', port: 1935 }])
+    assert.equal(edge.counters().ignoredCopies, 2, 'each other copy reported once')
+    const o4 = member('n4')
+    book.set(o4, [advert(o4, '/live/a', { owner: 'studio', since: 3 })])
+    port.downs.get('/live/a')?.('closed', 'publisher gone')
+    await until(() => edge.pulls()[0]?.upstream?.node === 'n4', "the owner's other copy")
+    assert.deepEqual(port.pulls, [url(1), url(4)], 'failed over within the owner only')
+    assert.equal(edge.pulls()[0]?.upstream?.owner, 'studio', 'a relay advertises the owner on')
+    // the owner's last copy goes: others wait out the hold, retried every retryMs meanwhile
+    book.set(o1, [])
+    book.set(o4, [])
+    await until(() => edge.pulls()[0]?.upstream === null, 'the upstream lost')
+    await sleep(30)
+    assert.deepEqual(port.pulls, [url(1), url(4)], 'nothing else pulled within the hold')
+    clock.now += 30_000
+    await until(() => edge.pulls()[0]?.upstream !== null, 'any copy once the hold is over')
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'rtmp://10.0.0.9:1935', 'the listed (foreign) origin first')
+    assert.deepEqual(port.pulls.slice(0, 2), [url(1), url(4)])
+  })
+
+  test("the owner's copy back within the hold is taken at once", async (t) => {
+    const { book, port, edge } = owned()
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { owner: 'studio' })])
+    book.set(o2, [advert(o2, '/live/a', { owner: 'stranger' })])
+    await until(() => edge.pulls()[0]?.upstream !== null, 'the first pull')
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n1', 'n1: the older advert, tie broken by id')
+    book.set(o1, [])
+    await until(() => edge.pulls()[0]?.upstream === null, 'the upstream lost')
+    book.set(o1, [advert(o1, '/live/a', { owner: 'studio', since: 5 })])
+    await until(() => edge.pulls()[0]?.upstream?.node === 'n1', 'the republished copy')
+    assert.ok(!port.pulls.includes(url(2)), "the stranger's copy was never pulled")
+  })
+
+  test('a pull of an open copy takes any copy, and keeps to the first owned one it takes', async (t) => {
+    const { book, port, edge } = owned()
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { owner: null })])
+    await until(() => edge.pulls()[0]?.upstream?.node === 'n1', 'the open copy')
+    book.set(o2, [advert(o2, '/live/a', { owner: 'studio' })])
+    book.set(o1, [])
+    await until(() => edge.pulls()[0]?.upstream?.node === 'n2', 'the owned copy')
+    book.set(o3, [advert(o3, '/live/a', { owner: 'stranger' })])
+    book.set(o2, [])
+    await until(() => edge.pulls()[0]?.upstream === null, 'the owned copy lost')
+    await sleep(30)
+    assert.deepEqual(port.pulls, [url(1), url(2)], 'bound to studio now')
+  })
+
+  test('auth.owner_hold=0: owners are not looked at (any copy, at once)', async (t) => {
+    const { book, port, edge } = owned({ ownerHoldMs: 0 })
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { owner: 'studio' })])
+    await until(() => edge.pulls()[0]?.upstream?.node === 'n1', 'the first pull')
+    book.set(o2, [advert(o2, '/live/a', { owner: 'stranger' })])
+    book.set(o1, [])
+    await until(() => edge.pulls()[0]?.upstream?.node === 'n2', "the other owner's copy")
+    assert.deepEqual(port.pulls, [url(1), url(2)])
+    assert.equal(edge.counters().ignoredCopies, 0)
   })
 })

@@ -29,6 +29,7 @@ export function advert(m: Member, path: string, over: Partial<StreamAdvert> = {}
     since: 1000,
     subscribers: 0,
     kbps: 0,
+    owner: null,
     via: [],
     ...over,
   }

@@ -2,9 +2,9 @@ import { join } from 'node:path'
 import { confPath } from './conf-path.ts'
 import { InvalidValueError } from './invalid-value-error.ts'
 import { parseOriginAddress } from './parse-address.ts'
-import { parseBoolean, parseWhole } from './parse-values.ts'
+import { parseBoolean, parseSeconds, parseWhole } from './parse-values.ts'
 import type { ProblemList, ProblemPlace } from './problem-list.ts'
-import type { AuthSettings, AuthValidator, OriginCredentials } from './types.ts'
+import type { AuthSettings, AuthValidator, OriginCredentials, PublishGroupSettings } from './types.ts'
 
 /** Red5 Pro's Simple Authentication plugin keys, by the names its users know. */
 export const AUTH_KEYS = [
@@ -14,7 +14,13 @@ export const AUTH_KEYS = [
   'auth.credentials',
   'auth.roundtrip.url',
   'auth.roundtrip.timeout',
+  'auth.owner_hold',
 ] as const
+
+/** `auth.group.<name>=user1,user2`: a redundancy group (its users' publishes of one name are one stream). */
+const GROUP_KEY = /^auth\.group\.([A-Za-z0-9_-]{1,64})$/
+/** Longest user name a group may list (as the credentials file allows). */
+const MOST_USER = 256
 
 /**
  * `auth.origin.<name>.<field>`: credentials this node's pulls send one origin,
@@ -29,6 +35,8 @@ const MOST_CREDENTIAL = 1024
 export const DEFAULT_CREDENTIALS_FILE = 'simple-auth-plugin.credentials'
 /** ms the roundtrip endpoint has to answer before the client is refused. */
 export const DEFAULT_ROUNDTRIP_TIMEOUT_MS = 3000
+/** s an edge keeps to a stream's owner after its last copy left (as OWNER_HOLD_MS in packages/cluster). */
+export const DEFAULT_OWNER_HOLD_S = 30
 const VALIDATORS: readonly AuthValidator[] = ['file', 'roundtrip']
 
 /** What the auth keys say, as written; `resolveAuth` checks them together. */
@@ -39,6 +47,9 @@ export interface AuthReading {
   credentials: string | undefined
   roundtripUrl: string | undefined
   roundtripTimeoutMs: number
+  ownerHoldSeconds: number
+  /** by the group's name: its users, as written */
+  groups: Map<string, { users: string[]; place: ProblemPlace }>
   /** by the entry's name, as written */
   origins: Map<string, OriginEntry>
   /** where each key was written, for problems found by `resolveAuth` */
@@ -53,13 +64,15 @@ export function defaultAuthReading(): AuthReading {
     credentials: undefined,
     roundtripUrl: undefined,
     roundtripTimeoutMs: DEFAULT_ROUNDTRIP_TIMEOUT_MS,
+    ownerHoldSeconds: DEFAULT_OWNER_HOLD_S,
+    groups: new Map(),
     origins: new Map(),
     places: new Map(),
   }
 }
 
 export function isAuthKey(key: string): boolean {
-  return (AUTH_KEYS as readonly string[]).includes(key) || ORIGIN_KEY.test(key)
+  return (AUTH_KEYS as readonly string[]).includes(key) || ORIGIN_KEY.test(key) || GROUP_KEY.test(key)
 }
 
 /** Records one auth key; a bad value is a problem and keeps the default. */
@@ -72,7 +85,9 @@ export function readAuthKey(
   const text = (place.value ?? '').trim()
   reading.places.set(key, place)
   const origin = ORIGIN_KEY.exec(key)
-  if (origin !== null) readOriginKey(reading, origin[1] ?? '', origin[2] as OriginField, place, problems)
+  const group = GROUP_KEY.exec(key)
+  if (group !== null) readGroupKey(reading, group[1] ?? '', place, problems)
+  else if (origin !== null) readOriginKey(reading, origin[1] ?? '', origin[2] as OriginField, place, problems)
   else if (key === 'auth.publish') reading.publish = problems.check(place, () => parseBoolean(text), false)
   else if (key === 'auth.play') reading.play = problems.check(place, () => parseBoolean(text), false)
   else if (key === 'auth.validator')
@@ -86,6 +101,53 @@ export function readAuthKey(
       () => positive(parseWhole(text, 60_000, 'milliseconds')),
       reading.roundtripTimeoutMs,
     )
+  else if (key === 'auth.owner_hold')
+    reading.ownerHoldSeconds = problems.check(
+      place,
+      () => parseSeconds(text, { zero: true }),
+      reading.ownerHoldSeconds,
+    )
+}
+
+/** One `auth.group.<name>`: a comma-separated list of user names. */
+function readGroupKey(reading: AuthReading, name: string, place: ProblemPlace, problems: ProblemList): void {
+  const users = (place.value ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '')
+  if (users.length === 0) {
+    problems.add({ ...place, message: 'names no user: list the publishers of the group, comma-separated' })
+    return
+  }
+  const long = users.find((u) => u.length > MOST_USER)
+  if (long !== undefined) {
+    problems.add({
+      ...place,
+      value: undefined,
+      message: `lists a user name longer than ${MOST_USER} characters`,
+    })
+    return
+  }
+  reading.groups.set(name, { users, place })
+}
+
+/** The groups, checked together: a user in two groups would own a stream twice. */
+function resolveGroups(reading: AuthReading, problems: ProblemList): PublishGroupSettings[] {
+  const seen = new Map<string, string>()
+  const out: PublishGroupSettings[] = []
+  for (const [name, { users, place }] of reading.groups) {
+    const twice = users.find((u) => seen.has(u) && seen.get(u) !== name)
+    if (twice !== undefined) {
+      problems.add({
+        ...place,
+        message: `lists ${JSON.stringify(twice)}, already in auth.group.${seen.get(twice)}: a publisher is in one group at most`,
+      })
+      continue
+    }
+    for (const u of users) seen.set(u, name)
+    out.push({ name, users: [...new Set(users)] })
+  }
+  return out
 }
 
 type OriginField = 'address' | 'username' | 'password' | 'token'
@@ -164,6 +226,8 @@ export function resolveAuth(reading: AuthReading, confDir: string, problems: Pro
     credentials,
     roundtripUrl: reading.roundtripUrl ?? null,
     roundtripTimeoutMs: reading.roundtripTimeoutMs,
+    ownerHoldMs: Math.round(reading.ownerHoldSeconds * 1000),
+    groups: resolveGroups(reading, problems),
     origins: resolveOrigins(reading, problems),
   }
 }
@@ -175,9 +239,18 @@ export function defaultAuth(confDir: string): AuthSettings {
     credentials: _credentials,
     roundtripUrl: _url,
     origins: _origins,
+    groups: _groups,
+    ownerHoldSeconds,
     ...rest
   } = defaultAuthReading()
-  return { ...rest, credentials: join(confDir, DEFAULT_CREDENTIALS_FILE), roundtripUrl: null, origins: [] }
+  return {
+    ...rest,
+    credentials: join(confDir, DEFAULT_CREDENTIALS_FILE),
+    roundtripUrl: null,
+    ownerHoldMs: ownerHoldSeconds * 1000,
+    groups: [],
+    origins: [],
+  }
 }
 
 function parseValidator(text: string): AuthValidator {

@@ -33,7 +33,10 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     meshLimits: { ...config.meshLimits },
     // which origins have credentials, never what they are
     auth: { ...config.auth, origins: config.auth.origins.map((o) => formatAddress(o)) },
-    admin: { token: config.admin.token === null ? null : PASSWORD_MASK },
+    admin: {
+      token: config.admin.token === null ? null : PASSWORD_MASK,
+      listener: config.admin.listener === null ? null : formatAddress(config.admin.listener),
+    },
     tls: {
       ...config.tls,
       rtmps: config.tls.rtmps === null ? null : formatAddress(config.tls.rtmps),

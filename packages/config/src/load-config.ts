@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { ConfigError } from '@meshcast/interface'
+import { defaultAdminReading, resolveAdmin } from './admin-settings.ts'
 import { defaultAuthReading, resolveAuth } from './auth-settings.ts'
 import { readConfFiles } from './conf-files.ts'
 import { deepFreeze } from './deep-freeze.ts'
@@ -97,6 +98,17 @@ export function loadConfig(
   )
   const auth = resolveAuth(properties?.auth ?? defaultAuthReading(), dir, problems)
   const tls = resolveTls(properties?.tls ?? defaultTlsReading(), dir, listeners, problems)
+  const admin = resolveAdmin(
+    properties?.admin ?? defaultAdminReading(),
+    [
+      { name: 'http', address: listeners.http },
+      { name: 'rtmp', address: listeners.rtmp },
+      { name: 'mesh', address: listeners.mesh },
+      { name: 'https', address: tls.https },
+      { name: 'rtmps', address: tls.rtmps },
+    ],
+    problems,
+  )
   // cluster is only undefined when reading it recorded a problem
   if (cluster === undefined || problems.problems.length > 0) throw new ConfigError(problems.problems)
   return deepFreeze({
@@ -113,7 +125,7 @@ export function loadConfig(
     httpLimits: properties?.httpLimits ?? { ...DEFAULT_HTTP_LIMITS },
     meshLimits: properties?.meshLimits ?? { ...DEFAULT_MESH_LIMITS },
     auth,
-    admin: properties?.admin ?? { token: null },
+    admin,
     tls,
     warnings: [
       ...environment.warnings,

@@ -1,6 +1,13 @@
 import type { ConfigProblem } from '@meshcast/interface'
 import { LineIndex } from '@meshcast/interface'
 import { Pair, parseLines } from 'dot-properties'
+import {
+  ADMIN_LISTENER_KEYS,
+  type AdminReading,
+  defaultAdminReading,
+  isAdminListenerKey,
+  readAdminListenerKey,
+} from './admin-settings.ts'
 import { AUTH_KEYS, type AuthReading, defaultAuthReading, isAuthKey, readAuthKey } from './auth-settings.ts'
 import { didYouMean } from './closest-name.ts'
 import { DEFAULTS } from './defaults.ts'
@@ -16,7 +23,6 @@ import { parseAdminToken, parseBoolean, parsePort, parseSeconds, parseWhole } fr
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
 import { defaultTlsReading, isTlsKey, readTlsKey, TLS_KEYS, type TlsReading } from './tls-settings.ts'
 import type {
-  AdminSettings,
   DiscoverySettings,
   EdgeTimings,
   HttpLimits,
@@ -115,6 +121,7 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   ...RTMP_LIMIT_KEYS.keys(),
   ...HTTP_LIMIT_KEYS.keys(),
   ADMIN_TOKEN_KEY,
+  ...ADMIN_LISTENER_KEYS,
   ...MESH_LIMIT_KEYS.keys(),
   ...AUTH_KEYS,
   ...TLS_KEYS,
@@ -122,7 +129,7 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
 ]
 
 /** `mesh.*` and `webapps.*` keys are meshcast's own, so an unknown one is likely a typo; other unknown keys belong to Red5. */
-const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.', 'shutdown.', 'auth.', 'tls.']
+const OWN_PREFIXES = ['mesh.', 'webapps.', 'edge.', 'shutdown.', 'auth.', 'tls.', 'admin.']
 
 /** Listeners and discovery settings read from red5.properties, with everything found wrong. */
 export interface PropertiesReading extends Listeners {
@@ -137,7 +144,8 @@ export interface PropertiesReading extends Listeners {
   meshLimits: MeshLimits
   /** the auth keys as written; `loadConfig` resolves the credentials path against the conf folder */
   auth: AuthReading
-  admin: AdminSettings
+  /** the token and admin listener as written; `loadConfig` checks the listener against the others */
+  admin: AdminReading
   /** the TLS keys as written; `loadConfig` resolves the files against the conf folder */
   tls: TlsReading
   warnings: string[]
@@ -180,7 +188,7 @@ function setKey(
     httpLimits: HttpLimits
     meshLimits: MeshLimits
     auth: AuthReading
-    admin: AdminSettings
+    admin: AdminReading
     tls: TlsReading
   },
   key: string,
@@ -225,6 +233,8 @@ function setKey(
       () => parseAdminToken(place.value ?? ''),
       null,
     )
+  } else if (isAdminListenerKey(key)) {
+    readAdminListenerKey(reading.admin, key, place, problems)
   } else if (isAuthKey(key)) {
     readAuthKey(reading.auth, key, place, problems)
   } else if (isTlsKey(key)) {
@@ -265,7 +275,7 @@ export function readRed5Properties(
     httpLimits: { ...DEFAULT_HTTP_LIMITS },
     meshLimits: { ...DEFAULT_MESH_LIMITS },
     auth: defaultAuthReading(),
-    admin: { token: null } as AdminSettings,
+    admin: defaultAdminReading(),
     tls: defaultTlsReading(),
   }
   const webapps = emptyWebappsReading()

@@ -122,6 +122,16 @@ export interface AuthSettings {
   roundtripTimeoutMs: number
   /** what this node's pulls send an upstream at that address (`auth.origin.<host[:port]>.*`), instead of the cluster's token */
   origins: readonly OriginCredentials[]
+  /** redundancy groups (`auth.group.<name>=user1,user2`): their users' publishes of one name are one stream */
+  groups: readonly PublishGroupSettings[]
+  /** ms an edge's pull keeps to its stream's owner after the owner's last copy left (`auth.owner_hold`, s; 0: owners not looked at) */
+  ownerHoldMs: number
+}
+
+/** One `auth.group.<name>`. */
+export interface PublishGroupSettings {
+  name: string
+  users: readonly string[]
 }
 
 /** Credentials for pulls from one origin (a foreign one, typically), by its address. */
@@ -153,6 +163,11 @@ export interface TlsSettings {
 export interface AdminSettings {
   /** what `/api/*` (but `/api/status`), `/metrics` and the dashboard ask for; null: open */
   token: string | null
+  /**
+   * the control plane's own listener (`admin.host`, default 127.0.0.1; `admin.port`, default 0:
+   * off). When on, the control plane is served there only, and the HTTP port serves the rest.
+   */
+  listener: ListenAddress | null
 }
 
 export interface NodeConfig {

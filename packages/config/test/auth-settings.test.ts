@@ -19,6 +19,8 @@ describe('red5.properties auth.* (Red5 Pro Simple Authentication)', () => {
       roundtripUrl: null,
       roundtripTimeoutMs: 3000,
       origins: [],
+      groups: [],
+      ownerHoldMs: 30_000,
     })
   })
 
@@ -30,6 +32,9 @@ describe('red5.properties auth.* (Red5 Pro Simple Authentication)', () => {
       'auth.credentials=conf/users.credentials',
       'auth.roundtrip.url=https://auth.example.org/validate',
       'auth.roundtrip.timeout=1500',
+      'auth.group.studio=alice, bob,alice',
+      'auth.group.backup=carol',
+      'auth.owner_hold=2.5',
       '',
     ].join('\n')
     const dir = makeConfDir(t, { 'cluster.xml': BEAN, 'red5.properties': properties })
@@ -41,7 +46,27 @@ describe('red5.properties auth.* (Red5 Pro Simple Authentication)', () => {
       roundtripUrl: 'https://auth.example.org/validate',
       roundtripTimeoutMs: 1500,
       origins: [],
+      groups: [
+        { name: 'studio', users: ['alice', 'bob'] },
+        { name: 'backup', users: ['carol'] },
+      ],
+      ownerHoldMs: 2500,
     })
+  })
+
+  test('a group naming no user, or a user in two groups, is a problem; a bad owner hold too', (t) => {
+    const dir = makeConfDir(t, {
+      'cluster.xml': BEAN,
+      'red5.properties': 'auth.group.a=ann,ben\nauth.group.b=ben\nauth.group.c= , \nauth.owner_hold=-1\n',
+    })
+    const problems = problemsOf(() => loadConfig(dir))
+    assert.deepEqual(problems.map((p) => [p.line, p.property]).sort(), [
+      [2, 'auth.group.b'],
+      [3, 'auth.group.c'],
+      [4, 'auth.owner_hold'],
+    ])
+    assert.match(problems.find((p) => p.line === 2)?.message ?? '', /already in auth\.group\.a/)
+    assert.match(problems.find((p) => p.line === 3)?.message ?? '', /names no user/)
   })
 
   test('bad values are problems naming the line and what would be valid', () => {
@@ -88,14 +113,42 @@ describe('red5.properties auth.* (Red5 Pro Simple Authentication)', () => {
 
 describe('red5.properties http.admin.token', () => {
   test('none by default; a token is read, and masked by effectiveConfig', (t) => {
-    assert.deepEqual(readRed5Properties('', 'r.p').admin, { token: null })
+    assert.equal(readRed5Properties('', 'r.p').admin.token, null)
     const dir = makeConfDir(t, {
       'cluster.xml': BEAN,
       'red5.properties': 'http.admin.token=0123456789abcdef0123\n',
     })
     const config = loadConfig(dir)
     assert.equal(config.admin.token, '0123456789abcdef0123')
-    assert.deepEqual(effectiveConfig(config).admin, { token: '********' })
+    assert.deepEqual(effectiveConfig(config).admin, { token: '********', listener: null })
+  })
+
+  test('admin.port turns the admin listener on, on 127.0.0.1 unless admin.host says otherwise', (t) => {
+    const at = (text: string) =>
+      loadConfig(makeConfDir(t, { 'cluster.xml': BEAN, 'red5.properties': text })).admin.listener
+    assert.equal(at(''), null)
+    assert.equal(at('admin.port=0\n'), null)
+    assert.deepEqual(at('admin.port=5090\n'), { host: '127.0.0.1', port: 5090 })
+    assert.deepEqual(at('admin.host=10.1.2.3\nadmin.port=5090\n'), { host: '10.1.2.3', port: 5090 })
+    const shown = effectiveConfig(
+      loadConfig(makeConfDir(t, { 'cluster.xml': BEAN, 'red5.properties': 'admin.port=5090\n' })),
+    ) as { admin: { listener: string | null } }
+    assert.equal(shown.admin.listener, '127.0.0.1:5090')
+  })
+
+  test("an admin port that is another listener's on the same address is a problem; a bad one too", (t) => {
+    const problem = (text: string) =>
+      onlyProblem(() => loadConfig(makeConfDir(t, { 'cluster.xml': BEAN, 'red5.properties': text })))
+    // http listens on every address (the default 0.0.0.0): 5080 is taken on 127.0.0.1 too
+    assert.match(problem('admin.port=5080\n').message, /http's port on the same address/)
+    assert.match(problem('admin.port=1935\n').message, /rtmp's port/)
+    assert.equal(problem('admin.port=99999\n').property, 'admin.port')
+    assert.equal(problem('admin.prot=5090\nadmin.port=x\n').property, 'admin.port')
+    // another address's 5080 is not this one's
+    const config = loadConfig(
+      makeConfDir(t, { 'cluster.xml': BEAN, 'red5.properties': 'http.host=10.1.2.3\nadmin.port=5080\n' }),
+    )
+    assert.deepEqual(config.admin.listener, { host: '127.0.0.1', port: 5080 })
   })
 
   test('a short token or one with spaces is a problem that never quotes it', () => {

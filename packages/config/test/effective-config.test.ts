@@ -45,7 +45,7 @@ describe('effectiveConfig', () => {
       httpLimits: { connectionsPerIp: 256, requestRate: 200 },
       meshLimits: { connectionsPerIp: 64, pendingPerIp: 16 },
       auth: defaultAuth(dir),
-      admin: { token: null },
+      admin: { token: null, listener: null },
       tls: {
         rtmps: null,
         https: null,

@@ -36,6 +36,12 @@ export type AccessVerdict =
   | {
       allowed: true /** who, when credentials were checked; null when none were needed */
       user: string | null
+      /**
+       * for a checked publish, who provides the stream: an opaque tag of the
+       * publisher's redundancy group (or user) that rides the stream's advert;
+       * null when the publish needed no credentials, and for plays
+       */
+      owner: string | null
     }
   | {
       allowed: false
@@ -47,7 +53,7 @@ export type AccessVerdict =
 export type Authorize = (request: AccessRequest) => Promise<AccessVerdict>
 
 /** Everyone may: a node with no access check. */
-export const ALLOW_ALL: Authorize = () => Promise.resolve({ allowed: true, user: null })
+export const ALLOW_ALL: Authorize = () => Promise.resolve({ allowed: true, user: null, owner: null })
 
 /** The query keys (and connect-argument fields) that carry credentials. */
 export const CREDENTIAL_KEYS = ['username', 'password', 'token'] as const

@@ -27,6 +27,13 @@ export interface StreamAdvert {
    * few seconds, rounded to 2 significant digits so that the advert does not change every beat
    */
   kbps: number
+  /**
+   * who provides the stream: an opaque tag of the authenticated publisher's
+   * redundancy group (`auth.group.<name>`) or user, carried along by relays
+   * and edges; null when it was published without credentials. An edge
+   * fails over only between copies of one owner.
+   */
+  owner: string | null
   /** ids of the nodes it comes through, nearest first (empty when published here): no node pulls from a chain it is in */
   via: string[]
 }

@@ -15,6 +15,7 @@ import {
   mergeCredentials,
 } from '@meshcast/interface'
 import type { RtmpSession } from './nms.ts'
+import { setPublishOwner } from './publish-owner.ts'
 import { PLAY_REFUSED, PUBLISH_REFUSED, sendRefusal } from './rtmp-accept.ts'
 
 /** `text` split at its first `?`: the part before and the query after (empty when none). */
@@ -100,6 +101,7 @@ export function authenticateRtmp(session: RtmpSession, authorize: Authorize, log
           sendRefusal(session, streamId, code, `/${request.app}/${name}: authentication failed`)
           return
         }
+        if (action === 'publish') setPublishOwner(session, verdict.owner)
         try {
           onStreamId(rtmp, streamId, () => inner(message))
         } catch (err) {

@@ -1,4 +1,5 @@
 import type { NmsSession } from './nms.ts'
+import { publishOwner } from './publish-owner.ts'
 
 /** A publisher or player as the rest of meshcast sees it. */
 export interface StreamSession {
@@ -10,6 +11,8 @@ export interface StreamSession {
   remote: string
   publisher: boolean
   startedAt: number
+  /** a publisher's owner tag (its checked credentials' group or user); null when it needed none, and for players */
+  owner: string | null
 }
 
 export function toStreamSession(s: NmsSession): StreamSession {
@@ -20,5 +23,6 @@ export function toStreamSession(s: NmsSession): StreamSession {
     remote: s.ip,
     publisher: s.isPublisher,
     startedAt: s.createTime,
+    owner: publishOwner(s),
   }
 }

@@ -9,7 +9,7 @@ import { MediaServer } from '@meshcast/media'
 import { Mesh, newIdentity } from '@meshcast/mesh'
 import type { Express } from 'express'
 import type { Registry } from 'prom-client'
-import { AdminGuard } from './admin-guard.ts'
+import { AdminGuard, isAdminPath } from './admin-guard.ts'
 import { createAppHost } from './apps.ts'
 import { dashboardSource } from './dashboard-source.ts'
 import { closeHttp, createApp, type HttpOptions, HttpRefusals, listenHttp } from './http-server.ts'
@@ -65,6 +65,10 @@ export class Daemon implements Startable {
   #startedAt = 0
   #http: Server | null = null
   #https: Server | null = null
+  /** the control plane's own listener (admin.port), or null */
+  #adminHttp: Server | null = null
+  /** connections to the admin listener: the only ones the control plane answers while it is on */
+  readonly #adminSockets = new WeakSet<object>()
   readonly #certificate: TlsCertificate | null
   /** stops handing renewed certificates to the HTTPS server */
   #unwatchHttps: (() => void) | null = null
@@ -200,6 +204,14 @@ export class Daemon implements Startable {
         this.#unwatchHttps = certificate.onChange((pem) => (https as HttpsServer).setSecureContext(pem))
       }
       certificate?.start()
+      const adminAt = this.config.admin.listener
+      if (adminAt !== null) {
+        const admin = await listenHttp(app, adminAt, options)
+        this.#adminHttp = admin
+        // registered before any connection: the first comes after this turn of the event loop
+        admin.on('connection', (socket) => this.#adminSockets.add(socket))
+        this.#up.add('admin')
+      }
       this.#up.add('http')
       if (this.#mesh !== null) {
         await this.#mesh.start()
@@ -236,9 +248,10 @@ export class Daemon implements Startable {
     this.#plane?.stop()
     this.#dashboard.stop()
     await this.#mesh?.stop()
-    const servers = [this.#http, this.#https]
+    const servers = [this.#http, this.#https, this.#adminHttp]
     this.#http = null
     this.#https = null
+    this.#adminHttp = null
     this.#up.clear()
     this.#certificate?.stop()
     this.#unwatchHttps?.()
@@ -335,6 +348,7 @@ export class Daemon implements Startable {
         http: this.config.http,
         ...(this.config.tls.https === null ? {} : { https: this.config.tls.https }),
         ...(this.#mesh === null ? {} : { mesh: this.config.mesh }),
+        ...(this.config.admin.listener === null ? {} : { admin: this.config.admin.listener }),
       },
       up: this.#up,
     }
@@ -349,6 +363,15 @@ export class Daemon implements Startable {
   }
 
   #routes(app: Express): void {
+    // with an admin listener, the control plane is there only: the public ports do not even ask for the token
+    if (this.config.admin.listener !== null)
+      app.use((req, res, next) => {
+        if (this.#adminSockets.has(req.socket) || !isAdminPath(req.path)) return next()
+        res
+          .status(404)
+          .type('text/plain')
+          .send('not here: this node serves its control plane on its admin listener (admin.port)\n')
+      })
     // HTTP-FLV playback (`/app/name.flv`) before everything else: the media server answers or passes.
     app.use((req, res, next) => {
       if (!this.#media.flvRequest(req, res)) next()

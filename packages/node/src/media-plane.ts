@@ -88,6 +88,7 @@ export class MediaPlane {
               retryMs: cluster.retryDuration * 1000,
               kickOnUnpublish: cluster.kickOnUnpublish,
               urlOf: (c) => this.#pullUrl(c.member, c.advert.rtmpUrl),
+              ownerHoldMs: parts.config.auth.ownerHoldMs,
             },
             this.book,
             parts.relays,
@@ -206,6 +207,8 @@ export class MediaPlane {
         since: published ? (s.publisher?.startedAt ?? Date.now()) : (pull?.since ?? Date.now()),
         subscribers: s.subscribers,
         kbps: this.#bitrates.kbps(s.path),
+        // a relay's (or an edge's) copy is its upstream's owner's: edges behind it keep to that owner too
+        owner: published ? (s.publisher?.owner ?? null) : (pull?.upstream?.owner ?? null),
         // a foreign origin ends the chain as rtmp://host:port (left out if its host name is too long)
         via: pull?.upstream == null ? [] : [pull.upstream.node, ...pull.upstream.via].filter(fitsVia),
       })
@@ -349,7 +352,12 @@ export class MediaPlane {
         path,
         publishedOn: carriers
           .filter((c) => c.advert.source === 'publish')
-          .map((c) => ({ node: c.member.id, rtmpUrl: c.advert.rtmpUrl, since: c.advert.since })),
+          .map((c) => ({
+            node: c.member.id,
+            rtmpUrl: c.advert.rtmpUrl,
+            since: c.advert.since,
+            owner: c.advert.owner,
+          })),
         // the origins outside the mesh that feed the stream (it is published on none of its members)
         foreignOrigins: [...roots].filter(isForeignId).map((id) => ({ rtmpUrl: `${id}${path}` })),
         carriers: carriers.map((c) => ({
@@ -364,6 +372,7 @@ export class MediaPlane {
           since: c.advert.since,
           subscribers: c.advert.subscribers,
           kbps: c.advert.kbps,
+          owner: c.advert.owner,
           via: c.advert.via,
           upstream: upstream(c.advert.via),
         })),

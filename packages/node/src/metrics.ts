@@ -241,4 +241,10 @@ function addPulls(registry: Registry, pulls: NonNullable<MetricsSources['pulls']
     'Switches to another upstream after losing one or after its advert was withdrawn (preferred-origin upgrades not counted)',
     () => pulls.counters().failovers,
   )
+  counter(
+    registry,
+    'meshcast_pull_ignored_copies_total',
+    "Copies of a pulled stream from another publisher (or redundancy group) than the pull's owner, left unused",
+    () => pulls.counters().ignoredCopies,
+  )
 }

@@ -17,6 +17,8 @@ export interface SecurityPosture {
   http: string
   /** how this node's pulls reach their upstreams */
   pulls: string
+  /** who provides a stream: what this node's publishes say, and what its pulls keep to */
+  ownership: string
   controlPlane: string
 }
 
@@ -66,11 +68,32 @@ export function securityPosture(config: NodeConfig): SecurityPosture {
       : config.tls.upstream
         ? `over RTMPS from upstream members that offer it, their certificate checked against ${config.tls.ca ?? "node's built-in CAs"}; plain RTMP from the others`
         : 'plain RTMP (tls.upstream=false)',
-    controlPlane:
-      config.admin.token === null
-        ? 'open: /api/*, /metrics and the dashboard answer anyone who reaches the HTTP port'
-        : 'protected by http.admin.token (Bearer, or Basic with the token as password): /api/* but /api/status, /metrics, the dashboard; /cluster, /healthz, /readyz and playback stay public',
+    ownership: ownership(config, pulls),
+    controlPlane: controlPlane(config),
   }
+}
+
+function controlPlane(config: NodeConfig): string {
+  const { token, listener } = config.admin
+  const guard =
+    token === null ? null : 'protected by http.admin.token (Bearer, or Basic with the token as password)'
+  if (listener !== null)
+    return `on the admin listener ${formatAddress(listener)} only (/api/* but /api/status, /metrics, the dashboard; the public ports answer 404 for them), ${guard ?? 'open to whoever reaches that address'}`
+  return guard === null
+    ? 'open: /api/*, /metrics and the dashboard answer anyone who reaches the HTTP port'
+    : `${guard}: /api/* but /api/status, /metrics, the dashboard; /cluster, /healthz, /readyz and playback stay public`
+}
+
+function ownership(config: NodeConfig, pulls: boolean): string {
+  const { auth } = config
+  if (pulls)
+    return auth.ownerHoldMs === 0
+      ? 'not looked at (auth.owner_hold=0): a pull fails over to any copy of the name'
+      : `a pull fails over only to copies of the owner it first played; another owner's copy only ${auth.ownerHoldMs / 1000} s after the owner's last copy left (auth.owner_hold)`
+  if (!auth.publish)
+    return 'none: streams published here own nothing, so any copy of the name may replace them on an edge'
+  const groups = auth.groups.length
+  return `each publish owned by its user${groups === 0 ? '' : ` or redundancy group (${groups} in auth.group.*)`}`
 }
 
 /** The TLS certificate and key loaded as a start would; throws a ConfigError naming the file. */

@@ -27,11 +27,13 @@ export class TlsCertificate {
   readonly #listeners: ((pem: { cert: Buffer; key: Buffer }) => void)[] = []
   #watching = false
   readonly #onSignal = () => this.reload('SIGHUP')
+  readonly #watchMs: number
 
-  /** Throws a ConfigError naming the file when the pair cannot be used. */
-  constructor(files: TlsFiles, log: Logger) {
+  /** Throws a ConfigError naming the file when the pair cannot be used. `watchMs`: between looks at the files (default 1 s). */
+  constructor(files: TlsFiles, log: Logger, opts: { watchMs?: number } = {}) {
     this.files = files
     this.#log = log
+    this.#watchMs = opts.watchMs ?? WATCH_MS
     this.#pem = readPair(files)
     this.#context = contextOf(this.#pem, files)
   }
@@ -59,7 +61,7 @@ export class TlsCertificate {
     if (this.#watching) return
     this.#watching = true
     for (const file of [this.files.cert, this.files.key])
-      watchFile(file, { interval: WATCH_MS, persistent: false }, (now, before) => {
+      watchFile(file, { interval: this.#watchMs, persistent: false }, (now, before) => {
         if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) this.reload('the file changed')
       })
     process.on('SIGHUP', this.#onSignal)

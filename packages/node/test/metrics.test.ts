@@ -24,7 +24,7 @@ function stubs() {
       dropped: { invalid: 4, duplicate: 1 },
     } as MeshCounters,
     members: 3,
-    pulls: { started: 1, failed: 0, failovers: 0 } as EdgeCounters,
+    pulls: { started: 1, failed: 0, failovers: 0, ignoredCopies: 0 } as EdgeCounters,
     active: 1,
   }
   const sources: MetricsSources = {
@@ -84,13 +84,14 @@ describe('metrics (/metrics)', () => {
 
     state.traffic = [{ path: '/live/a', inBytes: 3000, outBytes: 9000 }]
     state.mesh = { ...state.mesh, busDelivered: 25, dropped: { ...state.mesh.dropped, stale: 2 } }
-    state.pulls = { started: 1, failed: 2, failovers: 1 }
+    state.pulls = { started: 1, failed: 2, failovers: 1, ignoredCopies: 3 }
     state.draining = true
     const second = await samples(registry)
     assert.equal(second.get('meshcast_stream_out_bytes_total{stream=/live/a}'), 9000, 'not 5000 + 9000')
     assert.equal(second.get('meshcast_bus_messages_received_total'), 25)
     assert.equal(second.get('meshcast_mesh_messages_dropped_total{reason=stale}'), 2)
     assert.equal(second.get('meshcast_pull_failovers_total'), 1)
+    assert.equal(second.get('meshcast_pull_ignored_copies_total'), 3)
     assert.equal(second.get('meshcast_draining'), 1)
   })
 

@@ -54,6 +54,8 @@ export interface Exit {
 export class NodeProcess {
   readonly name: string
   readonly host: string
+  /** the conf folder it runs with */
+  readonly conf: string
   readonly httpPort: number
   readonly rtmpPort: number
   readonly child: ChildProcess
@@ -67,6 +69,7 @@ export class NodeProcess {
   constructor(opts: NodeProcessOptions) {
     this.name = opts.name
     this.host = opts.host
+    this.conf = opts.conf
     this.httpPort = opts.httpPort ?? 5080
     this.rtmpPort = opts.rtmpPort ?? 1935
     const args = [MESHCAST_BIN, 'start', '--conf', opts.conf, '--host', opts.host]
