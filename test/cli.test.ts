@@ -105,7 +105,7 @@ describe('meshcast check', () => {
   test('shows the discovery settings, and applies --no-mdns and --peer', async () => {
     const text = await runCli(['check', '--conf', join(ROOT, 'conf')])
     assert.equal(text.code, 0, text.stderr)
-    assert.match(text.stdout, /^discovery:\n {2}mdns: true\n {2}peers: \[\]$/m)
+    assert.match(text.stdout, /^discovery:\n {2}mdns: true\n {2}peers: \[\]\n {2}healSeconds: 600$/m)
     const r = await runCli([
       'check',
       '--conf',
@@ -121,7 +121,11 @@ describe('meshcast check', () => {
     ])
     assert.equal(r.code, 0, r.stderr)
     const view = JSON.parse(r.stdout) as Record<string, unknown>
-    assert.deepEqual(view.discovery, { mdns: false, peers: ['127.0.0.9:7801', 'localhost:7900'] })
+    assert.deepEqual(view.discovery, {
+      mdns: false,
+      peers: ['127.0.0.9:7801', 'localhost:7900'],
+      healSeconds: 600,
+    })
   })
 
   test('applies MESHCAST_* variables over the files, and flags over the variables', async () => {

@@ -359,7 +359,11 @@ describe('the examples load as shipped', () => {
           assert.equal(config.cluster.publicIp, '0.0.0.0', `${name}: publicIp`)
           for (const l of [config.http, config.rtmp, config.mesh]) assert.equal(l.host, '0.0.0.0', name)
           assert.deepEqual([config.http.port, config.rtmp.port, config.mesh.port], [5080, 1935, 7800])
-          assert.deepEqual(config.discovery, { mdns: true, peers: [] }, `${name}: mDNS on, no peers`)
+          assert.deepEqual(
+            config.discovery,
+            { mdns: true, peers: [], healSeconds: 600 },
+            `${name}: mDNS on, no peers`,
+          )
         }
         return
       }

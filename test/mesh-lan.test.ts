@@ -17,17 +17,26 @@ import {
 const viewOf = async (node: NodeProcess) =>
   (await (await node.httpGet('/api/view')).json()) as { id: string; members: string[] }
 
-/** A bare mesh member on LAN host `i`, mDNS on, nothing else configured. */
-function lanPeer(lan: NetnsLan, i: number, password: string): MeshPeer {
+/** A bare mesh member on LAN host `i`, mDNS on, nothing else configured (unless `over` says so). */
+/** What a test may set besides the LAN's defaults (MeshInit's fields of the same names). */
+interface PeerOptions {
+  mdns?: boolean
+  seeds?: { host: string; port: number }[]
+  retryInterval?: number
+  dialTimeout?: number
+}
+
+function lanPeer(lan: NetnsLan, i: number, password: string, over: PeerOptions = {}): MeshPeer {
   const host = lan.address(i)
   return new MeshPeer(
     `peer-${i}`,
     {
       mesh: {
+        ...over,
         password,
         host,
         port: 7800,
-        mdns: true,
+        mdns: over.mdns ?? true,
         self: {
           role: 'origin',
           publicIp: host,
@@ -66,6 +75,16 @@ async function viewsAre(peers: readonly MeshPeer[], groups: number[][], what: st
     },
     { timeout: 20_000, interval: 50, what },
   )
+}
+
+/** Cuts hosts 0 and 1 off from 2 and 3, and waits until the peers are in those two views. */
+async function cutInTwo(lan: NetnsLan, peers: readonly MeshPeer[]): Promise<void> {
+  const sides = [
+    [0, 1],
+    [2, 3],
+  ]
+  await lan.partition(sides)
+  await viewsAre(peers, sides, 'two views of 2 after the cut')
 }
 
 describe('the mesh on a LAN (network namespaces)', () => {
@@ -126,18 +145,7 @@ describe('the mesh on a LAN (network namespaces)', () => {
         await new Promise((r) => setTimeout(r, DEFAULT_YOUNG_FOR))
 
         const cutAt = Date.now()
-        await lan.partition([
-          [0, 1],
-          [2, 3],
-        ])
-        await viewsAre(
-          peers,
-          [
-            [0, 1],
-            [2, 3],
-          ],
-          'two views of 2 after the cut',
-        )
+        await cutInTwo(lan, peers)
         const splitMs = Date.now() - cutAt
         process.stdout.write(`# partition to two views on every node: ${splitMs} ms (goal 3000)\n`)
         assert.ok(splitMs < 10_000)
@@ -191,6 +199,39 @@ describe('the mesh on a LAN (network namespaces)', () => {
             }
           }
         }
+      } finally {
+        await Promise.all(peers.map((p) => p.stop()))
+      }
+    }),
+  )
+
+  test(
+    'with mDNS off and one seed, a partition heals within seconds of the link coming back: lost members are dialled',
+    withLan(4, async (_cluster, lan) => {
+      const password = uniquePassword()
+      // mDNS off; everyone seeded with peer 0 only, retried every minute: after the seed's quick
+      // retries (under 12 s with 1 s dials), only the lost members' addresses can bring the sides back
+      const seed = { host: lan.address(0), port: 7800 }
+      const peer = (i: number) =>
+        lanPeer(lan, i, password, {
+          mdns: false,
+          seeds: i === 0 ? [] : [seed],
+          retryInterval: 60_000,
+          dialTimeout: 1000,
+        })
+      // the seed first: a refused first dial would wait the whole minute
+      const peers = [peer(0)]
+      try {
+        await (peers[0] as MeshPeer).started
+        peers.push(peer(1), peer(2), peer(3))
+        await Promise.all(peers.map((p) => p.started))
+        await viewsAre(peers, [[0, 1, 2, 3]], 'one view of 4 through the seed')
+        await cutInTwo(lan, peers)
+        await new Promise((r) => setTimeout(r, 12_000))
+        const healAt = Date.now()
+        await lan.heal()
+        await viewsAre(peers, [[0, 1, 2, 3]], 'one view of 4 after healing, with no seed retry due')
+        process.stdout.write(`# mDNS off: heal to one merged view: ${Date.now() - healAt} ms\n`)
       } finally {
         await Promise.all(peers.map((p) => p.stop()))
       }

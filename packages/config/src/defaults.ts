@@ -34,6 +34,8 @@ export const DEFAULT_HTTP_PORT = 5080
 export const DEFAULT_MESH_PORT = 7800
 /** Announce and listen on mDNS (mesh.mdns), so LAN nodes find each other with no addresses configured. */
 export const DEFAULT_MDNS = true
+/** s a lost member's last address is dialled for (mesh.heal_window), as DEFAULT_HEAL_WINDOW_MS in packages/mesh. */
+export const DEFAULT_HEAL_SECONDS = 600
 
 /** What `effectiveConfig` shows in place of the password. */
 export const PASSWORD_MASK = '********'
@@ -56,5 +58,5 @@ export const DEFAULTS: Readonly<
   http: { host: DEFAULT_HOST, port: DEFAULT_HTTP_PORT },
   rtmp: { host: DEFAULT_HOST, port: DEFAULT_RTMP_PORT },
   mesh: { host: DEFAULT_HOST, port: DEFAULT_MESH_PORT },
-  discovery: { mdns: DEFAULT_MDNS, peers: [] },
+  discovery: { mdns: DEFAULT_MDNS, peers: [], healSeconds: DEFAULT_HEAL_SECONDS },
 })

@@ -1,5 +1,5 @@
 import { formatAddress, type HostPort } from '@meshcast/interface'
-import { DEFAULT_MDNS } from './defaults.ts'
+import { DEFAULT_HEAL_SECONDS, DEFAULT_MDNS } from './defaults.ts'
 import { canonicalHost, type PeerAddress, parsePeerAddress } from './parse-address.ts'
 import type { ProblemList, ProblemPlace } from './problem-list.ts'
 
@@ -19,11 +19,16 @@ export interface PeerList {
 export interface DiscoveryReading {
   mdns: boolean
   peers: PeerList
+  healSeconds: number
 }
 
 /** What an absent red5.properties (or absent keys) means. */
 export function defaultDiscovery(): DiscoveryReading {
-  return { mdns: DEFAULT_MDNS, peers: { entries: [], where: '', label: `${PEERS_KEY} entry` } }
+  return {
+    mdns: DEFAULT_MDNS,
+    peers: { entries: [], where: '', label: `${PEERS_KEY} entry` },
+    healSeconds: DEFAULT_HEAL_SECONDS,
+  }
 }
 
 /**

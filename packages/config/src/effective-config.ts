@@ -17,7 +17,11 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
     http: { ...config.http },
     rtmp: { ...config.rtmp },
     mesh: { ...config.mesh },
-    discovery: { mdns: discovery.mdns, peers: discovery.peers.map((peer) => formatAddress(peer)) },
+    discovery: {
+      mdns: discovery.mdns,
+      peers: discovery.peers.map((peer) => formatAddress(peer)),
+      healSeconds: discovery.healSeconds,
+    },
     // `name=path` and `name.key=value`: one line each in `meshcast check`'s text
     webapps: {
       dir: webapps.dir,

@@ -117,7 +117,7 @@ export function loadConfig(
     cluster: cluster.settings,
     role: resolveRole(cluster.settings.nodeType, cluster.settings.origins),
     ...listeners,
-    discovery: { mdns: discovery.mdns, peers: peers.peers },
+    discovery: { mdns: discovery.mdns, peers: peers.peers, healSeconds: discovery.healSeconds },
     webapps: webapps.webapps,
     edge: properties?.edge ?? { ...DEFAULT_EDGE_TIMINGS },
     shutdown: properties?.shutdown ?? { ...DEFAULT_SHUTDOWN },

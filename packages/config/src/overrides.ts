@@ -62,12 +62,12 @@ export function applyDiscoveryOverrides(
   problems: ProblemList,
 ): DiscoveryReading {
   const mdns = overrides.mdns ?? discovery.mdns
-  if (overrides.peers === undefined) return { mdns, peers: discovery.peers }
+  if (overrides.peers === undefined) return { ...discovery, mdns }
   const entries: PeerAddress[] = []
   for (const text of overrides.peers) {
     const place = { file: COMMAND_LINE, property: PEER_FLAG, value: text }
     const entry = problems.check(place, () => parsePeerFlag(text), undefined)
     if (entry !== undefined) entries.push(entry)
   }
-  return { mdns, peers: { entries, where: COMMAND_LINE, label: PEER_FLAG } }
+  return { ...discovery, mdns, peers: { entries, where: COMMAND_LINE, label: PEER_FLAG } }
 }

@@ -53,6 +53,8 @@ const LISTENER_KEYS = new Map<string, [keyof Listeners, keyof ListenAddress]>([
 
 /** Whether the node announces and listens on mDNS. */
 const MDNS_KEY = 'mesh.mdns'
+/** s a lost member's address is dialled for: healing without seeds */
+const HEAL_KEY = 'mesh.heal_window'
 
 /** The edge timing keys, and which field each sets. */
 const EDGE_KEYS = new Map<string, keyof EdgeTimings>([
@@ -114,6 +116,7 @@ export const DEFAULT_SHUTDOWN: ShutdownSettings = { drainSeconds: 3 }
 export const RED5_PROPERTY_KEYS: readonly string[] = [
   ...LISTENER_KEYS.keys(),
   MDNS_KEY,
+  HEAL_KEY,
   PEERS_KEY,
   ...EDGE_KEYS.keys(),
   DRAIN_KEY,
@@ -239,6 +242,8 @@ function setKey(
     readAuthKey(reading.auth, key, place, problems)
   } else if (isTlsKey(key)) {
     readTlsKey(reading.tls, key, place, problems)
+  } else if (key === HEAL_KEY) {
+    discovery.healSeconds = secondsOrZero(place, problems, discovery.healSeconds)
   } else if (key === MDNS_KEY) {
     discovery.mdns = problems.check(place, () => parseBoolean(place.value ?? ''), discovery.mdns)
   } else {
@@ -345,7 +350,7 @@ export function parseRed5Properties(
   const { peers, warnings: peerWarnings } = resolvePeers(discovery.peers, listeners.mesh.port)
   return {
     ...listeners,
-    discovery: { mdns: discovery.mdns, peers },
+    discovery: { mdns: discovery.mdns, peers, healSeconds: discovery.healSeconds },
     warnings: [...warnings, ...peerWarnings],
   }
 }

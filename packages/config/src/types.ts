@@ -40,6 +40,8 @@ export interface DiscoverySettings {
   mdns: boolean
   /** extra mesh addresses to dial besides the origins (red5.properties `mesh.peers`, default none); port defaults to the node's mesh port */
   peers: readonly HostPort[]
+  /** s a member lost without a goodbye stays a discovery target, its last address dialled until it answers (red5.properties `mesh.heal_window`, default 600; 0: off) */
+  healSeconds: number
 }
 
 /** The applications a node hosts (red5.properties `webapps.dir`, `app.<name>`, `app.<name>.<key>`). */

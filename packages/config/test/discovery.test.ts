@@ -24,11 +24,22 @@ function discoveryOf(text: string) {
 
 describe('discovery settings default', () => {
   it('to mDNS on and no peers, with or without red5.properties', (t) => {
-    assert.deepEqual(DEFAULTS.discovery, { mdns: true, peers: [] })
-    assert.deepEqual(discoveryOf('mesh.port=7801\n'), { mdns: true, peers: [] })
+    const none = { mdns: true, peers: [], healSeconds: 600 }
+    assert.deepEqual(DEFAULTS.discovery, none)
+    assert.deepEqual(discoveryOf('mesh.port=7801\n'), none)
     const bare = loadConfig(makeConfDir(t, { [CLUSTER_XML]: ORIGIN_BEAN }))
-    assert.deepEqual(bare.discovery, { mdns: true, peers: [] })
-    assert.deepEqual(loadConfig(REPO_CONF).discovery, { mdns: true, peers: [] })
+    assert.deepEqual(bare.discovery, none)
+    assert.deepEqual(loadConfig(REPO_CONF).discovery, none)
+  })
+
+  it('mesh.heal_window in seconds (0: off, decimals allowed); anything else is a problem', () => {
+    assert.equal(discoveryOf('mesh.heal_window=30\n').healSeconds, 30)
+    assert.equal(discoveryOf('mesh.heal_window=0\n').healSeconds, 0)
+    assert.equal(discoveryOf('mesh.heal_window=2.5\n').healSeconds, 2.5)
+    for (const value of ['-1', 'ten', '100000']) {
+      const problem = onlyProblem(() => parseRed5Properties(`mesh.heal_window=${value}\n`, FILE))
+      assert.equal(problem.property, 'mesh.heal_window')
+    }
   })
 
   it('to what the commented-out lines of the shipped red5.properties say', () => {
@@ -362,6 +373,7 @@ describe('discovery settings in the loaded config', () => {
     assert.deepEqual(effectiveConfig(loadConfig(dir)).discovery, {
       mdns: false,
       peers: ['10.0.0.2:7800', '[2001:db8::2]:7801'],
+      healSeconds: 600,
     })
   })
 })

@@ -27,11 +27,13 @@ import { MemberTable, type SuspectReason } from './membership/member-table.ts'
 import { ViewKeeper } from './membership/view-keeper.ts'
 import { type MeshInit, type MeshSettings, settings } from './options.ts'
 import { type StateHandlers, StateRegistry } from './state-registry.ts'
+import { tcpAddr } from './transport/addresses.ts'
 import { BusLinks } from './transport/bus-links.ts'
 import { Connector } from './transport/connector.ts'
 import { DirectChannel } from './transport/direct.ts'
 import { type MeshIdentity, newIdentity } from './transport/identity.ts'
 import { createMeshLibp2p, type MeshLibp2p } from './transport/libp2p-node.ts'
+import { LostMembers } from './transport/lost-members.ts'
 import type { LookupAll } from './transport/names.ts'
 import { peerId } from './transport/peer-ids.ts'
 import { NAME } from './wire/checks.ts'
@@ -116,6 +118,8 @@ export class Mesh implements Startable {
   /** heartbeats and leave notices, on streams of their own so bus traffic never delays them */
   #beats: BusLinks | null = null
   #connector: Connector | null = null
+  /** the last addresses of members lost without a goodbye, dialled until they answer (healing) */
+  #lostMembers: LostMembers | null = null
   readonly #lookup: LookupAll | undefined
   #timers: ReturnType<typeof setInterval>[] = []
   #soonTimer: ReturnType<typeof setTimeout> | null = null
@@ -448,6 +452,17 @@ export class Mesh implements Startable {
       },
       { libp2p, logger: this.#log, ...(this.#lookup === undefined ? {} : { lookup: this.#lookup }) },
     )
+    this.#lostMembers = new LostMembers(
+      { windowMs: s.healWindow },
+      {
+        dial: async (t) =>
+          (
+            await libp2p.dial(tcpAddr(t.host, t.port), { signal: AbortSignal.timeout(s.dialTimeout) })
+          ).remotePeer.toString(),
+        isConnected: (peer) => this.#connector?.isConnected(peer) ?? false,
+        logger: this.#log,
+      },
+    )
     const pubsub = libp2p.services.pubsub
     pubsub.addEventListener('message', (evt) => this.#onTopic(evt.detail.topic, evt.detail.data))
     // A joiner's first beats must reach a coordinator it is not connected to: gossip can carry them once a peer subscribes.
@@ -484,6 +499,7 @@ export class Mesh implements Startable {
 
   async #stopTransport(): Promise<void> {
     this.#connector?.stop()
+    this.#lostMembers?.stop()
     await this.#links?.stop().catch(() => {})
     await this.#beats?.stop().catch(() => {})
     await this.#direct?.stop().catch(() => {})
@@ -703,6 +719,7 @@ export class Mesh implements Startable {
       // members they have not heard from the coordinator's view. Answering every new member
       // with a beat to all (and on gossip) made forming 20 nodes cost O(N³) messages (measured).
       this.#log.info('member heard', { peer: m.id, role: m.role, mesh: m.mesh })
+      this.#lostMembers?.heard(m.mesh)
       this.#sender.addMember(m.id)
       this.#connector?.learn(m.id, m.mesh)
     }
@@ -758,6 +775,9 @@ export class Mesh implements Startable {
     }
     this.#settleMesh(left.length > 0)
     if (left.length > 0) this.#bus.membersLeft(left.map((m) => m.id))
+    // a member gone without a goodbye may be alive behind a fault: its address is looked at until it answers
+    for (const m of left)
+      if (m.id !== this.id && !this.#table.hasLeft(m.id)) this.#lostMembers?.lost(m.id, m.mesh)
     if (this.#keeper.isCoordinator) this.#heartbeatSoon()
     this.#alarm.wake()
     if (this.#phase !== 'joined') return // the first view event is the join itself
@@ -865,12 +885,18 @@ export class Mesh implements Startable {
    * has no connection to yet (the full mesh waits for the view to hold) is
    * the coordinator's to judge: the coordinator is connected to every
    * member, and its next view drops the dead. Everyone else is watched:
-   * the coordinator, any member outside the view, and every member when
-   * this node coordinates.
+   * the coordinator, the member next in line for it, any member outside the
+   * view, every member once the coordinator is gone here, and every member
+   * when this node coordinates.
    */
   #watched(id: string): boolean {
     const view = this.#keeper.view
     if (this.#keeper.isCoordinator || id === view.coordinator) return true
+    // The member this node takes for its next coordinator (the oldest it holds alive), and every
+    // member once the view's coordinator is gone here: nobody else judges them for this node. A
+    // member cut off with a coordinator that died kept the dead one's view for good, waiting for
+    // an unconnected older member (on the other side of a partition) to announce a view.
+    if (this.#table.ordered()[0]?.id === id || !this.#table.has(view.coordinator)) return true
     if (!view.members.some((m) => m.id === id)) return true
     return this.#connector?.isConnected(id) ?? true
   }
@@ -908,8 +934,10 @@ export class Mesh implements Startable {
       this.#suspected(entry.member.id, 'silent')
       this.#probe(entry.member.id)
     }
-    for (const entry of removed)
+    for (const entry of removed) {
       this.#removed(entry.member.id, `suspected (${entry.suspect?.reason}) and not cleared`)
+      this.#lostMembers?.lost(entry.member.id, entry.member.mesh)
+    }
     this.#reconcile()
   }
 

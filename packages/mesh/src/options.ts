@@ -2,6 +2,7 @@ import { isWildcard, type Role } from '@meshcast/interface'
 import type { Seed } from './transport/connector.ts'
 import type { MeshIdentity } from './transport/identity.ts'
 import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './transport/inbound-gate.ts'
+import { DEFAULT_HEAL_WINDOW_MS } from './transport/lost-members.ts'
 
 /** ms between heartbeats. */
 export const DEFAULT_HEARTBEAT_INTERVAL = 500
@@ -95,6 +96,12 @@ export interface MeshInit {
   maxStateBytes?: number
   dialTimeout?: number
   mdnsInterval?: number
+  /**
+   * ms a member lost without a goodbye stays a discovery target: its last
+   * address is dialled with backoff until it answers (red5.properties
+   * `mesh.heal_window`; default DEFAULT_HEAL_WINDOW_MS, 0: off)
+   */
+  healWindow?: number
   /** what one remote address may hold on the mesh port (red5.properties `mesh.max_connections_per_ip`, `mesh.max_pending_per_ip`) */
   inboundLimits?: InboundLimits
 }
@@ -131,6 +138,7 @@ export function settings(init: MeshInit): MeshSettings {
     maxStateBytes: init.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES,
     dialTimeout: init.dialTimeout ?? DEFAULT_DIAL_TIMEOUT,
     mdnsInterval: init.mdnsInterval ?? DEFAULT_MDNS_INTERVAL,
+    healWindow: init.healWindow ?? DEFAULT_HEAL_WINDOW_MS,
     inboundLimits: init.inboundLimits ?? DEFAULT_INBOUND_LIMITS,
   }
 }

@@ -33,6 +33,7 @@ export function meshInit(config: NodeConfig): MeshInit {
     mdns: discovery.mdns,
     seeds,
     retryInterval: cluster.retryDuration * 1000,
+    healWindow: Math.round(discovery.healSeconds * 1000),
     inboundLimits: { ...config.meshLimits },
   }
 }
