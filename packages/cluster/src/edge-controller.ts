@@ -72,8 +72,8 @@ interface Pull {
   repulls: number
   /** whose copies this pull takes (the first owned copy it played); null: anyone's */
   owner: string | null
-  /** when (settings' clock) the owner was first seen with no copy left; 0 while it has one */
-  ownerGone: number
+  /** when (settings' clock) the owner was first seen with no copy left; null while it has one */
+  ownerGone: number | null
   /** nodes whose copy of another owner was reported, so that each is logged once */
   readonly ignored: Set<string>
   closed: boolean
@@ -362,7 +362,7 @@ export class EdgeController {
       recheck: false,
       repulls: -1,
       owner: null,
-      ownerGone: 0,
+      ownerGone: null,
       ignored: new Set(),
       closed: false,
     }
@@ -384,15 +384,15 @@ export class EdgeController {
       return rankCandidates(usable, this.#origins, this.#foreign(), pull.avoid)
     const owned = usable.filter((c) => this.#takes(pull, c))
     const now = this.#now()
-    if (owned.length > 0) pull.ownerGone = 0
-    else if (pull.ownerGone === 0) pull.ownerGone = now
+    if (owned.length > 0) pull.ownerGone = null
+    else if (pull.ownerGone === null) pull.ownerGone = now
     else if (now - pull.ownerGone >= this.#holdMs) {
       this.#log.warn("the stream's owner has had no copy for the owner hold; any copy may feed it now", {
         path: pull.path,
         holdMs: this.#holdMs,
       })
       pull.owner = null
-      pull.ownerGone = 0
+      pull.ownerGone = null
       pull.ignored.clear()
       return rankCandidates(usable, this.#origins, this.#foreign(), pull.avoid)
     }
@@ -488,7 +488,7 @@ export class EdgeController {
         // an owned copy binds the pull to its owner; one published without credentials binds nothing
         if (next.kind === 'mesh' && next.carrier.advert.owner !== null) {
           pull.owner = next.carrier.advert.owner
-          pull.ownerGone = 0
+          pull.ownerGone = null
         }
         pull.since = Date.now()
         pull.lostFrom = null
@@ -573,7 +573,7 @@ export class EdgeController {
         ? this.#s.retryMs
         : repullDelay(pull.repulls++, this.#s.retryMs, this.#s.repullFirstMs)
     // the owner's hold ends sooner: look again the moment it does
-    if (pull.owner === null || pull.ownerGone === 0 || this.#holdMs === 0) return delay
+    if (pull.owner === null || pull.ownerGone === null || this.#holdMs === 0) return delay
     return Math.min(delay, Math.max(1, pull.ownerGone + this.#holdMs - this.#now()))
   }
 
