@@ -889,14 +889,14 @@ export class Mesh implements Startable {
    * view, every member once the coordinator is gone here, and every member
    * when this node coordinates.
    */
-  #watched(id: string): boolean {
+  #watched(id: string, nextInLine: string | undefined): boolean {
     const view = this.#keeper.view
     if (this.#keeper.isCoordinator || id === view.coordinator) return true
     // The member this node takes for its next coordinator (the oldest it holds alive), and every
     // member once the view's coordinator is gone here: nobody else judges them for this node. A
     // member cut off with a coordinator that died kept the dead one's view for good, waiting for
     // an unconnected older member (on the other side of a partition) to announce a view.
-    if (this.#table.ordered()[0]?.id === id || !this.#table.has(view.coordinator)) return true
+    if (id === nextInLine || !this.#table.has(view.coordinator)) return true
     if (!view.members.some((m) => m.id === id)) return true
     return this.#connector?.isConnected(id) ?? true
   }
@@ -929,7 +929,9 @@ export class Mesh implements Startable {
 
   #checkMembers(): void {
     if (this.#phase === 'stopped') return
-    const { suspected, removed } = this.#table.tick(Date.now(), (id) => this.#watched(id))
+    // sorted once a tick, not once a member
+    const nextInLine = this.#table.ordered()[0]?.id
+    const { suspected, removed } = this.#table.tick(Date.now(), (id) => this.#watched(id, nextInLine))
     for (const entry of suspected) {
       this.#suspected(entry.member.id, 'silent')
       this.#probe(entry.member.id)
