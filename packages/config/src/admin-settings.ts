@@ -1,5 +1,6 @@
+import { isWildcard } from '@meshcast/interface'
 import { parseHost } from './parse-address.ts'
-import { parsePort } from './parse-values.ts'
+import { parsePortOrOff } from './parse-values.ts'
 import type { ProblemList, ProblemPlace } from './problem-list.ts'
 import type { AdminSettings, ListenAddress } from './types.ts'
 
@@ -36,7 +37,7 @@ export function readAdminListenerKey(
   const text = (place.value ?? '').trim()
   if (key === 'admin.host') reading.host = problems.check(place, () => parseHost(text), reading.host)
   else {
-    reading.port = problems.check(place, () => (text === '0' ? 0 : parsePort(text)), 0)
+    reading.port = problems.check(place, () => parsePortOrOff(text), 0)
     reading.portPlace = place
   }
 }
@@ -53,12 +54,11 @@ export function resolveAdmin(
 ): AdminSettings {
   if (reading.port === 0) return { token: reading.token, listener: null }
   const listener = { host: reading.host, port: reading.port }
-  const wild = (h: string) => h === '0.0.0.0' || h === '::'
   const clash = others.find(
     ({ address }) =>
       address !== null &&
       address.port === listener.port &&
-      (address.host === listener.host || wild(address.host) || wild(listener.host)),
+      (address.host === listener.host || isWildcard(address.host) || isWildcard(listener.host)),
   )
   if (clash !== undefined && reading.portPlace !== undefined)
     problems.add({

@@ -16,6 +16,11 @@ export function parsePort(text: string): number {
   return port
 }
 
+/** A port, or 0: the listener is off. */
+export function parsePortOrOff(text: string): number {
+  return text === '0' ? 0 : parsePort(text)
+}
+
 /** A whole number from 0 to `most` (a count or a number of ms; 0 usually means "no limit"). */
 export function parseWhole(text: string, most: number, unit: string): number {
   const trimmed = text.trim()

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { confPath } from './conf-path.ts'
-import { parseBoolean, parsePort } from './parse-values.ts'
+import { parseBoolean, parsePortOrOff } from './parse-values.ts'
 import type { ProblemList, ProblemPlace } from './problem-list.ts'
 import type { ListenAddress, TlsSettings } from './types.ts'
 
@@ -67,11 +67,6 @@ export function readTlsKey(
   else if (key === 'tls.cert') reading.cert = text === '' ? undefined : text
   else if (key === 'tls.key') reading.key = text === '' ? undefined : text
   else if (key === 'tls.ca') reading.ca = text === '' ? undefined : text
-}
-
-/** A port, or 0: the listener is off. */
-function parsePortOrOff(text: string): number {
-  return text === '0' ? 0 : parsePort(text)
 }
 
 /**
