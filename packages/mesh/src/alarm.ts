@@ -1,15 +1,22 @@
+import { type Clock, systemClock } from './clock.ts'
+
 /** A sleep that another part of the code can cut short (one sleeper at a time). */
 export class Alarm {
+  readonly #clock: Clock
   #wake: (() => void) | null = null
+
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock
+  }
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#wake = null
         resolve()
       }, ms)
       this.#wake = () => {
-        clearTimeout(timer)
+        this.#clock.clearTimeout(timer)
         this.#wake = null
         resolve()
       }

@@ -1,4 +1,5 @@
 import type { Logger } from '@meshcast/interface'
+import { type Clock, systemClock } from './clock.ts'
 
 /** Log lines per reason per window; the rest are counted and summed up in the next line. */
 const LINES_PER_WINDOW = 5
@@ -12,9 +13,11 @@ export class DropLog {
   readonly counts: Record<string, number> = {}
   readonly #log: Logger
   readonly #windows = new Map<string, { start: number; lines: number; silenced: number }>()
+  readonly #clock: Pick<Clock, 'now'>
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, clock: Pick<Clock, 'now'> = systemClock) {
     this.#log = logger
+    this.#clock = clock
   }
 
   /** Counts without a log line: for what gossip does by design, such as an old heartbeat arriving late. */
@@ -24,7 +27,7 @@ export class DropLog {
 
   drop(reason: string, detail: string, fields: Record<string, unknown> = {}, count = 1): void {
     this.counts[reason] = (this.counts[reason] ?? 0) + count
-    const now = Date.now()
+    const now = this.#clock.now()
     let w = this.#windows.get(reason)
     if (w === undefined || now - w.start > WINDOW_MS) {
       const silenced = w?.silenced ?? 0

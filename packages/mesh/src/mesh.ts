@@ -3,7 +3,6 @@ import {
   formatAddress,
   type InvokeHandlers,
   type InvokeReply,
-  ListenError,
   type Logger,
   type Member,
   type MemberLoad,
@@ -19,6 +18,7 @@ import type { SeqRange } from './bus/receive-window.ts'
 import { BusReceiver } from './bus/receiver.ts'
 import { BusSender } from './bus/sender.ts'
 import { toWire } from './bus/targets.ts'
+import { type Clock, clockTimeout, systemClock, type TimerHandle } from './clock.ts'
 import { clusterKey, clusterNames } from './cluster-key.ts'
 import { DropLog } from './drop-log.ts'
 import { BusArgumentError, MeshNotRunningError } from './errors.ts'
@@ -27,15 +27,12 @@ import { MemberTable, type SuspectReason } from './membership/member-table.ts'
 import { ViewKeeper } from './membership/view-keeper.ts'
 import { type MeshInit, type MeshSettings, settings } from './options.ts'
 import { type StateHandlers, StateRegistry } from './state-registry.ts'
-import { tcpAddr } from './transport/addresses.ts'
-import { BusLinks } from './transport/bus-links.ts'
 import { Connector } from './transport/connector.ts'
-import { DirectChannel } from './transport/direct.ts'
-import { type MeshIdentity, newIdentity } from './transport/identity.ts'
-import { createMeshLibp2p, type MeshLibp2p } from './transport/libp2p-node.ts'
+import { newIdentity } from './transport/identity.ts'
+import { Libp2pTransport } from './transport/libp2p-transport.ts'
 import { LostMembers } from './transport/lost-members.ts'
 import type { LookupAll } from './transport/names.ts'
-import { peerId } from './transport/peer-ids.ts'
+import type { LinkPath, MeshTransport } from './transport/transport.ts'
 import { NAME } from './wire/checks.ts'
 import { decodeTopicFrame, encodeFrame, encodeRetransmitFrame } from './wire/codec.ts'
 import type { BusFrame, DirectFrame, HeartbeatFrame, StateFrame, TopicFrame } from './wire/frames.ts'
@@ -56,6 +53,12 @@ export interface MeshComponents {
   logger: Logger
   /** resolves seeds' DNS names (default: the system resolver, every A and AAAA record) */
   lookup?: LookupAll
+  /** the network (default: libp2p, with `init.identity` or a fresh one); the simulator's is in memory */
+  transport?: MeshTransport
+  /** time and timers (default: the system's); the simulator's is virtual */
+  clock?: Clock
+  /** in [0, 1): jitter (default Math.random); the simulator's is seeded */
+  random?: () => number
 }
 
 /** A member as `/api/members` shows it. */
@@ -69,14 +72,6 @@ export interface MemberInfo extends Member {
   suspect: SuspectReason | null
   connected: boolean
 }
-
-/**
- * Bytes that may wait for one member's bus link: flow control keeps a
- * healthy member far below it; beyond it frames are left to retransmission.
- */
-const BUS_LINK_QUEUE_BYTES = 32 * 1024 * 1024
-/** Heartbeats that may wait for one peer's link: a few beats; older ones are worthless. */
-const HEARTBEAT_LINK_QUEUE_BYTES = 256 * 1024
 
 /** ms a leaving node waits for members to confirm its leave notice: a member that does not is dead or cut off. */
 const GOODBYE_WAIT_MS = 500
@@ -98,12 +93,15 @@ export class Mesh implements Startable {
   /** largest frame on any path */
   readonly #maxFrame: number
   readonly #log: Logger
-  readonly #identity: MeshIdentity
+  readonly #clock: Clock
+  readonly #random: () => number
+  readonly #transport: MeshTransport
+  /** whether the transport runs: nothing is sent before or after */
+  #up = false
   readonly #names: ReturnType<typeof clusterNames>
-  readonly #psk: Uint8Array
   readonly #drops: DropLog
   readonly #state: StateRegistry
-  readonly #startedAt = Date.now()
+  readonly #startedAt: number
   readonly #sender: BusSender
   readonly #receiver: BusReceiver
   readonly #bus: Bus
@@ -112,32 +110,27 @@ export class Mesh implements Startable {
   /** per member: the last heartbeat's bus fields, replayed once state transfer settles */
   readonly #lastBusInfo = new Map<string, { seq: number; joinedAt: number | undefined }>()
   readonly #counters = { viewChanges: 0, suspicions: 0, retransmitted: 0, retransmitRequests: 0, gapsLost: 0 }
-  #libp2p: MeshLibp2p | null = null
-  #direct: DirectChannel | null = null
-  #links: BusLinks | null = null
-  /** heartbeats and leave notices, on streams of their own so bus traffic never delays them */
-  #beats: BusLinks | null = null
   #connector: Connector | null = null
   /** the last addresses of members lost without a goodbye, dialled until they answer (healing) */
   #lostMembers: LostMembers | null = null
   readonly #lookup: LookupAll | undefined
-  #timers: ReturnType<typeof setInterval>[] = []
-  #soonTimer: ReturnType<typeof setTimeout> | null = null
+  #timers: TimerHandle[] = []
+  #soonTimer: TimerHandle | null = null
   /** reconciles when the admissions the view keeper holds back are due */
-  #admitTimer: ReturnType<typeof setTimeout> | null = null
+  #admitTimer: TimerHandle | null = null
   /**
    * Whether the view has held for `meshSettle`, so members connect to the
    * members they have no connection to yet (see #viewChanged).
    */
   #meshOpen = false
-  #settleTimer: ReturnType<typeof setTimeout> | null = null
+  #settleTimer: TimerHandle | null = null
   #hbNumber = 0
   /** heartbeats sent to every peer (not the ones to a peer that just connected) */
   #rounds = 0
   #ticks = 0
   /** per member: its last data and load, as JSON, to tell news from repetition */
   readonly #said = new Map<string, string>()
-  #lastTick = Date.now()
+  #lastTick: number
   #load: MemberLoad = { subscribers: 0, streams: 0 }
   #data: Record<string, unknown> = {}
   #phase: MeshState = 'idle'
@@ -145,24 +138,46 @@ export class Mesh implements Startable {
   #settled = false
   #stateTransfer: Promise<void> | null = null
   /** the join loop and the leave drain sleep on it; a view change wakes them */
-  readonly #alarm = new Alarm()
+  readonly #alarm: Alarm
 
   constructor(init: MeshInit, components: MeshComponents) {
     this.#s = settings(init)
     this.#maxFrame = frameLimit(this.#s)
-    this.#identity = init.identity ?? newIdentity()
-    this.id = this.#identity.id
     this.#log = components.logger.child({ component: 'mesh' })
+    this.#clock = components.clock ?? systemClock
+    this.#random = components.random ?? Math.random
+    this.#alarm = new Alarm(this.#clock)
     this.#lookup = components.lookup
     this.events = new SafeEmitter((err, event) =>
       this.#log.error('mesh event listener threw', { event: String(event), error: (err as Error).message }),
     )
     const key = clusterKey(this.#s.password)
-    this.#psk = key.psk
     this.#names = clusterNames(key.tag)
-    this.#drops = new DropLog(this.#log)
+    this.#transport =
+      components.transport ??
+      new Libp2pTransport(
+        {
+          identity: init.identity ?? newIdentity(),
+          host: this.#s.host,
+          port: this.#s.port,
+          psk: key.psk,
+          names: this.#names,
+          mdns: this.#s.mdns,
+          mdnsInterval: this.#s.mdnsInterval,
+          dialTimeout: this.#s.dialTimeout,
+          requestTimeout: this.#s.requestTimeout,
+          maxFrameBytes: this.#maxFrame,
+          maxStateBytes: this.#s.maxStateBytes,
+          inboundLimits: this.#s.inboundLimits,
+        },
+        this.#log,
+      )
+    this.id = this.#transport.id
+    this.#drops = new DropLog(this.#log, this.#clock)
     this.#state = new StateRegistry(this.#log)
-    const now = Date.now()
+    const now = this.#clock.now()
+    this.#startedAt = now
+    this.#lastTick = now
     this.#table = new MemberTable(
       this.#selfRecord(),
       {
@@ -176,7 +191,12 @@ export class Mesh implements Startable {
     this.#keeper = new ViewKeeper(this.#selfRecord(), { bundling: this.#s.viewBundling })
     this.#sender = new BusSender(
       { maxInFlight: this.#s.maxInFlight, maxBatchBytes: this.#s.maxBatchBytes },
-      { selfId: this.id, logger: this.#log, publish: (frame) => this.#publishBus(frame) },
+      {
+        selfId: this.id,
+        logger: this.#log,
+        publish: (frame) => this.#publishBus(frame),
+        soon: (fn) => this.#clock.soon(fn),
+      },
     )
     this.#receiver = new BusReceiver(
       {
@@ -188,6 +208,7 @@ export class Mesh implements Startable {
         deliver: (from, envelope) => this.#bus.deliver(from, envelope),
         lost: (from, range) => this.#lost(from, range),
         ack: (from, seq) => this.#sendDirect(from, { v: 1, k: 'ack', from: this.id, seq }),
+        now: () => this.#clock.now(),
       },
     )
     this.#bus = new Bus({
@@ -200,6 +221,7 @@ export class Mesh implements Startable {
       maxMessageBytes: this.#s.maxMessageBytes,
       maxQueuedBytes: this.#s.maxQueuedBytes,
       invokeTimeout: this.#s.invokeTimeout,
+      clock: this.#clock,
     })
   }
 
@@ -256,11 +278,9 @@ export class Mesh implements Startable {
    */
   async fetchState(from: string, name: string): Promise<unknown> {
     this.#mustRun('fetchState')
-    const direct = this.#direct
-    if (direct === null) throw new MeshNotRunningError('fetchState')
     if (!NAME.test(name)) throw new BusArgumentError(`bad state name ${JSON.stringify(name)}`)
     if (from === this.id) return this.#state.collect([name])[name]
-    const reply = await direct.send(
+    const reply = await this.#transport.request(
       from,
       encodeFrame({ v: 1, k: 'state?', from: this.id, names: [name] }),
       true,
@@ -288,17 +308,7 @@ export class Mesh implements Startable {
    * null: where to reach a member that announced a wildcard address.
    */
   peerHost(id: string): string | null {
-    const libp2p = this.#libp2p
-    if (libp2p === null) return null
-    try {
-      for (const c of libp2p.getConnections(peerId(id))) {
-        const ip = c.remoteAddr.getComponents().find((p) => p.name === 'ip4' || p.name === 'ip6')
-        if (ip?.value !== undefined) return ip.value
-      }
-    } catch {
-      // not a peer id we can parse: no address
-    }
-    return null
+    return this.#up ? this.#transport.peerHost(id) : null
   }
 
   /** Current members of the view, with what this node knows of each. */
@@ -312,7 +322,7 @@ export class Mesh implements Startable {
         coordinator: m.id === view.coordinator,
         self,
         joinedAt: entry?.firstHeard ?? 0,
-        lastHeard: self ? Date.now() : (entry?.lastHeard ?? 0),
+        lastHeard: self ? this.#clock.now() : (entry?.lastHeard ?? 0),
         suspect: entry?.suspect?.reason ?? null,
         connected: self || (this.#connector?.isConnected(m.id) ?? false),
       }
@@ -324,7 +334,7 @@ export class Mesh implements Startable {
       ...this.#counters,
       busSent: this.#sender.sentMessages,
       busDelivered: this.#bus.delivered,
-      linkDrops: this.#links?.dropped ?? 0,
+      linkDrops: this.#transport.linkDrops,
       dropped: { ...this.#drops.counts, ...this.#receiver.discarded },
     }
   }
@@ -338,7 +348,7 @@ export class Mesh implements Startable {
       viewId: view.id,
       coordinator: view.coordinator,
       members: view.members.length,
-      connections: this.#libp2p?.getConnections().length ?? 0,
+      connections: this.#up ? this.#transport.connectedPeers().length : 0,
       mdns: this.#s.mdns,
       counters: this.counters(),
     }
@@ -356,8 +366,8 @@ export class Mesh implements Startable {
       this.#phase = 'stopped'
       throw err
     }
-    this.#timers.push(setInterval(() => this.#heartbeat(), this.#s.heartbeatInterval))
-    this.#timers.push(setInterval(() => this.#tick(), this.#s.nakInterval))
+    this.#timers.push(this.#clock.setInterval(() => this.#heartbeat(), this.#s.heartbeatInterval))
+    this.#timers.push(this.#clock.setInterval(() => this.#tick(), this.#s.nakInterval))
     this.#heartbeat()
     await this.#join()
   }
@@ -371,15 +381,14 @@ export class Mesh implements Startable {
     }
     this.#phase = 'leaving'
     this.#alarm.wake()
-    this.#links?.leaving()
-    this.#beats?.leaving()
+    this.#transport.leaving()
     await this.#drain()
     await this.#sayGoodbye()
-    for (const t of this.#timers) clearInterval(t)
+    for (const t of this.#timers) this.#clock.clearInterval(t)
     this.#timers = []
-    if (this.#soonTimer !== null) clearTimeout(this.#soonTimer)
-    if (this.#admitTimer !== null) clearTimeout(this.#admitTimer)
-    if (this.#settleTimer !== null) clearTimeout(this.#settleTimer)
+    if (this.#soonTimer !== null) this.#clock.clearTimeout(this.#soonTimer)
+    if (this.#admitTimer !== null) this.#clock.clearTimeout(this.#admitTimer)
+    if (this.#settleTimer !== null) this.#clock.clearTimeout(this.#settleTimer)
     this.#sender.stop()
     this.#bus.stop()
     await this.#stopTransport()
@@ -391,58 +400,21 @@ export class Mesh implements Startable {
 
   async #startTransport(): Promise<void> {
     const s = this.#s
-    const libp2p = await createMeshLibp2p({
-      privateKey: this.#identity.privateKey,
-      host: s.host,
-      port: s.port,
-      psk: this.#psk,
-      mdnsService: s.mdns ? this.#names.mdnsService : null,
-      mdnsInterval: s.mdnsInterval,
-      dialTimeout: s.dialTimeout,
-      maxFrameBytes: this.#maxFrame,
-      onForeign: (remote) =>
-        this.#drops.drop('otherPassword', 'a connection with another password, closed', { remote }),
-      inboundLimits: s.inboundLimits,
-      onRefused: (kind, remote, detail) => this.#drops.drop(kind, `${detail}: closed`, { remote }),
+    const transport = this.#transport
+    transport.events.on('topic', ({ topic, data }) => this.#onTopic(topic, data))
+    // A joiner's first beats must reach a coordinator it is not connected to: gossip can carry them once a peer subscribes.
+    transport.events.on('subscribed', () => {
+      if (this.#phase === 'joining') this.#heartbeatSoon()
     })
-    this.#libp2p = libp2p
-    this.#direct = new DirectChannel(
-      {
-        protocol: this.#names.directProtocol,
-        maxFrameBytes: Math.max(this.#maxFrame, s.maxStateBytes),
-        timeout: s.requestTimeout,
-      },
-      {
-        libp2p,
-        logger: this.#log,
-        handler: (frame) => this.#onDirect(frame),
-        dropped: (reason, detail, peer) => this.#drops.drop(reason, detail, { peer, path: 'direct' }),
-      },
-    )
-    const links = (
-      protocol: string,
-      maxQueuedBytes: number,
-      path: string,
-      receive: (peer: string, bytes: Uint8Array) => void,
-    ) =>
-      new BusLinks(
-        { protocol, maxFrameBytes: this.#maxFrame, openTimeout: s.dialTimeout, maxQueuedBytes },
-        {
-          libp2p,
-          logger: this.#log,
-          receive,
-          oversize: (peer, detail) => this.#drops.drop('oversize', detail, { peer, path }),
-        },
-      )
-    this.#links = links(this.#names.busProtocol, BUS_LINK_QUEUE_BYTES, 'bus link', (peer, bytes) =>
-      this.#onLinkFrame(peer, bytes),
-    )
-    this.#beats = links(
-      this.#names.heartbeatProtocol,
-      HEARTBEAT_LINK_QUEUE_BYTES,
-      'heartbeat link',
-      (peer, bytes) => this.#onBeatFrame(peer, bytes),
-    )
+    transport.events.on('connect', (peer) => this.#onConnect(peer))
+    transport.events.on('disconnect', (peer) => this.#onDisconnect(peer))
+    await transport.start({
+      direct: (frame) => this.#onDirect(frame),
+      link: (path, peer, bytes) => this.#onLinkFrame(path, peer, bytes),
+      dropped: (reason, detail, fields) => this.#drops.drop(reason, detail, fields),
+    })
+    this.#up = true
+    transport.subscribe(this.#names.heartbeatTopic)
     this.#connector = new Connector(
       {
         selfId: this.id,
@@ -450,44 +422,25 @@ export class Mesh implements Startable {
         seeds: s.seeds,
         retryInterval: s.retryInterval,
       },
-      { libp2p, logger: this.#log, ...(this.#lookup === undefined ? {} : { lookup: this.#lookup }) },
+      {
+        transport,
+        logger: this.#log,
+        clock: this.#clock,
+        ...(this.#lookup === undefined ? {} : { lookup: this.#lookup }),
+      },
     )
     this.#lostMembers = new LostMembers(
       { windowMs: s.healWindow },
       {
-        dial: async (t) =>
-          (
-            await libp2p.dial(tcpAddr(t.host, t.port), { signal: AbortSignal.timeout(s.dialTimeout) })
-          ).remotePeer.toString(),
-        isConnected: (peer) => this.#connector?.isConnected(peer) ?? false,
+        dial: (target) => transport.dial(target, { signal: clockTimeout(this.#clock, s.dialTimeout) }),
+        isConnected: (peer) => transport.isConnected(peer),
         logger: this.#log,
+        now: () => this.#clock.now(),
+        setTimer: (fn, ms) => this.#clock.setTimeout(fn, ms),
+        clearTimer: (timer) => this.#clock.clearTimeout(timer),
+        random: this.#random,
       },
     )
-    const pubsub = libp2p.services.pubsub
-    pubsub.addEventListener('message', (evt) => this.#onTopic(evt.detail.topic, evt.detail.data))
-    // A joiner's first beats must reach a coordinator it is not connected to: gossip can carry them once a peer subscribes.
-    pubsub.addEventListener('subscription-change', () => {
-      if (this.#phase === 'joining') this.#heartbeatSoon()
-    })
-    libp2p.addEventListener('peer:connect', (evt) => this.#onConnect(evt.detail.toString()))
-    libp2p.addEventListener('peer:disconnect', (evt) => this.#onDisconnect(evt.detail.toString()))
-    try {
-      await libp2p.start()
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      if (
-        e.code === 'EADDRINUSE' ||
-        e.code === 'EADDRNOTAVAIL' ||
-        e.code === 'EACCES' ||
-        /listen/i.test(e.message)
-      )
-        throw new ListenError('mesh', this.address, e)
-      throw err
-    }
-    pubsub.subscribe(this.#names.heartbeatTopic)
-    await this.#direct.start()
-    await this.#links.start()
-    await this.#beats.start()
     this.#connector.start()
     this.#log.info('mesh listening', {
       address: this.address,
@@ -500,34 +453,23 @@ export class Mesh implements Startable {
   async #stopTransport(): Promise<void> {
     this.#connector?.stop()
     this.#lostMembers?.stop()
-    await this.#links?.stop().catch(() => {})
-    await this.#beats?.stop().catch(() => {})
-    await this.#direct?.stop().catch(() => {})
-    const libp2p = this.#libp2p
-    this.#libp2p = null
-    try {
-      await libp2p?.stop()
-    } catch (err) {
-      this.#log.warn('libp2p stop failed', { error: (err as Error).message })
-    }
+    this.#up = false
+    await this.#transport.stop()
   }
 
   async #publish(topic: string, frame: Uint8Array): Promise<void> {
-    const libp2p = this.#libp2p
-    if (libp2p === null) return
-    await libp2p.services.pubsub.publish(topic, frame)
+    if (this.#up) await this.#transport.publish(topic, frame)
   }
 
   /** A bus batch goes straight to every member the sender counts (see BusLinks for why not gossip). */
   async #publishBus(frame: Uint8Array): Promise<void> {
-    this.#links?.send(this.#sender.memberIds(), frame)
+    if (this.#up) this.#transport.linkSend('bus', this.#sender.memberIds(), frame)
   }
 
   #sendDirect(peer: string, frame: DirectFrame): void {
-    const direct = this.#direct
-    if (direct === null) return
-    direct
-      .send(peer, encodeFrame(frame), false)
+    if (!this.#up) return
+    this.#transport
+      .request(peer, encodeFrame(frame), false)
       .catch((err: Error) =>
         this.#log.debug('direct send failed', { peer, kind: frame.k, error: err.message }),
       )
@@ -550,7 +492,7 @@ export class Mesh implements Startable {
       // the losing sleep's timer would hold the process up to 6 s after a stop (SIGTERM soon after start)
       this.#alarm.wake()
     }
-    const deadline = Date.now() + this.#s.joinTimeout
+    const deadline = this.#clock.now() + this.#s.joinTimeout
     while (this.#phase === 'joining') {
       const view = this.#keeper.view
       if (view.coordinator !== this.id) {
@@ -558,8 +500,8 @@ export class Mesh implements Startable {
         continue
       }
       const others = this.#table.size > 1
-      if (Date.now() >= deadline || (others && this.#table.ordered()[0]?.id === this.id)) break
-      await this.#alarm.sleep(Math.min(50, Math.max(1, deadline - Date.now())))
+      if (this.#clock.now() >= deadline || (others && this.#table.ordered()[0]?.id === this.id)) break
+      await this.#alarm.sleep(Math.min(50, Math.max(1, deadline - this.#clock.now())))
     }
     if (this.#phase !== 'joining') return
     this.#settle({})
@@ -575,10 +517,13 @@ export class Mesh implements Startable {
 
   /** Asks `coordinator` for the state; false when it failed (the caller tries again). */
   async #fetchState(coordinator: string): Promise<boolean> {
-    const direct = this.#direct
-    if (direct === null) return false
+    if (!this.#up) return false
     try {
-      const reply = await direct.send(coordinator, encodeFrame({ v: 1, k: 'state?', from: this.id }), true)
+      const reply = await this.#transport.request(
+        coordinator,
+        encodeFrame({ v: 1, k: 'state?', from: this.id }),
+        true,
+      )
       if (reply.k !== 'state') throw new Error(`expected a state frame, got "${reply.k}"`)
       this.#settle(reply.digest, reply)
       this.#log.info('received state', { from: coordinator, names: Object.keys(reply.state) })
@@ -660,7 +605,7 @@ export class Mesh implements Startable {
 
   /** Sends one heartbeat to `peers` on their heartbeat links, and on gossip when `gossip`. */
   #beat(peers: readonly string[], gossip: boolean): void {
-    if (this.#libp2p === null || this.#phase === 'stopped') return
+    if (!this.#up || this.#phase === 'stopped') return
     const frame: HeartbeatFrame = {
       v: 1,
       k: 'hb',
@@ -674,7 +619,7 @@ export class Mesh implements Startable {
     if (view !== undefined) frame.view = view
     if (this.#phase === 'joined') frame.side = this.#keeper.view.id
     const bytes = encodeFrame(frame)
-    this.#beats?.send(peers, bytes)
+    this.#transport.linkSend('heartbeat', peers, bytes)
     // Gossip reaches peers not connected to this node; direct links cover the rest.
     if (gossip) {
       this.#publish(this.#names.heartbeatTopic, bytes).catch((err: Error) =>
@@ -685,15 +630,13 @@ export class Mesh implements Startable {
 
   /** Peers with a connection to this node: on the private network, all of this cluster. */
   #connectedPeers(): string[] {
-    const libp2p = this.#libp2p
-    if (libp2p === null) return []
-    return [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))]
+    return this.#up ? this.#transport.connectedPeers() : []
   }
 
   /** An extra heartbeat shortly (a view changed, a peer subscribed), at most one pending. */
   #heartbeatSoon(): void {
     if (this.#soonTimer !== null) return
-    this.#soonTimer = setTimeout(() => {
+    this.#soonTimer = this.#clock.setTimeout(() => {
       this.#soonTimer = null
       this.#heartbeat()
     }, 20)
@@ -701,7 +644,7 @@ export class Mesh implements Startable {
 
   #onHeartbeat(frame: HeartbeatFrame): void {
     const m = frame.member
-    const heard = this.#table.heard(m, frame.n, Date.now())
+    const heard = this.#table.heard(m, frame.n, this.#clock.now())
     if (heard === 'replay' || heard === 'stale' || heard === 'left') {
       if (m.id === this.id || heard === 'left') return
       // Normal, not bad input: a beat comes by its link and now and then by gossip too,
@@ -750,16 +693,20 @@ export class Mesh implements Startable {
   }
 
   #reconcile(): void {
-    const change = this.#keeper.reconcile(this.#table.ordered(), (id) => this.#table.get(id)?.member)
+    const change = this.#keeper.reconcile(
+      this.#table.ordered(),
+      (id) => this.#table.get(id)?.member,
+      this.#clock.now(),
+    )
     if (change !== null) this.#viewChanged(change)
     const due = this.#keeper.admitAt
     if (due !== null && this.#admitTimer === null && this.#phase !== 'stopped')
-      this.#admitTimer = setTimeout(
+      this.#admitTimer = this.#clock.setTimeout(
         () => {
           this.#admitTimer = null
           this.#reconcile()
         },
-        Math.max(0, due - Date.now()),
+        Math.max(0, due - this.#clock.now()),
       )
   }
 
@@ -810,14 +757,14 @@ export class Mesh implements Startable {
    * meanwhile: a bus link dials the member it sends to.
    */
   #settleMesh(now: boolean): void {
-    if (this.#settleTimer !== null) clearTimeout(this.#settleTimer)
+    if (this.#settleTimer !== null) this.#clock.clearTimeout(this.#settleTimer)
     this.#settleTimer = null
     if (now) {
       this.#openMesh()
       return
     }
     this.#meshOpen = false
-    this.#settleTimer = setTimeout(() => {
+    this.#settleTimer = this.#clock.setTimeout(() => {
       this.#settleTimer = null
       this.#openMesh()
     }, this.#s.meshSettle)
@@ -836,8 +783,7 @@ export class Mesh implements Startable {
   #removed(id: string, why: string): void {
     this.#said.delete(id)
     this.#sender.removeMember(id)
-    this.#links?.close(id)
-    this.#beats?.close(id)
+    this.#transport.linkClose(id)
     this.#lastBusInfo.delete(id)
     this.#keeper.forget(id)
     this.#keeper.noteSide(id, undefined)
@@ -846,8 +792,8 @@ export class Mesh implements Startable {
     // retransmissions back off: after a 15 s cut, the old connection carried nothing until
     // 10-13 s after the heal (measured), while discovery kept finding the member "connected".
     // Closing it lets mDNS, a seed or a heartbeat heard by gossip bring a fresh one.
-    this.#libp2p
-      ?.hangUp(peerId(id))
+    this.#transport
+      .hangUp(id)
       .catch((err: Error) => this.#log.debug('hang-up failed', { peer: id, error: err.message }))
     this.#log.info('member removed', { peer: id, why })
     this.#reconcile()
@@ -860,7 +806,7 @@ export class Mesh implements Startable {
   }
 
   #onConnect(id: string): void {
-    if (this.#table.alive(id, Date.now()))
+    if (this.#table.alive(id, this.#clock.now()))
       this.#log.info('suspicion cleared: connection re-established', { peer: id })
     // Only the new peer needs this node's beat now; the others heard it half a second ago.
     this.#beat([id], false)
@@ -868,7 +814,7 @@ export class Mesh implements Startable {
 
   #onDisconnect(id: string): void {
     if (this.#phase === 'leaving' || this.#phase === 'stopped') return
-    if (!this.#table.closed(id, Date.now())) return
+    if (!this.#table.closed(id, this.#clock.now())) return
     this.#suspected(id, 'closed')
     // A broken link to a live node comes back at once; a dead node refuses the dial.
     void this.#connector?.redial(id)
@@ -903,24 +849,23 @@ export class Mesh implements Startable {
 
   /** Asks a silent member directly whether it is alive (JGroups' VERIFY_SUSPECT). */
   #probe(id: string): void {
-    const libp2p = this.#libp2p
-    if (libp2p === null) return
-    libp2p.services.ping
-      .ping(peerId(id), { signal: AbortSignal.timeout(this.#s.silentGrace) })
+    if (!this.#up) return
+    this.#transport
+      .ping(id, clockTimeout(this.#clock, this.#s.silentGrace))
       .then(() => {
-        if (this.#table.alive(id, Date.now()))
+        if (this.#table.alive(id, this.#clock.now()))
           this.#log.info('suspicion cleared: member answered a probe', { peer: id })
       })
       .catch(() => {})
   }
 
   #tick(): void {
-    const now = Date.now()
+    const now = this.#clock.now()
     const late = now - this.#lastTick - this.#s.nakInterval
     this.#lastTick = now
     // This node was starved (CPU, GC, SIGSTOP): others' heartbeats may be
     // waiting unread in its sockets. Judge silence after reading them.
-    if (late > this.#s.heartbeatInterval) setImmediate(() => this.#checkMembers())
+    if (late > this.#s.heartbeatInterval) this.#clock.soon(() => this.#checkMembers())
     else this.#checkMembers()
     if (this.#settled) this.#requestRetransmissions()
     // Light traffic never reaches ackEvery: ack what is delivered every other tick.
@@ -931,7 +876,7 @@ export class Mesh implements Startable {
     if (this.#phase === 'stopped') return
     // sorted once a tick, not once a member
     const nextInLine = this.#table.ordered()[0]?.id
-    const { suspected, removed } = this.#table.tick(Date.now(), (id) => this.#watched(id, nextInLine))
+    const { suspected, removed } = this.#table.tick(this.#clock.now(), (id) => this.#watched(id, nextInLine))
     for (const entry of suspected) {
       this.#suspected(entry.member.id, 'silent')
       this.#probe(entry.member.id)
@@ -982,7 +927,12 @@ export class Mesh implements Startable {
     else this.#onLeave(frame.from)
   }
 
-  #onLinkFrame(peer: string, bytes: Uint8Array): void {
+  #onLinkFrame(path: LinkPath, peer: string, bytes: Uint8Array): void {
+    if (path === 'heartbeat') this.#onBeatFrame(peer, bytes)
+    else this.#onBusFrame(peer, bytes)
+  }
+
+  #onBusFrame(peer: string, bytes: Uint8Array): void {
     const decoded = decodeTopicFrame(bytes, this.#maxFrame)
     if (!decoded.ok) {
       this.#drops.drop(decoded.reason, decoded.detail, { peer, path: 'bus link' })
@@ -1015,12 +965,11 @@ export class Mesh implements Startable {
   }
 
   #requestRetransmissions(): void {
-    const direct = this.#direct
-    if (direct === null) return
+    if (!this.#up) return
     for (const { sender, ranges } of this.#receiver.naksDue()) {
       this.#counters.retransmitRequests++
       const frame = encodeFrame({ v: 1, k: 'nak', from: this.id, ranges: ranges.map((r) => [r.from, r.to]) })
-      direct.send(sender, frame, true).then(
+      this.#transport.request(sender, frame, true).then(
         (reply) => {
           if (reply.k !== 'rtx') throw new Error(`expected a retransmission, got "${reply.k}"`)
           this.#receiver.retransmitted(sender, reply.low, reply.msgs)
@@ -1093,25 +1042,29 @@ export class Mesh implements Startable {
 
   /** Waits (up to leaveTimeout) until every member has what this node sent. */
   async #drain(): Promise<void> {
-    const until = Date.now() + this.#s.leaveTimeout
-    while (Date.now() < until && (this.#sender.queued > 0 || this.#sender.lowestHeld <= this.#sender.highest))
+    const until = this.#clock.now() + this.#s.leaveTimeout
+    while (
+      this.#clock.now() < until &&
+      (this.#sender.queued > 0 || this.#sender.lowestHeld <= this.#sender.highest)
+    )
       await this.#alarm.sleep(20)
   }
 
   async #sayGoodbye(): Promise<void> {
     const frame: DirectFrame = { v: 1, k: 'leave', from: this.id }
     // First on the open heartbeat links (no stream to negotiate: quickest under load), then gossip and direct.
-    this.#beats?.send(this.#connectedPeers(), encodeFrame(frame))
+    this.#transport.linkSend('heartbeat', this.#connectedPeers(), encodeFrame(frame))
     await this.#publish(this.#names.heartbeatTopic, encodeFrame(frame)).catch(() => {})
-    const direct = this.#direct
-    if (direct === null) return
+    if (!this.#up) return
     // The connections close only once each member has handled the notice: a member that sees
     // its connection to this node close first suspects it ('closed'). Neither a frame handed to
     // the muxer nor a view change here tells that (the coordinator's view without this node
     // used to wake a sleep meant to last GOODBYE_WAIT_MS, and close the connections within ms).
-    const signal = AbortSignal.timeout(GOODBYE_WAIT_MS)
+    const signal = clockTimeout(this.#clock, GOODBYE_WAIT_MS)
     const others = this.#table.entries().filter((e) => e.member.id !== this.id)
-    await Promise.allSettled(others.map((e) => direct.deliver(e.member.id, encodeFrame(frame), signal)))
+    await Promise.allSettled(
+      others.map((e) => this.#transport.deliver(e.member.id, encodeFrame(frame), signal)),
+    )
   }
 
   // ---- helpers ------------------------------------------------------------

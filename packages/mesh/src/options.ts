@@ -1,8 +1,8 @@
 import { isWildcard, type Role } from '@meshcast/interface'
-import type { Seed } from './transport/connector.ts'
 import type { MeshIdentity } from './transport/identity.ts'
 import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './transport/inbound-gate.ts'
 import { DEFAULT_HEAL_WINDOW_MS } from './transport/lost-members.ts'
+import type { Seed } from './transport/transport.ts'
 
 /** ms between heartbeats. */
 export const DEFAULT_HEARTBEAT_INTERVAL = 500

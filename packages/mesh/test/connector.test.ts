@@ -1,20 +1,22 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { Logger } from '@meshcast/interface'
-import { Connector } from '../src/transport/connector.ts'
-import type { MeshLibp2p } from '../src/transport/libp2p-node.ts'
+import { type Logger, SafeEmitter } from '@meshcast/interface'
+import { Connector, type ConnectorComponents } from '../src/transport/connector.ts'
+import type { MeshTransport, TransportEvents } from '../src/transport/transport.ts'
 
-/** A libp2p whose every dial is refused, recording what was dialled. */
-function refusingLibp2p(dialled: string[]): MeshLibp2p {
+/** A transport whose every dial is refused, recording what was dialled (as /ip4/…/tcp/… multiaddrs). */
+function refusingTransport(dialled: string[]): ConnectorComponents['transport'] {
+  const refuse = async (what: string): Promise<never> => {
+    dialled.push(what)
+    throw new Error('connect ECONNREFUSED')
+  }
   return {
-    addEventListener() {},
-    services: {},
-    getConnections: () => [],
-    dial: async (addr: { toString(): string }) => {
-      dialled.push(addr.toString())
-      throw new Error('connect ECONNREFUSED')
-    },
-  } as unknown as MeshLibp2p
+    events: new SafeEmitter<TransportEvents>(() => {}),
+    isConnected: () => false,
+    remember() {},
+    dial: (target) => refuse(`/ip4/${target.host}/tcp/${target.port}`),
+    dialPeer: (peer) => refuse(peer),
+  } satisfies Pick<MeshTransport, 'events' | 'dial' | 'dialPeer' | 'remember' | 'isConnected'>
 }
 
 function recordingLogger(lines: string[]): Logger {
@@ -40,7 +42,7 @@ describe('Connector: seeds given as DNS names', () => {
         retryInterval: 60_000,
       },
       {
-        libp2p: refusingLibp2p(dialled),
+        transport: refusingTransport(dialled),
         logger: recordingLogger(lines),
         lookup: async () => {
           if (fail) throw Object.assign(new Error('queryA ESERVFAIL replicas.test'), { code: 'ESERVFAIL' })

@@ -1,4 +1,5 @@
 import type { BusMessage, InvokeHandlers, InvokeReply, Logger, Member, Role } from '@meshcast/interface'
+import { type Clock, systemClock, type TimerHandle } from '../clock.ts'
 import type { DropLog } from '../drop-log.ts'
 import { BusArgumentError, BusDataError, BusOverloadError, MessageTooLargeError } from '../errors.ts'
 import { utf8Length } from '../wire/codec.ts'
@@ -33,10 +34,12 @@ export interface BusComponents {
   /** bytes the send queue may hold before application sends are refused */
   maxQueuedBytes: number
   invokeTimeout: number
+  /** the invocations' timers (default: the system's) */
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>
 }
 
 interface Pending {
-  waiting: Map<string, ReturnType<typeof setTimeout>>
+  waiting: Map<string, TimerHandle>
   replies: InvokeReply[]
   resolve: (replies: InvokeReply[]) => void
 }
@@ -118,7 +121,7 @@ export class Bus {
       const pending: Pending = { waiting: new Map(), replies: [], resolve: resolvePromise }
       this.#pending.set(i, pending)
       for (const m of targets) {
-        const timer = setTimeout(() => {
+        const timer = (this.#c.clock ?? systemClock).setTimeout(() => {
           this.#settle(i, {
             node: m.id,
             ok: false,
@@ -226,7 +229,7 @@ export class Bus {
     const pending = this.#pending.get(i)
     const timer = pending?.waiting.get(reply.node)
     if (pending === undefined || timer === undefined) return
-    clearTimeout(timer)
+    ;(this.#c.clock ?? systemClock).clearTimeout(timer)
     pending.waiting.delete(reply.node)
     pending.replies.push(reply)
     if (pending.waiting.size === 0) {

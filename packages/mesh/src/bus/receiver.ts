@@ -23,6 +23,8 @@ export interface ReceiverComponents {
   lost: (from: string, range: SeqRange) => void
   /** tell `from` we have delivered up to `seq` */
   ack: (from: string, seq: number) => void
+  /** ms clock (default Date.now): the simulator's virtual one in tests */
+  now?: () => number
 }
 
 interface Incoming {
@@ -31,7 +33,7 @@ interface Incoming {
   /** missing ranges seen at the previous NAK check: only gaps that persist are asked for */
   lastMissing: string
   nakInFlight: boolean
-  /** Date.now() of the last frame from this sender */
+  /** when the last frame from this sender came (ms) */
   lastFrameAt: number
   /** the sender's `joined` entry for us when last seen; a higher one means it counted us afresh */
   joinedAt: number | undefined
@@ -57,6 +59,10 @@ export class BusReceiver {
     this.#c = components
   }
 
+  #now(): number {
+    return (this.#c.now ?? Date.now)()
+  }
+
   has(sender: string): boolean {
     return this.#in.has(sender)
   }
@@ -69,7 +75,7 @@ export class BusReceiver {
       lastAcked: next - 1,
       lastMissing: '',
       nakInFlight: false,
-      lastFrameAt: Date.now(),
+      lastFrameAt: this.#now(),
       joinedAt,
     })
   }
@@ -97,7 +103,7 @@ export class BusReceiver {
       this.discarded.unknownSender += msgs.length
       return
     }
-    inc.lastFrameAt = Date.now()
+    inc.lastFrameAt = this.#now()
     for (const msg of msgs) {
       const { deliver, duplicate } = inc.window.add(msg.s, msg)
       if (duplicate) this.discarded.duplicate++
@@ -120,7 +126,7 @@ export class BusReceiver {
   }
 
   /** Gaps that persisted since the last check, per sender: what to ask for now. */
-  naksDue(now = Date.now()): { sender: string; ranges: SeqRange[] }[] {
+  naksDue(now = this.#now()): { sender: string; ranges: SeqRange[] }[] {
     const due: { sender: string; ranges: SeqRange[] }[] = []
     for (const [sender, inc] of this.#in) {
       // Only a tail (nothing held beyond the gap) can still be in transit.

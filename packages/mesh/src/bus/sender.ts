@@ -17,6 +17,8 @@ export interface SenderComponents {
   logger: Logger
   /** publishes one batch frame on the bus topic */
   publish: (frame: Uint8Array) => Promise<void>
+  /** runs a function after the current work (default setImmediate) */
+  soon?: (fn: () => void) => void
 }
 
 /** An envelope body before it gets its sequence number: the JSON after `"s":N,`. */
@@ -118,7 +120,7 @@ export class BusSender {
       this.#queue.push({ body, bytes, done: resolve })
       if (!this.#flushing) {
         this.#flushing = true
-        setImmediate(() => void this.#flush())
+        ;(this.#c.soon ?? setImmediate)(() => void this.#flush())
       }
     })
   }

@@ -1,14 +1,10 @@
-import type { PeerId } from '@libp2p/interface'
 import { formatAddress, isWildcard, type Logger } from '@meshcast/interface'
-import { parseHostPort, tcpAddr } from './addresses.ts'
-import type { MeshLibp2p } from './libp2p-node.ts'
+import { type Clock, systemClock, type TimerHandle } from '../clock.ts'
+import { parseHostPort } from './addresses.ts'
 import { isName, type LookupAll, localAddresses, lookupAll } from './names.ts'
-import { peerId } from './peer-ids.ts'
+import type { MeshTransport, Seed } from './transport.ts'
 
-export interface Seed {
-  host: string
-  port: number
-}
+export type { Seed }
 
 export interface ConnectorInit {
   selfId: string
@@ -25,8 +21,10 @@ export interface ConnectorInit {
 }
 
 export interface ConnectorComponents {
-  libp2p: MeshLibp2p
+  transport: Pick<MeshTransport, 'events' | 'dial' | 'dialPeer' | 'remember' | 'isConnected'>
   logger: Logger
+  /** the retries' timers (default: the system's) */
+  clock?: Clock
   /** resolves a seed's DNS name (default: the system resolver, every A and AAAA record) */
   lookup?: LookupAll
 }
@@ -69,14 +67,14 @@ export class Connector {
   readonly #learned = new Set<string>()
   /** per seed: the last failure's kind, how many in a row, and whether it was said */
   readonly #failures = new Map<string, { kind: Failure; count: number; said: boolean }>()
-  readonly #quick = new Map<string, ReturnType<typeof setTimeout>>()
+  readonly #quick = new Map<string, TimerHandle>()
   /** per seed: quick retries used since it was last reached */
   readonly #quickUsed = new Map<string, number>()
   /** seeds whose connection just dropped: retried quickly even when refused (a restarting origin) */
   readonly #recovering = new Set<string>()
   /** the peer each seed turned out to be */
   readonly #seedPeers = new Map<string, string>()
-  #timer: ReturnType<typeof setInterval> | null = null
+  #timer: TimerHandle | null = null
   /** settles once every seed has been dialled once (reached or not) */
   readonly #firstRound = Promise.withResolvers<void>()
   /** per seed DNS name: the addresses it resolved to last (kept while a lookup fails) */
@@ -86,26 +84,32 @@ export class Connector {
   /** a lookup round under way: a refresh meanwhile joins it */
   #resolving: Promise<Seed[]> | null = null
 
+  readonly #clock: Clock
+  readonly #unlisten: (() => void)[] = []
+
   constructor(init: ConnectorInit, components: ConnectorComponents) {
     this.#init = init
     this.#c = components
+    this.#clock = components.clock ?? systemClock
   }
 
   start(): void {
-    this.#c.libp2p.addEventListener('peer:discovery', (evt) => this.#discovered(evt.detail.id))
-    // every mDNS answer, also from peers the peer store knows (see libp2p-node.ts)
-    this.#c.libp2p.services.mdns?.addEventListener('peer', (evt) => this.#discovered(evt.detail.id))
-    this.#c.libp2p.addEventListener('peer:disconnect', (evt) => this.#lost(evt.detail.toString()))
+    const events = this.#c.transport.events
+    this.#unlisten.push(
+      events.on('discovered', (peer) => this.#discovered(peer)),
+      events.on('disconnect', (peer) => this.#lost(peer)),
+    )
     void this.dialSeeds().then(() => this.#firstRound.resolve())
     if (this.#init.seeds.length > 0)
-      this.#timer = setInterval(() => void this.dialSeeds(), this.#init.retryInterval)
+      this.#timer = this.#clock.setInterval(() => void this.dialSeeds(), this.#init.retryInterval)
   }
 
   stop(): void {
-    if (this.#timer !== null) clearInterval(this.#timer)
+    if (this.#timer !== null) this.#clock.clearInterval(this.#timer)
     this.#timer = null
-    for (const t of this.#quick.values()) clearTimeout(t)
+    for (const t of this.#quick.values()) this.#clock.clearTimeout(t)
     this.#quick.clear()
+    for (const unlisten of this.#unlisten.splice(0)) unlisten()
   }
 
   /** Resolves once every seed has been dialled once, reached or not (at once with no seeds). */
@@ -119,11 +123,7 @@ export class Connector {
   }
 
   isConnected(id: string): boolean {
-    try {
-      return this.#c.libp2p.getConnections(peerId(id)).length > 0
-    } catch {
-      return false
-    }
+    return this.#c.transport.isConnected(id)
   }
 
   /** Looks the seeds' DNS names up again, then dials every seed address not connected now. */
@@ -219,8 +219,8 @@ export class Connector {
     const addr = parseHostPort(mesh)
     if (addr === null) return
     this.#dialing.add(id)
-    this.#c.libp2p
-      .dial(tcpAddr(addr.host, addr.port, id))
+    this.#c.transport
+      .dial(addr, { peer: id })
       .catch((err: Error) => this.#c.logger.debug('dial to member failed', { peer: id, error: err.message }))
       .finally(() => this.#dialing.delete(id))
   }
@@ -228,7 +228,7 @@ export class Connector {
   /**
    * Records a member's mesh address (from its heartbeat or a view), so
    * direct streams can reach it before any connection. It does not dial:
-   * the peer store announces the new peer as discovered, which is left to `ensure`.
+   * that is left to `ensure`.
    */
   learn(id: string, mesh: string): void {
     // Once per member: peer store updates were ~5 % of the CPU while 20 nodes formed a view (profiled).
@@ -236,11 +236,7 @@ export class Connector {
     const addr = parseHostPort(mesh)
     if (addr === null) return
     this.#learned.add(id)
-    this.#c.libp2p.peerStore
-      .merge(peerId(id), { multiaddrs: [tcpAddr(addr.host, addr.port)] })
-      .catch((err: Error) =>
-        this.#c.logger.debug('peer store update failed', { peer: id, error: err.message }),
-      )
+    this.#c.transport.remember(id, addr)
   }
 
   /** A member left the view: mDNS may dial it again should it come back. */
@@ -250,14 +246,13 @@ export class Connector {
 
   /** Redials a member whose connection just closed, to tell a broken link from a dead node. */
   redial(id: string): Promise<boolean> {
-    return this.#c.libp2p.dial(peerId(id)).then(
+    return this.#c.transport.dialPeer(id).then(
       () => true,
       () => false,
     )
   }
 
-  #discovered(peer: PeerId): void {
-    const id = peer.toString()
+  #discovered(id: string): void {
     if (
       id === this.#init.selfId ||
       this.#init.selfId > id ||
@@ -267,8 +262,8 @@ export class Connector {
     )
       return
     this.#dialing.add(id)
-    this.#c.libp2p
-      .dial(peer)
+    this.#c.transport
+      .dialPeer(id)
       .catch((err: Error) =>
         this.#c.logger.debug('dial to discovered peer failed', { peer: id, error: err.message }),
       )
@@ -281,8 +276,7 @@ export class Connector {
     if ((known !== undefined && this.isConnected(known)) || this.#dialing.has(key)) return
     this.#dialing.add(key)
     try {
-      const connection = await this.#c.libp2p.dial(tcpAddr(seed.host, seed.port))
-      const peer = connection.remotePeer.toString()
+      const peer = await this.#c.transport.dial(seed)
       this.#seedPeers.set(key, peer)
       if (this.#failures.get(key)?.said === true) this.#c.logger.info('reached seed', { seed: key, peer })
       else this.#c.logger.debug('connected to seed', { seed: key, peer })
@@ -322,7 +316,7 @@ export class Connector {
     this.#quickUsed.set(key, used + 1)
     this.#quick.set(
       key,
-      setTimeout(() => {
+      this.#clock.setTimeout(() => {
         this.#quick.delete(key)
         void this.#dialSeed(seed)
       }, delay),

@@ -1,6 +1,6 @@
 import { formatAddress, isWildcard, type Logger } from '@meshcast/interface'
 import { parseHostPort } from './addresses.ts'
-import type { Seed } from './connector.ts'
+import type { Seed } from './transport.ts'
 
 /** ms before the first look at a lost member's address; each next one waits twice as long, up to HEAL_CAP_MS. */
 export const HEAL_FIRST_MS = 500
