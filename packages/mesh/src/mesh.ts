@@ -421,6 +421,7 @@ export class Mesh implements Startable {
         self: { host: s.host, port: s.port },
         seeds: s.seeds,
         retryInterval: s.retryInterval,
+        healWindow: s.healWindow,
       },
       {
         transport,
@@ -715,12 +716,17 @@ export class Mesh implements Startable {
     const { view, joined, left, merged, others } = change
     // A view can name members this node has not heard yet (the coordinator described them):
     // what this node sends from now on is theirs too, so count them now, and learn their address.
-    for (const m of joined) {
+    // Every member, not only the joined ones: a member this node removed while its old view
+    // still named it (cut off from its coordinator) is in the new view without joining it, and
+    // what this node sent in that view before hearing the member again never reached it (found
+    // by the simulator, seed 149).
+    for (const m of view.members) {
       if (m.id === this.id) continue
       this.#sender.addMember(m.id)
       this.#connector?.learn(m.id, m.mesh)
     }
     this.#settleMesh(left.length > 0)
+    for (const m of left) if (!this.#table.has(m.id)) this.#sender.removeMember(m.id)
     if (left.length > 0) this.#bus.membersLeft(left.map((m) => m.id))
     // a member gone without a goodbye may be alive behind a fault: its address is looked at until it answers
     for (const m of left)
@@ -782,7 +788,11 @@ export class Mesh implements Startable {
 
   #removed(id: string, why: string): void {
     this.#said.delete(id)
-    this.#sender.removeMember(id)
+    // What this node sends in a view is for every member of that view: a member it stopped
+    // hearing stays counted (its messages held for retransmission) until a view drops it. Dropped
+    // at once, it missed what this node sent meanwhile though it stayed in the view and got
+    // through again (found by the simulator, seed 2161).
+    if (!this.#keeper.view.members.some((m) => m.id === id)) this.#sender.removeMember(id)
     this.#transport.linkClose(id)
     this.#lastBusInfo.delete(id)
     this.#keeper.forget(id)

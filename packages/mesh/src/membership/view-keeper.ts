@@ -5,6 +5,12 @@ function viewId(coordinator: string, counter: number): string {
   return `${coordinator.slice(-6)}:${counter}`
 }
 
+/** The counter in a view id (`<coordinator tail>:<counter>`), or 0. */
+function counterOf(id: string): number {
+  const n = Number(id.slice(id.lastIndexOf(':') + 1))
+  return Number.isSafeInteger(n) && n > 0 ? n : 0
+}
+
 function sameIds(a: readonly Member[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((m, i) => m.id === b[i])
 }
@@ -71,7 +77,11 @@ export class ViewKeeper {
   /** A heartbeat said which view its sender is in (undefined: it is still joining, or it is gone). */
   noteSide(id: string, side: string | undefined): void {
     if (side === undefined) this.#sides.delete(id)
-    else this.#sides.set(id, side)
+    else {
+      this.#sides.set(id, side)
+      // a view this node never saw counts too: the next one it installs must be newer still
+      this.#maxCounter = Math.max(this.#maxCounter, counterOf(side))
+    }
   }
 
   /** Members whose heartbeats carried a view: coordinators, as far as this node knows. */
@@ -97,17 +107,19 @@ export class ViewKeeper {
     const leader = alive[0]
     if (leader?.id !== this.#selfId) this.#waitingSince = null
     if (leader?.id === this.#selfId) {
-      if (
+      const same =
         this.isCoordinator &&
         sameIds(
           alive,
           this.#view.members.map((m) => m.id),
         )
-      ) {
+      if (same) {
         this.#waitingSince = null
-        return this.#refresh(lookup)
-      }
-      if (this.isCoordinator && this.#bundling > 0 && this.#onlyAdds(alive)) {
+        // Others moved on to a newer view without this node (it was paused, or cut off, and
+        // they removed it): the same members in a view newer than theirs, at once, or they
+        // would keep theirs and this one its own (view ids never go back, see adopt).
+        if (this.#maxCounter <= this.#view.counter && !this.#othersAhead()) return this.#refresh(lookup)
+      } else if (this.isCoordinator && this.#bundling > 0 && this.#onlyAdds(alive)) {
         this.#waitingSince ??= now
         if (now < this.#waitingSince + this.#bundling) return null
       }
@@ -135,7 +147,11 @@ export class ViewKeeper {
     const before = new Set(this.#view.members.map((m) => m.id))
     const groups = new Map<string, string[]>([[this.#view.id, []]])
     for (const id of members) {
-      const side = before.has(id) ? this.#view.id : this.#sides.get(id)
+      // A member of this node's view that reports a newer view than this node's was in a view
+      // without it (this node was paused or cut off): another side. Lower ones just lag behind.
+      const reported = this.#sides.get(id)
+      const newer = reported !== undefined && counterOf(reported) > this.#view.counter
+      const side = before.has(id) && !newer ? this.#view.id : reported
       if (side === undefined) continue
       let group = groups.get(side)
       if (group === undefined) {
@@ -146,6 +162,18 @@ export class ViewKeeper {
     }
     const sides = [...groups.values()].filter((g) => g.length > 0)
     return sides.length > 1 ? sides : undefined
+  }
+
+  /**
+   * Whether a member of this node's view reports another view as new as
+   * this one: two sides that reached the same counter apart, each refusing
+   * the other's (adopt takes newer views only).
+   */
+  #othersAhead(): boolean {
+    return this.#view.members.some((m) => {
+      const side = this.#sides.get(m.id)
+      return side !== undefined && side !== this.#view.id && counterOf(side) >= this.#view.counter
+    })
   }
 
   /** Whether `alive` holds every member of the current view: the change admits, removes nobody. */
@@ -171,7 +199,10 @@ export class ViewKeeper {
     this.#announced.set(from, view)
     if (alive[0]?.id !== from) return null
     if (!view.members.includes(this.#selfId)) return null // it has not heard us yet
-    if (this.#view.coordinator === from && this.#view.counter === view.counter) return null
+    // View ids only move forward: an older view is what a coordinator announced before a
+    // pause or a partition (members went back from view 6 to its view 5 when a SIGSTOPped
+    // coordinator resumed). Its next view is newer: it saw this node's (noteSide, above).
+    if (view.counter <= this.#view.counter) return null
     // Members this node has not heard yet are taken as the coordinator describes them.
     const told = new Map((view.records ?? []).map((m) => [m.id, m]))
     const known = (id: string) => lookup(id) ?? told.get(id)

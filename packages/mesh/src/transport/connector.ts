@@ -1,6 +1,7 @@
 import { formatAddress, isWildcard, type Logger } from '@meshcast/interface'
 import { type Clock, systemClock, type TimerHandle } from '../clock.ts'
 import { parseHostPort } from './addresses.ts'
+import { HEAL_CAP_MS } from './lost-members.ts'
 import { isName, type LookupAll, localAddresses, lookupAll } from './names.ts'
 import type { MeshTransport, Seed } from './transport.ts'
 
@@ -18,6 +19,12 @@ export interface ConnectorInit {
   seeds: readonly Seed[]
   /** ms between attempts at an unreached seed */
   retryInterval: number
+  /**
+   * ms after its connection dropped that a seed is still dialled every
+   * HEAL_CAP_MS once the quick retries are used (0: only the quick ones):
+   * a restarted origin is found in seconds, not a whole retryInterval later
+   */
+  healWindow?: number
 }
 
 export interface ConnectorComponents {
@@ -70,8 +77,8 @@ export class Connector {
   readonly #quick = new Map<string, TimerHandle>()
   /** per seed: quick retries used since it was last reached */
   readonly #quickUsed = new Map<string, number>()
-  /** seeds whose connection just dropped: retried quickly even when refused (a restarting origin) */
-  readonly #recovering = new Set<string>()
+  /** seeds whose connection dropped, and when: retried quickly even when refused (a restarting origin) */
+  readonly #recovering = new Map<string, number>()
   /** the peer each seed turned out to be */
   readonly #seedPeers = new Map<string, string>()
   #timer: TimerHandle | null = null
@@ -291,7 +298,10 @@ export class Connector {
     }
   }
 
-  /** A seed's connection dropped: it may be restarting, so try it again soon, not only after retryInterval. */
+  /**
+   * A seed's connection dropped: it may be restarting, so try it again soon
+   * (QUICK_RETRIES, then every HEAL_CAP_MS for `healWindow`), not only after retryInterval.
+   */
   #lost(peer: string): void {
     if (this.#timer === null) return
     for (const seed of this.#targets()) {
@@ -299,7 +309,7 @@ export class Connector {
       if (this.#seedPeers.get(key) !== peer) continue
       this.#seedPeers.delete(key)
       this.#quickUsed.delete(key)
-      this.#recovering.add(key)
+      this.#recovering.set(key, this.#clock.now())
       this.#retrySoon(seed, key)
     }
   }
@@ -310,7 +320,10 @@ export class Connector {
     if (this.#timer === null) return
     if (!this.#recovering.has(key) && (failure === undefined || failure.kind === 'refused')) return
     const used = this.#quickUsed.get(key) ?? 0
-    const delay = QUICK_RETRIES[used]
+    const since = this.#recovering.get(key)
+    const healing = since !== undefined && this.#clock.now() - since < (this.#init.healWindow ?? 0)
+    const delay =
+      QUICK_RETRIES[used] ?? (healing ? Math.min(HEAL_CAP_MS, this.#init.retryInterval) : undefined)
     if (delay === undefined) this.#recovering.delete(key)
     if (delay === undefined || this.#quick.has(key)) return
     this.#quickUsed.set(key, used + 1)
