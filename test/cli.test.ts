@@ -105,7 +105,10 @@ describe('meshcast check', () => {
   test('shows the discovery settings, and applies --no-mdns and --peer', async () => {
     const text = await runCli(['check', '--conf', join(ROOT, 'conf')])
     assert.equal(text.code, 0, text.stderr)
-    assert.match(text.stdout, /^discovery:\n {2}mdns: true\n {2}peers: \[\]\n {2}healSeconds: 600$/m)
+    assert.match(
+      text.stdout,
+      /^discovery:\n {2}mdns: true\n {2}peers: \[\]\n {2}healSeconds: 600\n {2}profile: lan$/m,
+    )
     const r = await runCli([
       'check',
       '--conf',
@@ -125,6 +128,7 @@ describe('meshcast check', () => {
       mdns: false,
       peers: ['127.0.0.9:7801', 'localhost:7900'],
       healSeconds: 600,
+      profile: 'lan',
     })
   })
 

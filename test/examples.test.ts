@@ -361,7 +361,7 @@ describe('the examples load as shipped', () => {
           assert.deepEqual([config.http.port, config.rtmp.port, config.mesh.port], [5080, 1935, 7800])
           assert.deepEqual(
             config.discovery,
-            { mdns: true, peers: [], healSeconds: 600 },
+            { mdns: true, peers: [], healSeconds: 600, profile: 'lan' },
             `${name}: mDNS on, no peers`,
           )
         }

@@ -58,5 +58,5 @@ export const DEFAULTS: Readonly<
   http: { host: DEFAULT_HOST, port: DEFAULT_HTTP_PORT },
   rtmp: { host: DEFAULT_HOST, port: DEFAULT_RTMP_PORT },
   mesh: { host: DEFAULT_HOST, port: DEFAULT_MESH_PORT },
-  discovery: { mdns: DEFAULT_MDNS, peers: [], healSeconds: DEFAULT_HEAL_SECONDS },
+  discovery: { mdns: DEFAULT_MDNS, peers: [], healSeconds: DEFAULT_HEAL_SECONDS, profile: 'lan' },
 })

@@ -20,6 +20,7 @@ export interface DiscoveryReading {
   mdns: boolean
   peers: PeerList
   healSeconds: number
+  profile: 'lan' | 'wan'
 }
 
 /** What an absent red5.properties (or absent keys) means. */
@@ -28,6 +29,7 @@ export function defaultDiscovery(): DiscoveryReading {
     mdns: DEFAULT_MDNS,
     peers: { entries: [], where: '', label: `${PEERS_KEY} entry` },
     healSeconds: DEFAULT_HEAL_SECONDS,
+    profile: 'lan',
   }
 }
 

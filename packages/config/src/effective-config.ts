@@ -21,6 +21,7 @@ export function effectiveConfig(config: NodeConfig): Record<string, unknown> {
       mdns: discovery.mdns,
       peers: discovery.peers.map((peer) => formatAddress(peer)),
       healSeconds: discovery.healSeconds,
+      profile: discovery.profile,
     },
     // `name=path` and `name.key=value`: one line each in `meshcast check`'s text
     webapps: {

@@ -117,7 +117,12 @@ export function loadConfig(
     cluster: cluster.settings,
     role: resolveRole(cluster.settings.nodeType, cluster.settings.origins),
     ...listeners,
-    discovery: { mdns: discovery.mdns, peers: peers.peers, healSeconds: discovery.healSeconds },
+    discovery: {
+      mdns: discovery.mdns,
+      peers: peers.peers,
+      healSeconds: discovery.healSeconds,
+      profile: discovery.profile,
+    },
     webapps: webapps.webapps,
     edge: properties?.edge ?? { ...DEFAULT_EDGE_TIMINGS },
     shutdown: properties?.shutdown ?? { ...DEFAULT_SHUTDOWN },

@@ -19,7 +19,14 @@ import {
   resolvePeers,
 } from './discovery.ts'
 import { parseHost } from './parse-address.ts'
-import { parseAdminToken, parseBoolean, parsePort, parseSeconds, parseWhole } from './parse-values.ts'
+import {
+  parseAdminToken,
+  parseBoolean,
+  parseMeshProfile,
+  parsePort,
+  parseSeconds,
+  parseWhole,
+} from './parse-values.ts'
 import { ProblemList, type ProblemPlace } from './problem-list.ts'
 import { defaultTlsReading, isTlsKey, readTlsKey, TLS_KEYS, type TlsReading } from './tls-settings.ts'
 import type {
@@ -55,6 +62,8 @@ const LISTENER_KEYS = new Map<string, [keyof Listeners, keyof ListenAddress]>([
 const MDNS_KEY = 'mesh.mdns'
 /** s a lost member's address is dialled for: healing without seeds */
 const HEAL_KEY = 'mesh.heal_window'
+/** the mesh's timing set: lan or wan */
+const PROFILE_KEY = 'mesh.profile'
 
 /** The edge timing keys, and which field each sets. */
 const EDGE_KEYS = new Map<string, keyof EdgeTimings>([
@@ -117,6 +126,7 @@ export const RED5_PROPERTY_KEYS: readonly string[] = [
   ...LISTENER_KEYS.keys(),
   MDNS_KEY,
   HEAL_KEY,
+  PROFILE_KEY,
   PEERS_KEY,
   ...EDGE_KEYS.keys(),
   DRAIN_KEY,
@@ -242,6 +252,8 @@ function setKey(
     readAuthKey(reading.auth, key, place, problems)
   } else if (isTlsKey(key)) {
     readTlsKey(reading.tls, key, place, problems)
+  } else if (key === PROFILE_KEY) {
+    discovery.profile = problems.check(place, () => parseMeshProfile(place.value ?? ''), discovery.profile)
   } else if (key === HEAL_KEY) {
     discovery.healSeconds = secondsOrZero(place, problems, discovery.healSeconds)
   } else if (key === MDNS_KEY) {
@@ -350,7 +362,12 @@ export function parseRed5Properties(
   const { peers, warnings: peerWarnings } = resolvePeers(discovery.peers, listeners.mesh.port)
   return {
     ...listeners,
-    discovery: { mdns: discovery.mdns, peers, healSeconds: discovery.healSeconds },
+    discovery: {
+      mdns: discovery.mdns,
+      peers,
+      healSeconds: discovery.healSeconds,
+      profile: discovery.profile,
+    },
     warnings: [...warnings, ...peerWarnings],
   }
 }

@@ -49,6 +49,15 @@ export function parseBoolean(text: string): boolean {
   throw new InvalidValueError('is not a boolean: use true or false')
 }
 
+/** The mesh's timing set (`mesh.profile`): `lan` or `wan`, any case. */
+export function parseMeshProfile(text: string): 'lan' | 'wan' {
+  const lower = text.trim().toLowerCase()
+  if (lower === 'lan' || lower === 'wan') return lower
+  throw new InvalidValueError(
+    'is not a mesh profile: use lan (members on one network) or wan (across regions)',
+  )
+}
+
 /** Seconds, greater than 0; decimals allowed. */
 export function parseRetryDuration(text: string): number {
   const trimmed = text.trim()

@@ -42,6 +42,8 @@ export interface DiscoverySettings {
   peers: readonly HostPort[]
   /** s a member lost without a goodbye stays a discovery target, its last address dialled until it answers (red5.properties `mesh.heal_window`, default 600; 0: off) */
   healSeconds: number
+  /** the mesh's timing set (red5.properties `mesh.profile`): `lan` (default) or `wan`, for members whose links cross regions */
+  profile: 'lan' | 'wan'
 }
 
 /** The applications a node hosts (red5.properties `webapps.dir`, `app.<name>`, `app.<name>.<key>`). */

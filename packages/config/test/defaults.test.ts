@@ -30,7 +30,7 @@ describe('DEFAULTS', () => {
       http: { host: '0.0.0.0', port: 5080 },
       rtmp: { host: '0.0.0.0', port: 1935 },
       mesh: { host: '0.0.0.0', port: 7800 },
-      discovery: { mdns: true, peers: [], healSeconds: 600 },
+      discovery: { mdns: true, peers: [], healSeconds: 600, profile: 'lan' },
     })
   })
 

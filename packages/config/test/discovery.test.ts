@@ -24,12 +24,20 @@ function discoveryOf(text: string) {
 
 describe('discovery settings default', () => {
   it('to mDNS on and no peers, with or without red5.properties', (t) => {
-    const none = { mdns: true, peers: [], healSeconds: 600 }
+    const none = { mdns: true, peers: [], healSeconds: 600, profile: 'lan' }
     assert.deepEqual(DEFAULTS.discovery, none)
     assert.deepEqual(discoveryOf('mesh.port=7801\n'), none)
     const bare = loadConfig(makeConfDir(t, { [CLUSTER_XML]: ORIGIN_BEAN }))
     assert.deepEqual(bare.discovery, none)
     assert.deepEqual(loadConfig(REPO_CONF).discovery, none)
+  })
+
+  it('mesh.profile is lan (default) or wan, any case; anything else is a problem naming both', () => {
+    assert.equal(discoveryOf('mesh.profile=wan\n').profile, 'wan')
+    assert.equal(discoveryOf('mesh.profile= LAN \n').profile, 'lan')
+    const problem = onlyProblem(() => parseRed5Properties('mesh.profile=moon\n', FILE))
+    assert.equal(problem.property, 'mesh.profile')
+    assert.match(problem.message, /use lan .* or wan/)
   })
 
   it('mesh.heal_window in seconds (0: off, decimals allowed); anything else is a problem', () => {
@@ -46,6 +54,7 @@ describe('discovery settings default', () => {
     const shipped = readFileSync(join(REPO_CONF, RED5_PROPERTIES), 'utf8')
     assert.match(shipped, /^#mesh\.mdns=/m)
     assert.match(shipped, /^#mesh\.peers=/m)
+    assert.match(shipped, /^#mesh\.profile=lan$/m)
     const uncommented = shipped.replace(/^#(mesh\.)/gm, '$1')
     const result = parseRed5Properties(uncommented, FILE)
     assert.deepEqual(result.discovery, DEFAULTS.discovery)
@@ -374,6 +383,7 @@ describe('discovery settings in the loaded config', () => {
       mdns: false,
       peers: ['10.0.0.2:7800', '[2001:db8::2]:7801'],
       healSeconds: 600,
+      profile: 'lan',
     })
   })
 })

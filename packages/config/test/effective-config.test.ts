@@ -31,7 +31,7 @@ describe('effectiveConfig', () => {
       http: { host: '0.0.0.0', port: 5080 },
       rtmp: { host: '0.0.0.0', port: 1935 },
       mesh: { host: '0.0.0.0', port: 7800 },
-      discovery: { mdns: true, peers: [], healSeconds: 600 },
+      discovery: { mdns: true, peers: [], healSeconds: 600, profile: 'lan' },
       webapps: { dir: join(dirname(dir), 'webapps'), apps: [], settings: [] },
       edge: { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 },
       shutdown: { drainSeconds: 3 },

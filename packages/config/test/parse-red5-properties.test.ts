@@ -19,7 +19,7 @@ describe('parseRed5Properties reads', () => {
       http: { host: '127.0.0.1', port: 8080 },
       rtmp: { host: '::', port: 1936 },
       mesh: { host: '2001:db8::1', port: 7801 },
-      discovery: { mdns: true, peers: [], healSeconds: 600 },
+      discovery: { mdns: true, peers: [], healSeconds: 600, profile: 'lan' },
       warnings: [],
     })
   })

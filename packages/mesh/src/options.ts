@@ -102,6 +102,11 @@ export interface MeshInit {
    * `mesh.heal_window`; default DEFAULT_HEAL_WINDOW_MS, 0: off)
    */
   healWindow?: number
+  /**
+   * the timing set the other timings default to: `lan` (default) or `wan`
+   * (red5.properties `mesh.profile`; see WAN in options.ts)
+   */
+  profile?: MeshProfile
   /** what one remote address may hold on the mesh port (red5.properties `mesh.max_connections_per_ip`, `mesh.max_pending_per_ip`) */
   inboundLimits?: InboundLimits
 }
@@ -109,8 +114,38 @@ export interface MeshInit {
 /** Every option with its default filled in. */
 export type MeshSettings = Required<Omit<MeshInit, 'identity' | 'announceHost'>> & { announceHost: string }
 
-export function settings(init: MeshInit): MeshSettings {
+/** Timing sets: `lan` is the defaults above; `wan` is for members whose links cross regions. */
+export type MeshProfile = 'lan' | 'wan'
+
+/**
+ * What `wan` changes. Links of 50-300 ms with loss hold heartbeats up by
+ * TCP retransmissions (200 ms, doubling) for a second and more, so silence
+ * is judged over five beats of a second each and a suspect gets two seconds
+ * to answer; joins, dials and exchanges get a round trip's worth more time;
+ * gaps are asked for after a round trip, not before one could be answered.
+ * A SIGKILL is still seen at once (the connection closes).
+ */
+const WAN: Partial<MeshInit> = {
+  heartbeatInterval: 1000,
+  suspectAfter: 5000,
+  closedGrace: 1000,
+  silentGrace: 2000,
+  youngFor: 20_000,
+  joinTimeout: 3000,
+  viewBundling: 300,
+  meshSettle: 2000,
+  nakInterval: 250,
+  invokeTimeout: 10_000,
+  requestTimeout: 10_000,
+  leaveTimeout: 4000,
+  dialTimeout: 10_000,
+}
+
+export function settings(given: MeshInit): MeshSettings {
+  // the profile's values, then whatever is set explicitly
+  const init: MeshInit = given.profile === 'wan' ? { ...WAN, ...defined(given) } : given
   return {
+    profile: init.profile ?? 'lan',
     password: init.password,
     host: init.host,
     port: init.port,
@@ -141,4 +176,9 @@ export function settings(init: MeshInit): MeshSettings {
     healWindow: init.healWindow ?? DEFAULT_HEAL_WINDOW_MS,
     inboundLimits: init.inboundLimits ?? DEFAULT_INBOUND_LIMITS,
   }
+}
+
+/** `init` without the keys whose value is undefined (so they do not hide a profile's). */
+function defined(init: MeshInit): MeshInit {
+  return Object.fromEntries(Object.entries(init).filter(([, v]) => v !== undefined)) as unknown as MeshInit
 }

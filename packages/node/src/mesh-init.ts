@@ -34,6 +34,7 @@ export function meshInit(config: NodeConfig): MeshInit {
     seeds,
     retryInterval: cluster.retryDuration * 1000,
     healWindow: Math.round(discovery.healSeconds * 1000),
+    profile: discovery.profile,
     inboundLimits: { ...config.meshLimits },
   }
 }

@@ -31,6 +31,7 @@ const OWNED_NAMESPACE = /^mc-[0-9a-z]+-(\d+)(?:-|$)/
 /** `mc-<id>-<pid>-XXXXXX` (a relay socket folder in the temp dir). */
 const OWNED_DIR = /^mc-[0-9a-f]{4}-(\d+)-/
 const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'netns-agent.js')
+const WAN_FORWARDER = join(dirname(fileURLToPath(import.meta.url)), 'wan-forwarder.py')
 
 /** A command that failed: which one, how, and what it printed on stderr. */
 export class CommandError extends Error {
@@ -273,6 +274,8 @@ export class NetnsLan {
   #dir: string | undefined
   #queue: Promise<unknown> = Promise.resolve()
   #destroyed: Promise<void> | undefined
+  /** the forwarder between the two bridges of `wan`, and its TAP devices */
+  #wan: { child: ChildProcess; taps: readonly string[] } | null = null
 
   private constructor(opts: NetnsLanOptions) {
     this.id = uniqueId()
@@ -469,8 +472,75 @@ export class NetnsLan {
     }
   }
 
-  /** Every host back on the main bridge with its link up. */
+  /**
+   * Two regions joined by a WAN: each group's hosts get a bridge of their own
+   * (as `partition`), and a forwarder in user space (`wan-forwarder.py`: this
+   * kernel has no sch_netem) copies every frame between the two bridges after
+   * `delayMs` plus up to `jitterMs` (uniform), dropping `loss` (0 to 1) of
+   * them. Each direction keeps its order and losses are independent: no
+   * reordering, no bursts. One L2 network still (ARP, mDNS cross it, delayed).
+   * `heal` takes the WAN down with the partition.
+   */
+  async wan(
+    groups: [number[], number[]],
+    link: { delayMs: number; jitterMs?: number; loss?: number; seed?: number },
+  ): Promise<void> {
+    this.#checkAlive()
+    if (this.#wan !== null) throw new Error('a WAN is up already: heal first')
+    const loss = link.loss ?? 0
+    if (!(link.delayMs >= 0 && loss >= 0 && loss < 1)) throw new RangeError('delay ≥ 0 ms, loss in [0, 1)')
+    await this.partition(groups)
+    const taps = [`${NETNS_PREFIX}${this.id}-wa`, `${NETNS_PREFIX}${this.id}-wb`] as const
+    for (const [g, tap] of taps.entries()) {
+      await ip('-n', this.hub, 'tuntap', 'add', 'dev', tap, 'mode', 'tap')
+      await ip('-n', this.hub, 'link', 'set', 'dev', tap, 'addrgenmode', 'none')
+      await ip('-n', this.hub, 'link', 'set', 'dev', tap, 'master', this.#bridgeName(g), 'up')
+    }
+    const child = spawn(
+      IP,
+      [
+        'netns',
+        'exec',
+        this.hub,
+        'python3',
+        WAN_FORWARDER,
+        ...taps,
+        String(link.delayMs),
+        String(link.jitterMs ?? 0),
+        String(loss),
+        String(link.seed ?? 1),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    this.#wan = { child, taps }
+    await new Promise<void>((resolve, reject) => {
+      let stderr = ''
+      const timer = setTimeout(
+        () => reject(new Error(`the WAN forwarder did not start: ${stderr}`)),
+        AGENT_READY_TIMEOUT_MS,
+      )
+      child.stderr?.on('data', (d: Buffer) => {
+        stderr += d.toString()
+      })
+      child.stdout?.once('data', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`the WAN forwarder exited (${code}): ${stderr}`))
+      })
+    })
+  }
+
+  /** Every host back on the main bridge with its link up (and a WAN taken down). */
   async heal(): Promise<void> {
+    if (this.#wan !== null) {
+      const { child, taps } = this.#wan
+      this.#wan = null
+      child.kill('SIGTERM')
+      for (const tap of taps) await ip('-n', this.hub, 'link', 'del', 'dev', tap).catch(() => {})
+    }
     this.#checkAlive()
     for (const [i, host] of this.#hosts.entries()) {
       await this.#attach(i, 0)
