@@ -1,6 +1,8 @@
+import { DEFAULT_TEST_FPS } from '@meshcast/node/ffmpeg'
 import { TestCluster } from './cluster.ts'
 import { type Publisher, publish } from './ffmpeg-clients.ts'
 import { playWsFlv, type WsFlvPlayer } from './flv-tags.ts'
+import type { NetnsLan } from './netns.ts'
 import type { NodeProcess } from './node-process.ts'
 import { rssMiB } from './soak.ts'
 import { waitFor } from './wait-for.ts'
@@ -16,16 +18,21 @@ export interface ChaosOptions {
   downMs?: [number, number]
   /** told each fault and recovery as it is done (a progress line) */
   onEvent?: (event: ChaosEvent) => void
+  /** run node i on host i of this LAN (network namespaces, mDNS on) instead of loopback: `link down` needs it */
+  lan?: NetnsLan
+  /** the faults drawn from, each as likely (default SIGKILL and SIGSTOP) */
+  faults?: readonly ChaosFault[]
 }
 
-export type ChaosFault = 'SIGKILL' | 'SIGSTOP'
+/** SIGKILL (then a restart), SIGSTOP (then SIGCONT), or the host's link down (then up: LAN only). */
+export type ChaosFault = 'SIGKILL' | 'SIGSTOP' | 'link down'
 
 /** One fault or recovery, and how long until every running node agreed on a view that says so. */
 export interface ChaosEvent {
   /** ms since the faults began */
   at: number
   node: string
-  what: ChaosFault | 'restart' | 'SIGCONT'
+  what: ChaosFault | 'restart' | 'SIGCONT' | 'link up'
   /** ms until every node that runs showed one view of the nodes that run; null: not within the bound */
   agreedMs: number | null
 }
@@ -34,6 +41,8 @@ export interface ChaosPlayer {
   edge: string
   /** video tags received in all */
   frames: number
+  /** what the publisher's frame rate gives over the time watched, its own edge's faults not counted */
+  expectedFrames: number
   /** the longest wait between video tags, not counting its own edge's faults (down, frozen, then until it plays again), ms */
   longestGapMs: number
   /** times it was reopened after its own edge's fault */
@@ -53,6 +62,8 @@ export interface ChaosResult {
   crashed: string[]
   /** RSS of every node at the end, MiB */
   rssMiB: Record<string, number>
+  /** RSS of every node once the players played, MiB: a node never restarted drifts by the difference */
+  rssStartMiB: Record<string, number>
 }
 
 /** How long a view may take to agree after an event before the event counts as not agreed. */
@@ -95,9 +106,10 @@ async function viewOf(node: NodeProcess): Promise<{ id: string; members: string[
 }
 
 /**
- * The chaos run of issue 21: 2 origins publishing the same stream, 3 edges
+ * The chaos run of issues 21 and 15: 2 origins publishing the same stream, 3 edges
  * listing both with a WS-FLV player each, and a random node SIGKILLed
- * (then restarted) or SIGSTOPped (then continued) again and again. After
+ * (then restarted), SIGSTOPped (then continued) or, on a LAN, cut off
+ * (its link down, then up) again and again. After
  * every fault and every recovery it measures how long until every running
  * node shows one view of exactly the running nodes; it also reports each
  * player's longest gap not counting its own edge's faults, nodes that exited
@@ -107,7 +119,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const rand = random(opts.seed)
   const gapMs = opts.gapMs ?? [20_000, 40_000]
   const downMs = opts.downMs ?? [3_000, 8_000]
-  const cluster = new TestCluster()
+  const lan = opts.lan
+  const faults = opts.faults ?? (['SIGKILL', 'SIGSTOP'] as const)
+  if (faults.includes('link down') && lan === undefined) throw new Error('link-down faults need a LAN')
+  const cluster = new TestCluster(lan === undefined ? {} : { lan })
   const publishers: (Publisher | null)[] = []
   const players: {
     edge: number
@@ -125,6 +140,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     excused: boolean
     /** when its edge came back (0 while down) */
     backAt: number
+    /** ms its gap was excused, and the last poll */
+    excusedMs: number
+    polledAt: number
   }[] = []
   const events: ChaosEvent[] = []
   const crashed: string[] = []
@@ -140,8 +158,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     for (let i = 1; i <= 3; i++)
       await cluster.start({ name: `edge-${i}`, cluster: { nodeType: 'edge', origins } })
     const seconds = Math.ceil(opts.durationMs / 1000) + 300
+    // on a LAN an origin's publisher runs on its host: a cut link cuts the edges off, not the publisher
     const startPublisher = async (i: number) => {
-      publishers[i] = await publish(`${(cluster.nodes[i] as NodeProcess).rtmpUrl}${PATH}`, { seconds })
+      publishers[i] = await publish(`${(cluster.nodes[i] as NodeProcess).rtmpUrl}${PATH}`, {
+        seconds,
+        ...(lan === undefined ? {} : { wrap: (argv: string[]) => lan.wrap(i, argv) }),
+      })
     }
     await startPublisher(0)
     await startPublisher(1)
@@ -150,8 +172,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         if (!stopping && !killedByUs.has(node)) crashed.push(`${node.name} (${JSON.stringify(exit)})`)
       })
     for (const n of cluster.nodes) watch(n)
+    // on a LAN a player reaches its edge through a port forwarded into the edge's host (it stays across restarts)
+    const forwarded = new Map<number, string>()
+    if (lan !== undefined)
+      for (const edge of [2, 3, 4])
+        forwarded.set(edge, (await lan.forward(edge, (cluster.nodes[edge] as NodeProcess).httpPort)).url)
+    const urlOf = (edge: number) => {
+      const base = forwarded.get(edge)
+      return base === undefined
+        ? wsFlv(cluster.nodes[edge] as NodeProcess)
+        : `${base.replace(/^http/, 'ws')}${PATH}.flv`
+    }
     const openPlayer = async (slot: (typeof players)[number]) => {
-      slot.player = await playWsFlv(wsFlv(cluster.nodes[slot.edge] as NodeProcess))
+      slot.player = await playWsFlv(urlOf(slot.edge))
     }
     for (const edge of [2, 3, 4]) {
       const slot = {
@@ -166,6 +199,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         lastAt: Date.now(),
         excused: false,
         backAt: 0,
+        excusedMs: 0,
+        polledAt: Date.now(),
       }
       players.push(slot)
       await openPlayer(slot)
@@ -196,6 +231,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
           if (slot.excused && slot.backAt > 0 && tag.at > slot.backAt) slot.excused = false
         }
         slot.seen = tags.length
+        if (slot.excused) slot.excusedMs += now - slot.polledAt
+        slot.polledAt = now
         if (slot.excused) slot.lastAt = now
         else slot.gap = Math.max(slot.gap, now - slot.lastAt)
         // a viewer whose edge closed it comes back, as a player would; the gap runs on
@@ -237,11 +274,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       opts.onEvent?.(event)
     }
 
+    const rssStartMiB = Object.fromEntries(cluster.nodes.map((n) => [n.name, Math.round(rssMiB(n))]))
+    const watchedFrom = Date.now()
     const began = Date.now()
     while (Date.now() - began < opts.durationMs) {
       await new Promise((r) => setTimeout(r, between(rand, gapMs)))
       const index = Math.floor(rand() * cluster.nodes.length)
-      const fault: ChaosFault = rand() < 0.5 ? 'SIGKILL' : 'SIGSTOP'
+      const fault = faults[Math.floor(rand() * faults.length)] as ChaosFault
       const victim = cluster.nodes[index] as NodeProcess
       down.add(index)
       for (const slot of players.filter((p) => p.edge === index)) {
@@ -249,19 +288,23 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         slot.backAt = 0
       }
       if (fault === 'SIGKILL') killedByUs.add(victim)
-      victim.kill(fault)
+      if (fault === 'link down') await lan?.linkDown(index)
+      else victim.kill(fault)
       await record(Date.now() - began, victim, fault)
       await new Promise((r) => setTimeout(r, between(rand, downMs)))
       let back = victim
       if (fault === 'SIGKILL') {
         back = await cluster.restart(index)
         watch(back)
-      } else {
-        victim.kill('SIGCONT')
-      }
+      } else if (fault === 'link down') await lan?.linkUp(index)
+      else victim.kill('SIGCONT')
       down.delete(index)
       for (const slot of players.filter((p) => p.edge === index)) slot.backAt = Date.now()
-      await record(Date.now() - began, back, fault === 'SIGKILL' ? 'restart' : 'SIGCONT')
+      await record(
+        Date.now() - began,
+        back,
+        fault === 'SIGKILL' ? 'restart' : fault === 'link down' ? 'link up' : 'SIGCONT',
+      )
       // an origin's publisher went with it: publish again (an edge's player is reopened by the gap timer)
       if (index < 2 && fault === 'SIGKILL') {
         await publishers[index]?.stop()
@@ -269,6 +312,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       }
     }
     clearInterval(gapTimer)
+    const watchedMs = Date.now() - watchedFrom
     const agreed = events.map((e) => e.agreedMs)
     return {
       seed: opts.seed,
@@ -278,12 +322,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       players: players.map((p) => ({
         edge: (cluster.nodes[p.edge] as NodeProcess).name,
         frames: p.frames,
+        expectedFrames: Math.round((DEFAULT_TEST_FPS * (watchedMs - p.excusedMs)) / 1000),
         longestGapMs: p.gap,
         reopened: p.reopened,
         cut: p.cut,
       })),
       crashed,
       rssMiB: Object.fromEntries(cluster.nodes.map((n) => [n.name, Math.round(rssMiB(n))])),
+      rssStartMiB,
     }
   } finally {
     stopping = true
