@@ -44,6 +44,7 @@ const result = {
   failed: summary.failed,
   oneViewAfterFaultsMs: { median: at(0.5), p99: at(0.99), max: summary.worstAgreement },
   logChecked: summary.logChecked,
+  endedApart: summary.apart,
   finalRoundDelivered: summary.finalDelivered,
   steps: summary.steps,
   seconds: Math.round((performance.now() - started) / 1000),

@@ -12,6 +12,10 @@ describe('the mesh under simulated faults: more properties over random schedules
       assert.ok(logChecked >= runs * 0.8, `the log was checked on ${logChecked} of ${runs} schedules only`)
   })
 
+  test('1,000 more schedules of 3-7 nodes with every kind of fault', async (t) => {
+    await assertSeeds(t, 10_000, 1000)
+  })
+
   test('10 schedules of 12-20 nodes with every kind of fault', async (t) => {
     await assertSeeds(t, 200_000, 10, { nodes: { min: 12, max: 20 } })
   })

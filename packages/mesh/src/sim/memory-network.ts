@@ -115,6 +115,7 @@ export class MemoryNetwork {
   /** per owner: its side of a partition (undefined: none) */
   #sides = new Map<string, number>()
   #faults: LinkFaults = LAN
+  #busFrameLoss = 0
   /** per owner: its own link's faults, on top of the network's */
   readonly #nodeFaults = new Map<string, LinkFaults>()
   /** what went wrong inside a node's event listeners: a simulation fails on any */
@@ -138,6 +139,16 @@ export class MemoryNetwork {
   /** Every link from now on. */
   setFaults(faults: LinkFaults): void {
     this.#faults = faults
+  }
+
+  /** The share (0 to 1) of bus frames lost from now on, as a bus link that fails loses its queue. */
+  setBusFrameLoss(share: number): void {
+    this.#busFrameLoss = share
+  }
+
+  /** Whether the bus frame about to be sent is lost. */
+  dropsBusFrame(): boolean {
+    return this.#busFrameLoss > 0 && this.#random.chance(this.#busFrameLoss)
   }
 
   /** One node's link (both ways) from now on; null: back to the network's. */
@@ -522,6 +533,11 @@ export class MemoryTransport implements MeshTransport {
     for (const peer of peers) {
       const c = this.#connections.get(peer)
       if (c !== undefined) {
+        // a bus link that fails loses what was queued on it (BusLinks): the bus asks for it again
+        if (path === 'bus' && this.#net.dropsBusFrame()) {
+          this.linkDrops++
+          continue
+        }
         this.#net.send(c, this, { kind: 'link', path, data: frame })
         continue
       }

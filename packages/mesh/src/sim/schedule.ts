@@ -45,6 +45,8 @@ export interface ScheduleResult {
   agreedAfter: number | null
   /** whether property 5 (the replicated log) was checked: crash faults only, and no merge happened */
   logChecked: boolean
+  /** views among the live members at the end: more than one only for members that never met and cannot find each other */
+  endViews: number
   /** what happened, one line an event */
   events: string[]
   nodes: number
@@ -60,7 +62,9 @@ export interface ScheduleResult {
  * One seeded random schedule: a cluster forms, faults of the given kinds
  * hit it for `faultMs` while every member keeps sending on the bus, then
  * the network is made whole and the properties are checked:
- *   1. every live member is in one view naming exactly the live members, with one coordinator, within `agreeWithin`;
+ *   1. within `agreeWithin`, every live member is in a view naming only live members, with one
+ *      coordinator, on which its members agree; members that were ever in one view together are in
+ *      the same one (Simulation.split; members that never met and cannot find each other may not be);
  *   2. on every member, view counters only go up;
  *   3. on every member, each sender's messages arrive once each and in order;
  *   4. in the stable view at the end, every message sent reaches every member (by the bus, or in
@@ -134,6 +138,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
       }
       if (slowEnds !== null && sim.now >= slowEnds) {
         sim.network.setFaults(LAN)
+        sim.network.setBusFrameLoss(0)
         slowEnds = null
         say('links back to LAN')
       }
@@ -200,9 +205,12 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
           rto: 200,
         }
         sim.network.setFaults(faults)
+        // and now and then bus links that fail, losing frames the bus must ask for again
+        const busLoss = plan.chance(0.5) ? plan.between(0, 0.1) : 0
+        sim.network.setBusFrameLoss(busLoss)
         slowEnds = sim.now + plan.int(1000, 15_000)
         say(
-          `links ${faults.latency.toFixed(0)} ± ${faults.jitter.toFixed(0)} ms, ${(faults.loss * 100).toFixed(1)} % loss`,
+          `links ${faults.latency.toFixed(0)} ± ${faults.jitter.toFixed(0)} ms, ${(faults.loss * 100).toFixed(1)} % loss, ${(busLoss * 100).toFixed(1)} % of bus frames lost`,
         )
         break
       }
@@ -212,20 +220,27 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
   // the network made whole
   sim.heal()
   sim.network.setFaults(LAN)
+  sim.network.setBusFrameLoss(0)
   for (const name of paused.keys()) sim.resume(name)
   say('faults stop: healed, resumed, LAN links')
-  const agreedAfter = await sim.until(() => sim.disagreement() === null, agreeWithin, 50)
+  // what a fault set going (a suspicion, a removal) may still end after this: a view must hold from here
+  const stoppedAt = sim.scheduler.now
+  const agreedAfter = await sim.until(() => sim.split() === null, agreeWithin, 50)
   if (agreedAfter === null)
-    failures.push(`no single view ${agreeWithin} ms after the faults stopped: ${sim.disagreement()}`)
+    failures.push(`still apart ${agreeWithin} ms after the faults stopped: ${sim.split()}`)
 
   // The final round, in the stable view: one that has held for STABLE_MS (a removal decided
   // while cut off can still be on its way when the views first agree), and holds to the end.
-  let stableView: string | null = null
+  let stableView: string[] | null = null
+  const viewAtStable = new Map<SimNode, string>()
   if (agreedAfter !== null) {
-    const quiet = await sim.until(() => held(sim, STABLE_MS), agreeWithin, 50)
+    const quiet = await sim.until(() => held(sim, STABLE_MS, stoppedAt), agreeWithin, 50)
     if (quiet === null)
-      failures.push(`the view did not hold for ${STABLE_MS} ms: ${sim.disagreement() ?? 'it kept changing'}`)
-    else stableView = sim.live()[0]?.mesh.view.id ?? null
+      failures.push(`the views did not hold for ${STABLE_MS} ms: ${sim.split() ?? 'they kept changing'}`)
+    else {
+      stableView = sim.live().map((n) => n.mesh.view.id)
+      for (const n of sim.live()) viewAtStable.set(n, n.mesh.view.id)
+    }
   }
   const before = new Map(sim.live().map((n) => [n, n.sent]))
   if (stableView !== null) {
@@ -234,16 +249,23 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
       await sim.run(200)
     }
     await sim.run(5000)
-    const now = sim.live()[0]?.mesh.view.id
-    if (sim.disagreement() !== null || now !== stableView)
-      failures.push(`the stable view ${stableView} changed with no fault: ${sim.disagreement() ?? now}`)
+    const now = sim.live().map((n) => n.mesh.view.id)
+    // one view must hold with no fault; several may still merge (members that never met finding each other)
+    const one = new Set(stableView).size === 1
+    if (sim.split() !== null || (one && now.join() !== stableView.join()))
+      failures.push(
+        `the stable views ${stableView.join(',')} changed with no fault: ${sim.split() ?? now.join(',')}`,
+      )
   }
   let finalDelivered = 0
   let finalExpected = 0
-  if (stableView !== null && sim.disagreement() === null) {
+  if (stableView !== null && sim.split() === null) {
     for (const receiver of sim.live())
       for (const [sender, sentBefore] of before) {
-        if (sender.state !== 'up') continue
+        // what a sender sends in its view is for that view's members: those it shared all round
+        const shared = viewAtStable.get(sender)
+        if (sender.state !== 'up' || shared !== viewAtStable.get(receiver)) continue
+        if (sender.mesh.view.id !== shared || receiver.mesh.view.id !== shared) continue
         // by the bus, or in the state it (re)joined with: a member still fetching state when the
         // round began has what the coordinator delivered before it answered in that state
         for (let k = sentBefore + 1; k <= sender.sent; k++) {
@@ -293,6 +315,7 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     failures,
     agreedAfter,
     logChecked,
+    endViews: new Set(sim.live().map((n) => n.mesh.view.id)).size,
     events,
     nodes: sim.nodes.length,
     finalDelivered,
@@ -305,10 +328,11 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
 /** ms the members' one view must hold before the final round: twice a silent member's suspicion and removal. */
 const STABLE_MS = 5000
 
-/** Whether every live member has been in the one view they agree on for `ms`. */
-function held(sim: Simulation, ms: number): boolean {
-  if (sim.disagreement() !== null) return false
-  return sim.live().every((n) => n.viewSince !== null && sim.scheduler.now - n.viewSince >= ms)
+/** Whether every live member has been in the view its members agree on for `ms`, and `ms` have passed since `from`. */
+function held(sim: Simulation, ms: number, from: number): boolean {
+  if (sim.split() !== null) return false
+  const now = sim.scheduler.now
+  return now - from >= ms && sim.live().every((n) => n.viewSince !== null && now - n.viewSince >= ms)
 }
 
 function nameOf(sim: Simulation, id: string): string {

@@ -11,6 +11,8 @@ export interface SeedsSummary {
   /** schedules whose replicated log was checked (crash faults only, nothing merged) */
   logChecked: number
   finalDelivered: number
+  /** schedules that ended in more than one view (members that never met, with no way to each other) */
+  apart: number
   steps: number
 }
 
@@ -27,6 +29,7 @@ export async function runSeeds(
     worstAgreement: 0,
     logChecked: 0,
     finalDelivered: 0,
+    apart: 0,
     steps: 0,
   }
   for (const seed of seeds) {
@@ -35,6 +38,7 @@ export async function runSeeds(
     summary.steps += r.steps
     summary.finalDelivered += r.finalDelivered
     if (r.logChecked) summary.logChecked++
+    if (r.endViews > 1) summary.apart++
     if (r.agreedAfter !== null) summary.worstAgreement = Math.max(summary.worstAgreement, r.agreedAfter)
     if (r.failures.length > 0) {
       summary.failed.push(seed)
@@ -68,7 +72,7 @@ export async function assertSeeds(
     if (process.env.SIM_SEED !== undefined) t.diagnostic(explain(r))
   })
   t.diagnostic(
-    `seeds ${list[0]}-${list.at(-1)}: ${s.failed.length} failed; one view at most ${s.worstAgreement} ms after the faults stopped; ${s.finalDelivered} final-round messages delivered; ${s.steps} steps`,
+    `seeds ${list[0]}-${list.at(-1)}: ${s.failed.length} failed; back together at most ${s.worstAgreement} ms after the faults stopped; ${s.apart} ended in more than one view (members that never met); ${s.finalDelivered} final-round messages delivered; ${s.steps} steps`,
   )
   if (s.failed.length > 0) throw new Error(`seeds ${s.failed.join(', ')} failed\n${s.firstFailure}`)
   return s

@@ -49,6 +49,8 @@ export interface SimNode {
   counters: number[]
   /** virtual ms (scheduler time) of its last view change, or null before it joined */
   viewSince: number | null
+  /** every member it was ever in one view with */
+  together: Set<string>
   /** whether it saw a merge or a gap: its log may lack what the other side did */
   diverged: boolean
 }
@@ -232,6 +234,35 @@ export class Simulation {
     return null
   }
 
+  /**
+   * What a cluster that faults tore apart must come back to, or null when it
+   * has: every live member joined, in a view naming only live members with
+   * its coordinator among them, the same view on every member it names; and
+   * any two live members that were ever in one view together in the same one
+   * now. Members that never shared a view and have no way to find each other
+   * (their only seed died before they met) may stay apart: nothing could
+   * bring them together. `disagreement` asks for one view of everyone.
+   */
+  split(): string | null {
+    const live = this.live()
+    const byId = new Map(live.map((n) => [n.mesh.id, n]))
+    for (const n of live) {
+      if (n.mesh.state !== 'joined') return `${n.name} is ${n.mesh.state}`
+      const v = n.mesh.view
+      if (!v.members.some((m) => m.id === v.coordinator)) return `coordinator of ${v.id} is no member`
+      for (const m of v.members) {
+        const other = byId.get(m.id)
+        if (other === undefined) return `${n.name}'s view ${v.id} names ${this.#nameOf(m.id)}, which is gone`
+        if (other.mesh.view.id !== v.id)
+          return `${n.name} has view ${v.id}, its member ${other.name} ${other.mesh.view.id}`
+      }
+      for (const other of live)
+        if (other !== n && n.together.has(other.mesh.id) && other.mesh.view.id !== v.id)
+          return `${n.name} (view ${v.id}) and ${other.name} (view ${other.mesh.view.id}) were in one view once`
+    }
+    return null
+  }
+
   /** Who sees what: one line per live node. */
   describe(): string {
     return this.live()
@@ -296,6 +327,7 @@ export class Simulation {
       sentAt: [],
       counters: [],
       viewSince: null,
+      together: new Set(),
       diverged: false,
     }
     mesh.onMessage(CHANNEL, (m: BusMessage) => {
@@ -317,6 +349,7 @@ export class Simulation {
     mesh.events.on('view', (change) => {
       node.counters.push(change.view.counter)
       node.viewSince = this.scheduler.now
+      for (const m of change.view.members) node.together.add(m.id)
       if (change.merged) node.diverged = true
     })
     mesh.events.on('gap', () => {
