@@ -246,6 +246,7 @@ export class Mesh implements Startable {
       installed: (change) => this.#viewInstalled(change),
       rejoin: () => this.#stateTransfer.rejoin(),
       beatSoon: () => this.#heartbeats.soon(),
+      beatTo: (id) => this.#heartbeats.to([id], false),
     })
     this.#detector = new FailureDetector(ctx, {
       suspected: (id, reason) => {

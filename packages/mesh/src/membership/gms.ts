@@ -16,6 +16,8 @@ export interface GmsHooks {
   rejoin: () => void
   /** a coordinator's news should not wait for the next beat */
   beatSoon: () => void
+  /** one heartbeat to this member now (it must learn this node's view) */
+  beatTo: (id: string) => void
 }
 
 /**
@@ -78,7 +80,8 @@ export class Gms {
     else if (this.#meshOpen) connector?.ensure(m.id, m.mesh, false)
     this.#hooks.busInfo(frame)
     ctx.keeper.noteSide(m.id, frame.side)
-    if (heard === 'new') this.reconcile()
+    // a member in a view this coordinator must go past: the newer view at once, not at the next tick
+    if (heard === 'new' || (ctx.keeper.isCoordinator && ctx.keeper.aheadOf(frame.side))) this.reconcile()
     if (frame.view === undefined)
       ctx.keeper.forget(m.id) // no longer a coordinator
     else {
@@ -89,6 +92,9 @@ export class Gms {
         (id) => ctx.table.get(id)?.member,
       )
       if (change !== null) this.#installed(change)
+      // Refused as no newer than this node's view (two sides counted alike): the coordinator goes
+      // past it once it hears this node's view, so it hears it now, not a heartbeat later.
+      else if (ctx.keeper.behind(m.id, frame.view, ctx.table.ordered())) this.#hooks.beatTo(m.id)
     }
   }
 

@@ -170,10 +170,26 @@ export class ViewKeeper {
    * the other's (adopt takes newer views only).
    */
   #othersAhead(): boolean {
-    return this.#view.members.some((m) => {
-      const side = this.#sides.get(m.id)
-      return side !== undefined && side !== this.#view.id && counterOf(side) >= this.#view.counter
-    })
+    return this.#view.members.some((m) => this.aheadOf(this.#sides.get(m.id)))
+  }
+
+  /** Whether a member's reported view (`side`) is one this node's next view must go past. */
+  aheadOf(side: string | undefined): boolean {
+    return side !== undefined && side !== this.#view.id && counterOf(side) >= this.#view.counter
+  }
+
+  /**
+   * Whether `from`, this node's coordinator, announced a view that names this
+   * node but is no newer than this node's (adopt refused it): `from` must
+   * hear this node's view (its heartbeat's side) to install a newer one.
+   */
+  behind(from: string, view: WireView, alive: readonly Member[]): boolean {
+    return (
+      alive[0]?.id === from &&
+      view.members.includes(this.#selfId) &&
+      view.counter <= this.#view.counter &&
+      !(this.#view.coordinator === from && this.#view.counter === view.counter)
+    )
   }
 
   /** Whether `alive` holds every member of the current view: the change admits, removes nobody. */
