@@ -19,7 +19,7 @@ import type { SeqRange } from './bus/receive-window.ts'
 import { BusReceiver } from './bus/receiver.ts'
 import { BusSender } from './bus/sender.ts'
 import { toWire } from './bus/targets.ts'
-import { type Clock, clockTimeout, systemClock, type TimerHandle } from './clock.ts'
+import { type Clock, systemClock, type TimerHandle } from './clock.ts'
 import { clusterKey, clusterNames } from './cluster-key.ts'
 import type { MeshContext, MeshState, MeshTallies } from './context.ts'
 import { DropLog } from './drop-log.ts'
@@ -476,7 +476,7 @@ export class Mesh implements Startable {
     this.#lostMembers = new LostMembers(
       { windowMs: s.healWindow },
       {
-        dial: (target) => transport.dial(target, { signal: clockTimeout(this.#clock, s.dialTimeout) }),
+        dial: (target) => transport.dial(target, { signal: this.#clock.timeout(s.dialTimeout) }),
         isConnected: (peer) => transport.isConnected(peer),
         logger: this.#log,
         now: () => this.#clock.now(),
@@ -585,7 +585,8 @@ export class Mesh implements Startable {
     // its connection to this node close first suspects it ('closed'). Neither a frame handed to
     // the muxer nor a view change here tells that (the coordinator's view without this node
     // used to wake a sleep meant to last GOODBYE_WAIT_MS, and close the connections within ms).
-    const signal = clockTimeout(this.#clock, GOODBYE_WAIT_MS)
+    // the system clock's AbortSignal.timeout holds no process up after a stop
+    const signal = this.#clock.timeout(GOODBYE_WAIT_MS)
     const others = this.#table.entries().filter((e) => e.member.id !== this.id)
     await Promise.allSettled(others.map((e) => this.#transport.deliver(e.member.id, frame, signal)))
   }

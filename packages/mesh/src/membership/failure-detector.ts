@@ -1,4 +1,3 @@
-import { clockTimeout } from '../clock.ts'
 import type { MeshContext } from '../context.ts'
 import type { MemberEntry, SuspectReason } from './member-table.ts'
 
@@ -97,7 +96,7 @@ export class FailureDetector {
     const ctx = this.#ctx
     if (!ctx.up()) return
     ctx.transport
-      .ping(id, clockTimeout(ctx.clock, ctx.s.silentGrace))
+      .ping(id, ctx.clock.timeout(ctx.s.silentGrace))
       .then(() => {
         if (ctx.table.alive(id, ctx.clock.now()))
           ctx.log.info('suspicion cleared: member answered a probe', { peer: id })
