@@ -472,11 +472,12 @@ export class MemoryTransport implements MeshTransport {
     this.events.emit('subscribed', undefined)
   }
 
-  async dialPeer(peer: string): Promise<void> {
+  /** Dials `peer` unless connected (giving up when `signal`, if any, ends): exchanges and links dial as libp2p's dialProtocol does. */
+  async dialPeer(peer: string, signal?: AbortSignal): Promise<void> {
     if (this.#connections.has(peer)) return
     const address = this.#book.get(peer)
     if (address === undefined) throw new Error(`no address known for ${peer}`)
-    await this.dial(address, { peer })
+    await this.dial(address, signal === undefined ? { peer } : { peer, signal })
   }
 
   remember(peer: string, target: Seed): void {
@@ -508,7 +509,7 @@ export class MemoryTransport implements MeshTransport {
   request(peer: string, frame: Uint8Array, expectReply: true): Promise<DirectFrame>
   async request(peer: string, frame: Uint8Array, expectReply: boolean): Promise<DirectFrame | null> {
     const signal = this.#clock.timeout(this.#net.init.requestTimeout)
-    await this.#dialWithin(peer, signal)
+    await this.dialPeer(peer, signal)
     const bytes = await this.#exchange(
       peer,
       (n) => ({ kind: 'request', n, data: frame, reply: expectReply }),
@@ -524,7 +525,7 @@ export class MemoryTransport implements MeshTransport {
   }
 
   async deliver(peer: string, frame: Uint8Array, signal: AbortSignal): Promise<void> {
-    await this.#dialWithin(peer, signal)
+    await this.dialPeer(peer, signal)
     await this.#exchange(peer, (n) => ({ kind: 'request', n, data: frame, reply: false }), signal)
   }
 
@@ -678,14 +679,6 @@ export class MemoryTransport implements MeshTransport {
     )
     this.#net.send(c, this, make(n))
     return promise
-  }
-
-  /** Dials `peer` unless connected, giving up when `signal` ends. */
-  async #dialWithin(peer: string, signal: AbortSignal): Promise<void> {
-    if (this.#connections.has(peer)) return
-    const address = this.#book.get(peer)
-    if (address === undefined) throw new Error(`no address known for ${peer}`)
-    await this.dial(address, { peer, signal })
   }
 
   #remember(id: string): void {

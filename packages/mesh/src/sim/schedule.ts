@@ -231,15 +231,14 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
 
   // The final round, in the stable view: one that has held for STABLE_MS (a removal decided
   // while cut off can still be on its way when the views first agree), and holds to the end.
-  let stableView: string[] | null = null
-  const viewAtStable = new Map<SimNode, string>()
+  /** each live member's view once they held, or null until then */
+  let stableView: Map<SimNode, string> | null = null
   if (agreedAfter !== null) {
     const quiet = await sim.until(() => held(sim, STABLE_MS, stoppedAt), agreeWithin, 50)
     if (quiet === null)
       failures.push(`the views did not hold for ${STABLE_MS} ms: ${sim.split() ?? 'they kept changing'}`)
     else {
-      stableView = sim.live().map((n) => n.mesh.view.id)
-      for (const n of sim.live()) viewAtStable.set(n, n.mesh.view.id)
+      stableView = new Map(sim.live().map((n) => [n, n.mesh.view.id]))
     }
   }
   const before = new Map(sim.live().map((n) => [n, n.sent]))
@@ -251,10 +250,11 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     await sim.run(5000)
     const now = sim.live().map((n) => n.mesh.view.id)
     // one view must hold with no fault; several may still merge (members that never met finding each other)
-    const one = new Set(stableView).size === 1
-    if (sim.split() !== null || (one && now.join() !== stableView.join()))
+    const views = [...stableView.values()]
+    const one = new Set(views).size === 1
+    if (sim.split() !== null || (one && now.join() !== views.join()))
       failures.push(
-        `the stable views ${stableView.join(',')} changed with no fault: ${sim.split() ?? now.join(',')}`,
+        `the stable views ${views.join(',')} changed with no fault: ${sim.split() ?? now.join(',')}`,
       )
   }
   let finalDelivered = 0
@@ -263,8 +263,8 @@ export async function runSchedule(seed: number, options: ScheduleOptions = {}): 
     for (const receiver of sim.live())
       for (const [sender, sentBefore] of before) {
         // what a sender sends in its view is for that view's members: those it shared all round
-        const shared = viewAtStable.get(sender)
-        if (sender.state !== 'up' || shared !== viewAtStable.get(receiver)) continue
+        const shared = stableView.get(sender)
+        if (sender.state !== 'up' || shared !== stableView.get(receiver)) continue
         if (sender.mesh.view.id !== shared || receiver.mesh.view.id !== shared) continue
         // by the bus, or in the state it (re)joined with: a member still fetching state when the
         // round began has what the coordinator delivered before it answered in that state
