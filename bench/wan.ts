@@ -44,6 +44,8 @@ interface ProfileResult {
   profile: string
   steadyS: number
   suspicions: number[]
+  /** silences past suspectAfter, each asked about (those that got no answer are also suspicions) */
+  silences: number[]
   viewChanges: number[]
   killMs: number
   cutMs: number
@@ -78,6 +80,7 @@ for (const profile of PROFILES) {
     progress(`${profile}: steady for ${STEADY_S} s`)
     await sleep(STEADY_S * 1000)
     const suspicions = nodes.map((n, i) => count(n, 'member suspected', marks[i] as number))
+    const silences = nodes.map((n, i) => count(n, 'member silent: asking it', marks[i] as number))
     const viewChanges = nodes.map((n, i) => count(n, 'new view', marks[i] as number))
     // wait out what the steady window set going, then time the faults
     await oneView(nodes, 4, 60_000)
@@ -87,7 +90,7 @@ for (const profile of PROFILES) {
     progress(`${profile}: link down`)
     await lan.linkDown(2)
     const cutMs = await oneView(nodes.slice(0, 2), 2, 60_000)
-    results.push({ profile, steadyS: STEADY_S, suspicions, viewChanges, killMs, cutMs })
+    results.push({ profile, steadyS: STEADY_S, suspicions, silences, viewChanges, killMs, cutMs })
   } finally {
     await cluster.stopAll()
     await lan.destroy()
@@ -103,6 +106,7 @@ console.table(
       r.profile,
       {
         [`suspicions in ${r.steadyS} s`]: r.suspicions.join(' '),
+        'silences asked': r.silences.join(' '),
         'view changes': r.viewChanges.join(' '),
         'SIGKILL removed (ms)': r.killMs,
         'silent cut removed (ms)': r.cutMs,

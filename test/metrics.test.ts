@@ -62,6 +62,7 @@ describe('GET /metrics (Prometheus)', () => {
         ['meshcast_members', 'GAUGE'],
         ['meshcast_view_changes_total', 'COUNTER'],
         ['meshcast_suspicions_total', 'COUNTER'],
+        ['meshcast_silences_total', 'COUNTER'],
         ['meshcast_bus_messages_sent_total', 'COUNTER'],
         ['meshcast_bus_messages_received_total', 'COUNTER'],
         ['meshcast_bus_messages_retransmitted_total', 'COUNTER'],

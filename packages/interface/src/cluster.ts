@@ -84,6 +84,8 @@ export type InvokeHandlers = Readonly<Record<string, (args: unknown, from: strin
 export interface MeshCounters {
   viewChanges: number
   suspicions: number
+  /** members silent past suspectAfter and asked whether alive; those that did not answer are suspicions too */
+  silences: number
   busSent: number
   busDelivered: number
   retransmitted: number

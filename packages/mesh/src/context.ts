@@ -16,6 +16,7 @@ export type MeshState = 'idle' | 'joining' | 'joined' | 'leaving' | 'stopped'
 export interface MeshTallies {
   viewChanges: number
   suspicions: number
+  silences: number
   retransmitted: number
   retransmitRequests: number
   gapsLost: number

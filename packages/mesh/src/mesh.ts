@@ -124,6 +124,7 @@ export class Mesh implements Startable {
   readonly #tallies: MeshTallies = {
     viewChanges: 0,
     suspicions: 0,
+    silences: 0,
     retransmitted: 0,
     retransmitRequests: 0,
     gapsLost: 0,
@@ -249,6 +250,11 @@ export class Mesh implements Startable {
       beatTo: (id) => this.#heartbeats.to([id], false),
     })
     this.#detector = new FailureDetector(ctx, {
+      silent: (id) => {
+        this.#tallies.silences++
+        this.#log.info('member silent: asking it', { peer: id })
+      },
+      answered: (id) => this.#log.info('silent member answered: not suspected', { peer: id }),
       suspected: (id, reason) => {
         this.#tallies.suspicions++
         this.#log.info('member suspected', { peer: id, reason })

@@ -57,29 +57,51 @@ describe('MemberTable', () => {
     assert.equal(t.get(B.id)?.suspect, null)
   })
 
-  test('silence suspects after suspectAfter and removes after the silent grace; a heartbeat clears it', () => {
+  test('silence past suspectAfter asks the member; an answer or a heartbeat clears it, no answer suspects and removes it', () => {
     const t = new MemberTable(A, TIMINGS, 0)
     t.heard(B, 1, 0)
-    assert.deepEqual(t.tick(1400).suspected, [])
+    assert.deepEqual(t.tick(1400).silent, [])
+    const first = t.tick(1600)
     assert.deepEqual(
-      t.tick(1600).suspected.map((e) => e.member.id),
+      first.silent.map((e) => e.member.id),
+      [B.id],
+      'asked',
+    )
+    assert.deepEqual(first.suspected, [], 'silence alone is no suspicion')
+    assert.equal(t.get(B.id)?.asked, 1600)
+    assert.deepEqual(t.tick(1700).silent, [], 'asked once')
+    t.heard(B, 2, 1800)
+    assert.equal(t.get(B.id)?.asked, null, 'a heartbeat answers')
+    assert.deepEqual(t.tick(2700).suspected, [])
+    // silent again: asked at 3400; the ping's answer clears it
+    assert.equal(t.tick(3400).silent.length, 1)
+    assert.equal(t.answered(B.id, 3500), true)
+    assert.equal(t.answered(B.id, 3500), false, 'answered once')
+    assert.deepEqual(t.tick(4400).suspected, [], 'the answer counts as hearing it')
+    // silent again, and no answer within silentGrace: suspected and removed in one tick
+    assert.equal(t.tick(5100).silent.length, 1)
+    assert.deepEqual(t.tick(6000).removed, [], 'within the grace')
+    const last = t.tick(6100)
+    assert.deepEqual(
+      last.suspected.map((e) => [e.member.id, e.suspect?.reason, e.suspect?.since]),
+      [[B.id, 'silent', 5100]],
+    )
+    assert.deepEqual(
+      last.removed.map((e) => e.member.id),
       [B.id],
     )
-    t.heard(B, 2, 1700)
-    assert.equal(t.get(B.id)?.suspect, null)
-    t.tick(3300)
-    assert.equal(t.tick(4400).removed.length, 1)
+    assert.equal(t.has(B.id), false)
   })
 
   test('a member heard for less than youngFor is suspected for silence only after 3 × suspectAfter', () => {
     const t = new MemberTable(A, { ...TIMINGS, youngFor: 10_000 }, 0)
     t.heard(B, 1, 0)
-    assert.equal(t.tick(2000).suspected.length, 0, 'young: 2 s of silence is not yet suspicious')
-    assert.equal(t.tick(4600).suspected.length, 1, 'young: 4.6 s is')
+    assert.equal(t.tick(2000).silent.length, 0, 'young: 2 s of silence is not yet suspicious')
+    assert.equal(t.tick(4600).silent.length, 1, 'young: 4.6 s is')
     const u = new MemberTable(A, { ...TIMINGS, youngFor: 10_000 }, 0)
     u.heard(B, 1, 0)
     u.heard(B, 2, 11_000)
-    assert.equal(u.tick(12_600).suspected.length, 1, 'grown up: 1.6 s of silence is suspicious')
+    assert.equal(u.tick(12_600).silent.length, 1, 'grown up: 1.6 s of silence is suspicious')
   })
 
   test('silence is counted only while a member is watched; a closed connection is judged regardless', () => {
@@ -89,14 +111,14 @@ describe('MemberTable', () => {
     let watching = false
     const watched = (id: string) => id === C.id || watching
     assert.deepEqual(
-      t.tick(5000, watched).suspected.map((e) => e.member.id),
+      t.tick(5000, watched).silent.map((e) => e.member.id),
       [C.id],
       'B is not watched: 5 s without its beats is not silence',
     )
     watching = true
-    assert.equal(t.tick(6000, watched).suspected.length, 0, 'watched for 1 s: not yet silent')
+    assert.equal(t.tick(6000, watched).silent.length, 0, 'watched for 1 s: not yet silent')
     assert.deepEqual(
-      t.tick(6600, watched).suspected.map((e) => e.member.id),
+      t.tick(6600, watched).silent.map((e) => e.member.id),
       [B.id],
       'silent for suspectAfter since it was first watched',
     )

@@ -191,6 +191,12 @@ function addMesh(registry: Registry, mesh: NonNullable<MetricsSources['mesh']>):
     'Members suspected (closed connection or silence)',
     c('suspicions'),
   )
+  counter(
+    registry,
+    'meshcast_silences_total',
+    'Members silent past suspectAfter and asked directly whether alive (those that did not answer are suspicions too)',
+    c('silences'),
+  )
   counter(registry, 'meshcast_bus_messages_sent_total', 'Cluster bus messages this node sent', c('busSent'))
   counter(
     registry,

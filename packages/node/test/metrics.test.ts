@@ -15,6 +15,7 @@ function stubs() {
     mesh: {
       viewChanges: 3,
       suspicions: 1,
+      silences: 2,
       busSent: 10,
       busDelivered: 20,
       retransmitted: 2,

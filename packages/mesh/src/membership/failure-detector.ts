@@ -2,6 +2,10 @@ import type { MeshContext } from '../context.ts'
 import type { MemberEntry, SuspectReason } from './member-table.ts'
 
 export interface FailureDetectorHooks {
+  /** a member fell silent past `suspectAfter` and is being asked whether it is alive (counted by the mesh) */
+  silent: (id: string) => void
+  /** a silent member answered the ping (before any heartbeat did): no suspicion */
+  answered: (id: string) => void
   /** a member became a suspect (counted, logged and announced by the mesh) */
   suspected: (id: string, reason: SuspectReason) => void
   /** a suspect was not cleared: the mesh removes it */
@@ -11,9 +15,11 @@ export interface FailureDetectorHooks {
 }
 
 /**
- * Who is alive, as JGroups' FD and VERIFY_SUSPECT judge it: a closed
- * connection or silence past `suspectAfter` makes a suspect; a suspect is
- * redialled or pinged, and removed when it does not answer within its grace.
+ * Who is alive, as JGroups' FD_ALL and VERIFY_SUSPECT judge it: a closed
+ * connection makes a suspect at once, redialled and removed when the dial
+ * does not clear it within `closedGrace`; silence past `suspectAfter` makes
+ * the member asked (pinged), and only one that does not answer within
+ * `silentGrace` is suspected, and removed.
  * The timing rules live in MemberTable; this part decides whose silence this
  * node judges and asks the questions.
  */
@@ -44,11 +50,14 @@ export class FailureDetector {
     if (ctx.phase() === 'stopped') return
     // sorted once a tick, not once a member
     const nextInLine = ctx.table.ordered()[0]?.id
-    const { suspected, removed } = ctx.table.tick(ctx.clock.now(), (id) => this.#watched(id, nextInLine))
-    for (const entry of suspected) {
-      this.#hooks.suspected(entry.member.id, 'silent')
-      this.#probe(entry.member.id)
+    const { silent, suspected, removed } = ctx.table.tick(ctx.clock.now(), (id) =>
+      this.#watched(id, nextInLine),
+    )
+    for (const entry of silent) {
+      this.#hooks.silent(entry.member.id)
+      this.#ask(entry.member.id)
     }
+    for (const entry of suspected) this.#hooks.suspected(entry.member.id, 'silent')
     for (const entry of removed) this.#hooks.removed(entry)
     this.#hooks.reconcile()
   }
@@ -92,14 +101,13 @@ export class FailureDetector {
   }
 
   /** Asks a silent member directly whether it is alive (JGroups' VERIFY_SUSPECT). */
-  #probe(id: string): void {
+  #ask(id: string): void {
     const ctx = this.#ctx
     if (!ctx.up()) return
     ctx.transport
       .ping(id, ctx.clock.timeout(ctx.s.silentGrace))
       .then(() => {
-        if (ctx.table.alive(id, ctx.clock.now()))
-          ctx.log.info('suspicion cleared: member answered a probe', { peer: id })
+        if (ctx.table.answered(id, ctx.clock.now())) this.#hooks.answered(id)
       })
       .catch(() => {})
   }

@@ -12,6 +12,12 @@ export interface MemberEntry {
   /** local clock (ms) of the last heartbeat */
   lastHeard: number
   suspect: { reason: SuspectReason; since: number } | null
+  /**
+   * Local clock (ms) when this node, hearing nothing from it past
+   * `suspectAfter`, asked it directly whether it is alive; null while it is
+   * heard. Not yet a suspicion: one comes only when no answer does.
+   */
+  asked: number | null
 }
 
 export interface TableTimings {
@@ -19,7 +25,7 @@ export interface TableTimings {
   suspectAfter: number
   /** ms a member suspected for a closed connection stays before removal */
   closedGrace: number
-  /** ms a member suspected for silence stays before removal */
+  /** ms a silent member has to answer (a probe or any heartbeat) before it is suspected and removed */
   silentGrace: number
   /**
    * ms after a member is first heard during which silence must last three
@@ -36,6 +42,8 @@ export type Heard = 'new' | 'updated' | 'replay' | 'stale' | 'left'
 
 /** What a `tick` changed. */
 export interface TickResult {
+  /** newly silent past `suspectAfter`: to be asked directly (JGroups' VERIFY_SUSPECT), not yet suspects */
+  silent: MemberEntry[]
   suspected: MemberEntry[]
   removed: MemberEntry[]
 }
@@ -63,7 +71,14 @@ export class MemberTable {
   constructor(self: Member, timings: TableTimings, now: number) {
     this.selfId = self.id
     this.#timings = timings
-    this.#entries.set(self.id, { member: self, n: 0, firstHeard: now, lastHeard: now, suspect: null })
+    this.#entries.set(self.id, {
+      member: self,
+      n: 0,
+      firstHeard: now,
+      lastHeard: now,
+      suspect: null,
+      asked: null,
+    })
   }
 
   get size(): number {
@@ -106,32 +121,44 @@ export class MemberTable {
     this.#lastN.set(member.id, n)
     const entry = this.#entries.get(member.id)
     if (entry === undefined) {
-      this.#entries.set(member.id, { member, n, firstHeard: now, lastHeard: now, suspect: null })
+      this.#entries.set(member.id, { member, n, firstHeard: now, lastHeard: now, suspect: null, asked: null })
       return 'new'
     }
     entry.member = member
     entry.n = n
     entry.lastHeard = now
-    // A closed connection is only cleared by a new connection: a heartbeat
-    // relayed by a third member may have been sent before the sender died.
-    if (entry.suspect?.reason === 'silent') entry.suspect = null
+    // A heartbeat answers the question asked of a silent member. A closed
+    // connection is only cleared by a new connection: a heartbeat relayed by
+    // a third member may have been sent before the sender died.
+    entry.asked = null
     return 'updated'
   }
 
   /** The connection to `id` closed: suspect at once. True when newly suspected. */
   closed(id: string, now: number): boolean {
     const entry = this.#entries.get(id)
-    if (entry === undefined || id === this.selfId || entry.suspect?.reason === 'closed') return false
-    const fresh = entry.suspect === null
+    if (entry === undefined || id === this.selfId || entry.suspect !== null) return false
     entry.suspect = { reason: 'closed', since: now }
-    return fresh
+    entry.asked = null
+    return true
   }
 
-  /** A connection to `id` is open again, or it answered a probe: no longer suspect. */
+  /** A connection to `id` is open again: no longer suspect. True when it was a suspect. */
   alive(id: string, now: number): boolean {
     const entry = this.#entries.get(id)
-    if (entry?.suspect == null) return false
+    if (entry === undefined) return false
+    entry.asked = null
+    if (entry.suspect === null) return false
     entry.suspect = null
+    entry.lastHeard = now
+    return true
+  }
+
+  /** A silent member answered the question asked of it. True when it was still being asked. */
+  answered(id: string, now: number): boolean {
+    const entry = this.#entries.get(id)
+    if (entry?.asked == null) return false
+    entry.asked = null
     entry.lastHeard = now
     return true
   }
@@ -144,29 +171,47 @@ export class MemberTable {
   }
 
   /**
-   * Suspects the silent, removes suspects whose grace is over. Silence is
+   * Asks the silent, suspects and removes those that did not answer within
+   * `silentGrace`, removes closed suspects whose grace is over. Silence is
    * counted only while `watched(id)`: a member this node cannot expect to
    * hear (no connection yet) is someone else's to judge until it can.
+   *
+   * Silence alone is not announced as a suspicion: one TCP segment lost
+   * twice over a long link holds every frame behind it for a second or more
+   * (measured across 100 ms with 3 % loss: a 1.5 s silence about once a
+   * minute per four nodes), and the connection then delivers them all. The
+   * question (a ping, or any heartbeat meanwhile) tells that from a death in
+   * the same `suspectAfter + silentGrace` as before.
    */
   tick(now: number, watched: (id: string) => boolean = () => true): TickResult {
-    const result: TickResult = { suspected: [], removed: [] }
+    const result: TickResult = { silent: [], suspected: [], removed: [] }
     const t = this.#timings
     for (const [id, entry] of this.#entries) {
       if (id === this.selfId) continue
       if (entry.suspect === null) {
         if (!watched(id)) {
           entry.lastHeard = Math.max(entry.lastHeard, now)
+          entry.asked = null
+          continue
+        }
+        if (entry.asked !== null) {
+          if (now - entry.asked >= t.silentGrace) {
+            entry.suspect = { reason: 'silent', since: entry.asked }
+            this.#entries.delete(id)
+            result.suspected.push(entry)
+            result.removed.push(entry)
+          }
           continue
         }
         const young = now - entry.firstHeard < t.youngFor
         if (now - entry.lastHeard > (young ? 3 * t.suspectAfter : t.suspectAfter)) {
-          entry.suspect = { reason: 'silent', since: now }
-          result.suspected.push(entry)
+          entry.asked = now
+          result.silent.push(entry)
         }
         continue
       }
-      const grace = entry.suspect.reason === 'closed' ? t.closedGrace : t.silentGrace
-      if (now - entry.suspect.since >= grace) {
+      // a suspect here is a closed one: a silent member is suspected only as it is removed
+      if (now - entry.suspect.since >= t.closedGrace) {
         this.#entries.delete(id)
         result.removed.push(entry)
       }
