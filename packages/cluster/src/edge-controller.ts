@@ -2,40 +2,36 @@ import {
   formatAddress,
   type HostPort,
   type Logger,
+  type Relay,
+  type RelayPort,
   SafeEmitter,
   UpstreamResumedError,
 } from '@meshcast/interface'
-import { repullDelay } from './backoff.ts'
 import { foreignId, foreignUrl } from './foreign.ts'
-import type { DownReason, Relay, RelayPort } from './relay-port.ts'
-import type { Carrier, StreamBook } from './stream-book.ts'
-import { type Candidate, memberIndex, type OriginEntry, originsIndex, rankCandidates } from './upstream.ts'
+import {
+  type Effect,
+  initialPull,
+  type PullEvent,
+  type PullSettings,
+  type PullState,
+  step,
+  type TimerName,
+  upstreamOf,
+  type World,
+} from './pull/machine.ts'
+import type { StreamBook } from './stream-book.ts'
+import { type Candidate, memberIndex, type OriginEntry } from './upstream.ts'
 
-export interface EdgeSettings {
-  selfId: string
+export interface EdgeSettings extends Omit<PullSettings, 'ownerHoldMs'> {
   /** RTMP addresses of cluster.xml `origins` (preferred upstreams, in order); names resolved by `setOriginAddresses` */
   origins: readonly OriginEntry[]
-  /** true: pull only while someone watches; false: repeat every advertised stream at once */
-  streamOnDemand: boolean
-  /** ms a pull outlives its last player (and an unwatched pull with no upstream outlives its upstream) */
-  lingerMs: number
-  /** ms a player may wait for a stream nobody publishes yet before it is let go */
-  waitMs: number
-  /** ms between attempts when no upstream has the stream (cluster.xml retryDuration) */
-  retryMs: number
-  /** ms to the first re-pull after a live upstream was lost (doubling up to retryMs); default REPULL_FIRST_MS */
-  repullFirstMs?: number
-  /** end the players when the stream ends with no alternative (cluster.xml kickOnUnpublish) */
-  kickOnUnpublish: boolean
-  /** the URL to pull a carrier's stream from (default: its advert's); e.g. to fill in a wildcard host */
-  urlOf?: (carrier: Carrier) => string
   /**
    * ms a pull keeps to the owner of the copy it plays (its advert's `owner`)
    * after the last copy of that owner left: meanwhile another owner's copy
    * of the same name is not pulled. 0: owners are not looked at. Default OWNER_HOLD_MS
    */
   ownerHoldMs?: number
-  /** the clock the owner hold is measured by (ms); default Date.now */
+  /** the clock the owner hold and `since` are measured by (ms since the epoch); default Date.now */
   now?: () => number
 }
 
@@ -46,37 +42,6 @@ export const OWNER_HOLD_MS = 30_000
 export interface EdgeEvents {
   /** the pulls changed: started, switched upstream, lost one, ended */
   change: undefined
-}
-
-/** One stream this node pulls (or wants to). */
-interface Pull {
-  readonly path: string
-  readonly relay: Relay
-  upstream: Candidate | null
-  connecting: boolean
-  /** upstreams (member or foreign ids) that failed since the last success: tried last */
-  readonly avoid: Set<string>
-  retry: ReturnType<typeof setTimeout> | null
-  linger: ReturnType<typeof setTimeout> | null
-  wait: ReturnType<typeof setTimeout> | null
-  /** ms since the epoch of the first media from the current upstream; 0 until the first */
-  since: number
-  /** the upstream lost (or whose advert was withdrawn) and not replaced yet */
-  lostFrom: string | null
-  /** an upstream advertised the stream while a connect was under way: weigh it when that ends */
-  recheck: boolean
-  /**
-   * re-pulls since an upstream was lost while live (closed, stalled, error)
-   * and not replaced; -1 when none was: then retries wait the full retryMs
-   */
-  repulls: number
-  /** whose copies this pull takes (the first owned copy it played); null: anyone's */
-  owner: string | null
-  /** when (settings' clock) the owner was first seen with no copy left; null while it has one */
-  ownerGone: number | null
-  /** nodes whose copy of another owner was reported, so that each is logged once */
-  readonly ignored: Set<string>
-  closed: boolean
 }
 
 /** A pull as `/api/streams` and the adverts show it. */
@@ -116,6 +81,13 @@ export interface EdgeCounters {
   ignoredCopies: number
 }
 
+/** One pull and what carries it out: its state, its relay, its timers. */
+interface Running {
+  state: PullState
+  readonly relay: Relay
+  readonly timers: Map<TimerName, ReturnType<typeof setTimeout>>
+}
+
 /**
  * Decides what an edge (or relay) pulls, from where, and when to switch:
  * one pull per stream, ever; the best upstream first (`rankUpstreams`); at
@@ -123,14 +95,20 @@ export interface EdgeCounters {
  * `retryMs`, or the moment an upstream advertises the stream again.
  * Foreign origins (`setForeign`: listed, with no meshcast node behind
  * them) take their place in the list and are pulled over plain RTMP.
+ *
+ * The decisions are the pull state machine's (`pull/machine.ts`, pure);
+ * this class feeds it events (adverts, players, relay news, timers,
+ * attempts' results) with a snapshot of the world, and carries out its
+ * effects.
  */
 export class EdgeController {
   readonly events: SafeEmitter<EdgeEvents>
   readonly #s: EdgeSettings
+  readonly #machine: PullSettings
   readonly #book: StreamBook
   readonly #port: RelayPort
   readonly #log: Logger
-  readonly #pulls = new Map<string, Pull>()
+  readonly #pulls = new Map<string, Running>()
   /** `origins` entries the node found no meshcast mesh at (`setForeign`) */
   #flagged: HostPort[] = []
   /** the `origins` entries with the addresses their names resolved to last */
@@ -141,6 +119,7 @@ export class EdgeController {
 
   constructor(settings: EdgeSettings, book: StreamBook, port: RelayPort, logger: Logger) {
     this.#s = settings
+    this.#machine = { ...settings, ownerHoldMs: settings.ownerHoldMs ?? OWNER_HOLD_MS }
     this.#origins = settings.origins
     this.#book = book
     this.#port = port
@@ -151,14 +130,11 @@ export class EdgeController {
   }
 
   start(): void {
-    const onUpstream = ({ path, node }: { path: string; node: string }) => this.#upstreamAppeared(path, node)
-    const onWithdrawn = ({ path, node }: { path: string; node: string }) =>
-      this.#upstreamWithdrawn(path, node)
-    this.#book.events.on('upstream', onUpstream)
-    this.#book.events.on('withdrawn', onWithdrawn)
     this.#unhook.push(
-      () => this.#book.events.off('upstream', onUpstream),
-      () => this.#book.events.off('withdrawn', onWithdrawn),
+      this.#book.events.on('upstream', ({ path, node }) => this.#upstreamAppeared(path, node)),
+      this.#book.events.on('withdrawn', ({ path, node }) =>
+        this.#dispatch(path, { type: 'withdrawn', node }),
+      ),
     )
     if (!this.#s.streamOnDemand) for (const path of this.#book.paths()) this.#ensure(path)
   }
@@ -166,35 +142,18 @@ export class EdgeController {
   stop(): void {
     this.#stopped = true
     for (const unhook of this.#unhook.splice(0)) unhook()
-    for (const pull of [...this.#pulls.values()]) this.#end(pull, true, 'node stopping')
+    for (const path of [...this.#pulls.keys()]) this.#dispatch(path, { type: 'stop' })
   }
 
   /** A player started on `path` here. */
   played(path: string): void {
     if (this.#stopped || this.#port.published(path)) return
-    const pull = this.#ensure(path)
-    if (pull === null) return
-    if (pull.linger !== null) {
-      clearTimeout(pull.linger)
-      pull.linger = null
-    }
-    // also while a connect is under way: a foreign origin without the stream answers the play and
-    // sends nothing, so the attempt fails only after the pull timeout, and the player must not wait forever
-    if (pull.upstream === null && pull.wait === null) {
-      this.#log.info('player waits for a stream no upstream feeds yet', { path, waitMs: this.#s.waitMs })
-      pull.wait = setTimeout(() => {
-        pull.wait = null
-        if (pull.upstream !== null || pull.closed) return
-        this.#port.kick(path, `stream not published within ${Math.round(this.#s.waitMs / 1000)} s`)
-        this.#lingerIfIdle(pull)
-      }, this.#s.waitMs)
-    }
+    if (this.#ensure(path)) this.#dispatch(path, { type: 'play' })
   }
 
   /** A player of `path` here left. */
   stopped(path: string): void {
-    const pull = this.#pulls.get(path)
-    if (pull !== undefined) this.#lingerIfIdle(pull)
+    this.#dispatch(path, { type: 'leave' })
   }
 
   counters(): EdgeCounters {
@@ -202,11 +161,14 @@ export class EdgeController {
   }
 
   pulls(): PullInfo[] {
-    return [...this.#pulls.values()].map((p) => ({
-      path: p.path,
-      upstream: p.upstream === null ? null : this.#info(p.upstream, p.path),
-      since: p.since,
-    }))
+    return [...this.#pulls.values()].map(({ state }) => {
+      const up = upstreamOf(state)
+      return {
+        path: state.path,
+        upstream: up === null ? null : this.#info(up, state.path),
+        since: state.since,
+      }
+    })
   }
 
   #info(up: Candidate, path: string): NonNullable<PullInfo['upstream']> {
@@ -239,11 +201,7 @@ export class EdgeController {
           origin: id.slice('rtmp://'.length),
         })
     if (added.length === 0 || this.#stopped) return
-    for (const pull of this.#pulls.values())
-      if (pull.upstream === null && !pull.connecting && !pull.closed) {
-        pull.avoid.clear()
-        void this.#connect(pull, 'a foreign origin may have it')
-      }
+    for (const path of [...this.#pulls.keys()]) this.#dispatch(path, { type: 'foreign' })
   }
 
   /**
@@ -259,7 +217,7 @@ export class EdgeController {
         ? { host: o.host, port: o.port }
         : { host: o.host, port: o.port, addresses: found }
     })
-    if (!this.#stopped) for (const pull of this.#pulls.values()) this.#upgrade(pull)
+    if (!this.#stopped) for (const path of [...this.#pulls.keys()]) this.#dispatch(path, { type: 'origins' })
   }
 
   /** The flagged entries no member of the view stands behind now. */
@@ -272,337 +230,89 @@ export class EdgeController {
 
   #upstreamAppeared(path: string, node: string): void {
     if (this.#stopped || node === this.#s.selfId) return
-    const pull = this.#pulls.get(path)
-    if (pull === undefined) {
-      if (!this.#s.streamOnDemand) this.#ensure(path)
-      return
-    }
-    const copy = this.#book.upstreams(path).find((c) => c.member.id === node)
-    if (copy !== undefined && !this.#takes(pull, copy)) {
-      this.#ignored(pull, copy)
-      // it may still matter: once the owner's hold is over, the next attempt weighs every copy
-      if (pull.upstream !== null || pull.connecting) return
-    }
-    if (pull.connecting) {
-      pull.recheck = true
-      return
-    }
-    if (pull.upstream === null) {
-      // The advert, not the retry timer, brings a lost stream back.
-      pull.avoid.clear()
-      void this.#connect(pull, 'an upstream advertised it')
-      return
-    }
-    this.#upgrade(pull)
+    if (this.#pulls.has(path)) this.#dispatch(path, { type: 'advertised', node })
+    else if (!this.#s.streamOnDemand) this.#ensure(path)
   }
 
-  /**
-   * Moves to a listed origin ranked above the current upstream, when one
-   * has the stream. Never to a foreign origin (only a play would tell
-   * whether it has the stream); a foreign upstream whose address is now a
-   * member ranks as unlisted, so that member's advert takes over.
-   */
-  #upgrade(pull: Pull): void {
-    if (pull.upstream === null || pull.closed || pull.connecting) return
-    const now = this.#listedIndex(pull.upstream)
-    const better = this.#book
-      .upstreams(pull.path)
-      .filter((c) => c.member.id !== this.#s.selfId && !pull.avoid.has(c.member.id) && this.#takes(pull, c))
-      .map((c) => originsIndex(c, this.#origins))
-      .filter((i) => i !== -1 && (now === -1 || i < now))
-    if (better.length > 0) void this.#connect(pull, 'a preferred origin has it')
-  }
-
-  /** Where the upstream stands in `origins` (-1: unlisted, or a foreign entry a member now stands behind). */
-  #listedIndex(up: Candidate): number {
-    if (up.kind === 'mesh') {
-      // the member as booked now: where it is reached may have become known since the pull began
-      const member = this.#book.members().find((m) => m.id === up.id) ?? up.carrier.member
-      return memberIndex(member, this.#origins, up.carrier.advert.rtmpUrl)
-    }
-    const { host, port } = up.origin
-    return this.#foreign().some((o) => o.host === host && o.port === port)
-      ? this.#origins.findIndex((o) => o.host === host && o.port === port)
-      : -1
-  }
-
-  #upstreamWithdrawn(path: string, node: string): void {
-    const pull = this.#pulls.get(path)
-    // a connect under way settles it as it ends: its upstream is no longer offered
-    if (pull === undefined || pull.upstream?.id !== node || pull.connecting) return
-    if (this.#candidates(pull).length === 0) {
-      // node-media-server holds an unpublished stream open for a grace period: the advert is the faster sign.
-      this.#down(pull, 'unpublished', 'the upstream withdrew its advert')
-      return
-    }
-    // Make before break: the upstream may still feed (an origin shutting down withdraws first and
-    // waits for its edges), so it feeds the players until another one delivers media.
-    pull.lostFrom = node
-    this.#log.info('upstream withdrew its advert; switching to another', { path, upstream: node })
-    void this.#connect(pull, 'the upstream withdrew its advert')
-  }
-
-  /** The pull for `path`, opened if needed (null for a stream published here). */
-  #ensure(path: string): Pull | null {
-    const existing = this.#pulls.get(path)
-    if (existing !== undefined) return existing
-    if (this.#port.published(path)) return null
+  /** Opens the pull for `path` if needed; false for a stream published here. */
+  #ensure(path: string): boolean {
+    if (this.#pulls.has(path)) return true
+    if (this.#port.published(path)) return false
     const relay = this.#port.open(path)
-    const pull: Pull = {
-      path,
-      relay,
-      upstream: null,
-      connecting: false,
-      avoid: new Set(),
-      retry: null,
-      linger: null,
-      wait: null,
-      since: 0,
-      lostFrom: null,
-      recheck: false,
-      repulls: -1,
-      owner: null,
-      ownerGone: null,
-      ignored: new Set(),
-      closed: false,
-    }
-    this.#pulls.set(path, pull)
-    relay.onDown((reason, detail) => {
-      if (!pull.closed) this.#down(pull, reason, detail)
-    })
-    relay.onQuiet((detail) => this.#quiet(pull, detail))
-    void this.#connect(pull, 'first pull')
-    return pull
-  }
-
-  #candidates(pull: Pull): Candidate[] {
-    const self = this.#s.selfId
-    const usable = this.#book
-      .upstreams(pull.path)
-      .filter((c) => c.member.id !== self && !c.advert.via.includes(self))
-    if (pull.owner === null || this.#holdMs === 0)
-      return rankCandidates(usable, this.#origins, this.#foreign(), pull.avoid)
-    const owned = usable.filter((c) => this.#takes(pull, c))
-    const now = this.#now()
-    if (owned.length > 0) pull.ownerGone = null
-    else if (pull.ownerGone === null) pull.ownerGone = now
-    else if (now - pull.ownerGone >= this.#holdMs) {
-      this.#log.warn("the stream's owner has had no copy for the owner hold; any copy may feed it now", {
-        path: pull.path,
-        holdMs: this.#holdMs,
-      })
-      pull.owner = null
-      pull.ownerGone = null
-      pull.ignored.clear()
-      return rankCandidates(usable, this.#origins, this.#foreign(), pull.avoid)
-    }
-    // a foreign origin tells no owner: it could be anyone's copy
-    return rankCandidates(owned, this.#origins, [], pull.avoid)
-  }
-
-  get #holdMs(): number {
-    return this.#s.ownerHoldMs ?? OWNER_HOLD_MS
-  }
-
-  #now(): number {
-    return (this.#s.now ?? Date.now)()
-  }
-
-  /** Whether the pull may take this copy: one from its owner, or any when it has none (or owners are not looked at). */
-  #takes(pull: Pull, c: Carrier): boolean {
-    return pull.owner === null || this.#holdMs === 0 || c.advert.owner === pull.owner
-  }
-
-  #ignored(pull: Pull, c: Carrier): void {
-    if (pull.ignored.has(c.member.id)) return
-    pull.ignored.add(c.member.id)
-    this.#counters.ignoredCopies++
-    this.#log.warn('a copy of the stream from another publisher is not pulled', {
-      path: pull.path,
-      node: c.member.id,
-      why: 'the stream is owned by the publisher (or redundancy group) of the copy first played here',
-    })
-  }
-
-  #urlOf(c: Candidate, path: string): string {
-    if (c.kind === 'foreign') return foreignUrl(c.origin, path)
-    return this.#s.urlOf?.(c.carrier) ?? c.carrier.advert.rtmpUrl
-  }
-
-  /**
-   * The upstream fell silent but may yet resume: pull the best other one,
-   * make-before-break (the relay gives it up should the quiet one resume
-   * before it delivers). Nothing to do with no alternative: the stall decides.
-   */
-  #quiet(pull: Pull, detail: string): void {
-    const current = pull.upstream
-    if (pull.closed || pull.connecting || current === null) return
-    if (!this.#candidates(pull).some((c) => c.id !== current.id && !pull.avoid.has(c.id))) return
-    this.#log.info('upstream quiet; pulling another', { path: pull.path, upstream: current.id, detail })
-    pull.lostFrom = current.id
-    void this.#connect(pull, 'the upstream fell quiet', current.id)
-  }
-
-  /** Tries the upstreams best first (but `skip`); with none, waits for the retry timer or an advert. */
-  async #connect(pull: Pull, why: string, skip?: string): Promise<void> {
-    if (pull.connecting || pull.closed) return
-    pull.connecting = true
-    this.#clearRetry(pull)
-    try {
-      const tried = new Set<string>(skip === undefined ? [] : [skip])
-      for (;;) {
-        const next = this.#candidates(pull).find((c) => !tried.has(c.id) && !pull.avoid.has(c.id))
-        if (next === undefined) break
-        tried.add(next.id)
-        const { id } = next
-        const url = this.#urlOf(next, pull.path)
-        try {
-          await pull.relay.pull(url)
-        } catch (err) {
-          if (err instanceof UpstreamResumedError && pull.upstream !== null) {
-            // the quiet upstream came back first: it feeds on, and the alternative did nothing wrong
-            pull.lostFrom = null
-            this.#log.info('upstream resumed; staying', { path: pull.path, upstream: pull.upstream.id })
-            return
-          }
-          this.#counters.failed++
-          pull.avoid.add(id)
-          this.#log.warn('cannot pull stream from upstream', {
-            path: pull.path,
-            upstream: id,
-            url,
-            error: (err as Error).message,
-          })
-          // an upgrade (or a pull for a quiet upstream) failed: the current upstream, still advertised, still feeds
-          if (pull.upstream !== null && this.#offered(pull.path, pull.upstream)) {
-            if (skip !== undefined) pull.lostFrom = null
-            return
-          }
-          continue
-        }
-        if (pull.closed) return
-        const switched = pull.upstream !== null
-        if (pull.since === 0) this.#counters.started++
-        else if (pull.lostFrom !== null && pull.lostFrom !== id) this.#counters.failovers++
-        pull.upstream = next
-        // an owned copy binds the pull to its owner; one published without credentials binds nothing
-        if (next.kind === 'mesh' && next.carrier.advert.owner !== null) {
-          pull.owner = next.carrier.advert.owner
-          pull.ownerGone = null
-        }
-        pull.since = Date.now()
-        pull.lostFrom = null
-        pull.repulls = -1
-        pull.avoid.clear()
-        if (pull.wait !== null) clearTimeout(pull.wait)
-        pull.wait = null
-        this.#log.info(switched ? 'switched upstream' : 'pulling stream', {
-          path: pull.path,
-          upstream: id,
-          url,
-          why,
-          ...(next.kind === 'foreign' ? { foreign: true } : {}),
-        })
-        this.events.emit('change', undefined)
-        return
-      }
-      // every alternative failed while a withdrawn upstream still fed: it is lost after all
-      if (pull.upstream !== null && !this.#offered(pull.path, pull.upstream))
-        this.#lose(pull, 'unpublished', 'the upstream withdrew its advert and no other one could feed')
-      if (pull.upstream === null) this.#noUpstream(pull)
-    } finally {
-      pull.connecting = false
-      // an advert that came while connecting may name a better upstream than the one just reached
-      if (pull.recheck) {
-        pull.recheck = false
-        if (pull.upstream !== null) this.#upgrade(pull)
-        else if (this.#candidates(pull).some((c) => !pull.avoid.has(c.id)))
-          void this.#connect(pull, 'an upstream advertised it')
-      }
-    }
-  }
-
-  /** Whether `c` still advertises `path` as an upstream (a foreign origin never withdraws: it feeds or it fails). */
-  #offered(path: string, c: Candidate): boolean {
-    return c.kind === 'foreign' || this.#book.upstreams(path).some((u) => u.member.id === c.id)
-  }
-
-  #down(pull: Pull, reason: DownReason, detail: string): void {
-    if (this.#lose(pull, reason, detail)) void this.#connect(pull, `upstream ${reason}`)
-  }
-
-  /** Forgets the current upstream; false when there was none. */
-  #lose(pull: Pull, reason: DownReason, detail: string): boolean {
-    const lost = pull.upstream
-    if (lost === null) return false
-    pull.upstream = null
-    pull.lostFrom = lost.id
-    pull.avoid.add(lost.id)
-    // a live upstream cut (slow pull, restart) is often back at once; an unpublished stream is not
-    if (reason !== 'unpublished' && pull.repulls < 0) pull.repulls = 0
-    this.#log.warn('upstream lost', { path: pull.path, upstream: lost.id, reason, detail })
-    this.events.emit('change', undefined)
+    this.#pulls.set(path, { state: initialPull(path), relay, timers: new Map() })
+    relay.onDown((reason, detail) => this.#dispatch(path, { type: 'down', reason, detail }))
+    relay.onQuiet((detail) => this.#dispatch(path, { type: 'quiet', detail }))
+    this.#dispatch(path, { type: 'open' })
     return true
   }
 
-  #noUpstream(pull: Pull): void {
-    if (pull.closed) return
-    if (this.#s.kickOnUnpublish && pull.since > 0) {
-      this.#end(pull, true, 'the stream ended and no other upstream has it (kickOnUnpublish)')
-      return
+  #world(path: string): World {
+    return {
+      upstreams: this.#book.upstreams(path),
+      members: this.#book.members(),
+      origins: this.#origins,
+      foreign: this.#foreign(),
+      subscribers: this.#port.subscribers(path),
+      now: (this.#s.now ?? Date.now)(),
     }
-    const delay = this.#retryDelay(pull)
-    this.#log.info('no upstream has the stream; retrying', { path: pull.path, inMs: delay })
-    this.#clearRetry(pull)
-    pull.retry = setTimeout(() => {
-      pull.retry = null
-      pull.avoid.clear()
-      void this.#connect(pull, 'retry')
-    }, delay)
-    this.#lingerIfIdle(pull)
   }
 
-  /**
-   * retryMs, or sooner with backoff while a live upstream was lost and some
-   * upstream still offers the stream (it refused or had no media yet), or
-   * when the owner's hold ends first.
-   */
-  #retryDelay(pull: Pull): number {
-    const delay =
-      pull.repulls < 0 || this.#candidates(pull).length === 0
-        ? this.#s.retryMs
-        : repullDelay(pull.repulls++, this.#s.retryMs, this.#s.repullFirstMs)
-    // the owner's hold ends sooner: look again the moment it does
-    if (pull.owner === null || pull.ownerGone === null || this.#holdMs === 0) return delay
-    return Math.min(delay, Math.max(1, pull.ownerGone + this.#holdMs - this.#now()))
+  /** Runs one event through the pull's machine and carries out what it says. */
+  #dispatch(path: string, event: PullEvent): void {
+    const pull = this.#pulls.get(path)
+    if (pull === undefined) return
+    const { state, effects } = step(this.#machine, pull.state, event, this.#world(path))
+    // stored first: an effect (a kick, a close) may bring the next event at once
+    pull.state = state
+    for (const effect of effects) this.#carryOut(pull, effect)
   }
 
-  /** A pull nobody watches ends after the linger (on demand always; otherwise once it has no upstream). */
-  #lingerIfIdle(pull: Pull): void {
-    // Players are counted when the timer fires: at a player's stop event the media server may still count it.
-    if (pull.closed || pull.linger !== null) return
-    if (!this.#s.streamOnDemand && pull.upstream !== null) return
-    pull.linger = setTimeout(() => {
-      pull.linger = null
-      if (this.#port.subscribers(pull.path) > 0) return
-      if (!this.#s.streamOnDemand && pull.upstream !== null) return
-      this.#end(pull, false, 'no players')
-    }, this.#s.lingerMs)
-  }
-
-  #clearRetry(pull: Pull): void {
-    if (pull.retry !== null) clearTimeout(pull.retry)
-    pull.retry = null
-  }
-
-  #end(pull: Pull, kick: boolean, why: string): void {
-    if (pull.closed) return
-    pull.closed = true
-    this.#clearRetry(pull)
-    for (const t of [pull.linger, pull.wait]) if (t !== null) clearTimeout(t)
-    this.#pulls.delete(pull.path)
-    pull.relay.close(kick)
-    this.#log.info('pull ended', { path: pull.path, why })
-    this.events.emit('change', undefined)
+  #carryOut(pull: Running, effect: Effect): void {
+    const { path } = pull.state
+    switch (effect.type) {
+      case 'pull':
+        pull.relay.pull(effect.url).then(
+          () => this.#dispatch(path, { type: 'pulled', attempt: effect.attempt }),
+          (err: Error) =>
+            this.#dispatch(path, {
+              type: err instanceof UpstreamResumedError ? 'resumed' : 'failed',
+              attempt: effect.attempt,
+              error: err.message,
+            }),
+        )
+        return
+      case 'arm': {
+        const { timer, ms } = effect
+        clearTimeout(pull.timers.get(timer))
+        pull.timers.set(
+          timer,
+          setTimeout(() => {
+            pull.timers.delete(timer)
+            this.#dispatch(path, { type: 'timer', name: timer })
+          }, ms),
+        )
+        return
+      }
+      case 'disarm':
+        clearTimeout(pull.timers.get(effect.timer))
+        pull.timers.delete(effect.timer)
+        return
+      case 'kick':
+        this.#port.kick(path, effect.why)
+        return
+      case 'close':
+        // the relay's own news after this finds no pull
+        this.#pulls.delete(path)
+        pull.relay.close(effect.kick)
+        return
+      case 'changed':
+        this.events.emit('change', undefined)
+        return
+      case 'count':
+        this.#counters[effect.counter]++
+        return
+      case 'log':
+        this.#log[effect.level](effect.message, effect.fields)
+    }
   }
 }
