@@ -43,8 +43,10 @@ describe('a standalone node (nodeType off)', () => {
   test(
     'reports id, role, version, listeners and ready on /api/status',
     withCluster(async (cluster) => {
+      const launched = performance.now()
       const node = await cluster.start({ cluster: { nodeType: 'off' } })
       const status = await node.status()
+      const sinceLaunch = (performance.now() - launched) / 1000
       assert.match(status.id, /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/)
       assert.equal(status.role, 'standalone')
       assert.match(status.version, /^\d+\.\d+\.\d+/)
@@ -53,7 +55,11 @@ describe('a standalone node (nodeType off)', () => {
         rtmp: { address: `${node.host}:1935`, up: true },
         http: { address: `${node.host}:5080`, up: true },
       })
-      assert.ok(status.uptime >= 0)
+      // seconds, to a tenth, since the process started: within the time since the test launched it
+      assert.ok(
+        status.uptime >= 0 && status.uptime <= Math.ceil(sinceLaunch * 10) / 10,
+        `uptime ${status.uptime} s, launched ${sinceLaunch.toFixed(2)} s ago`,
+      )
       const missing = await fetch(`${node.httpUrl}/api/nope`)
       assert.equal(missing.status, 404)
     }),

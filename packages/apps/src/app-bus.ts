@@ -1,10 +1,9 @@
-import type { BusMessage, BusTarget, Logger } from '@meshcast/interface'
+import { type BusMessage, type BusTarget, isBusName, type Logger } from '@meshcast/interface'
 import type { AppScope } from './app-scope.ts'
 import { AppArgumentError } from './errors.ts'
 import type { ClusterPort } from './types.ts'
 
 /** Channel names an application may use (the mesh's own rule). */
-const CHANNEL = /^[A-Za-z0-9_.:/-]{1,128}$/
 /** Messages held for an app that is not running yet; beyond this the newest are dropped. */
 export const MAX_HELD_MESSAGES = 10_000
 
@@ -21,11 +20,11 @@ interface Envelope {
 
 function isEnvelope(data: unknown): data is Envelope {
   const e = data as Envelope | null
-  return typeof e === 'object' && e !== null && typeof e.c === 'string' && CHANNEL.test(e.c) && 'd' in e
+  return typeof e === 'object' && e !== null && typeof e.c === 'string' && isBusName(e.c) && 'd' in e
 }
 
 export function checkChannel(channel: string): void {
-  if (!CHANNEL.test(channel)) {
+  if (!isBusName(channel)) {
     throw new AppArgumentError(
       `bad channel name ${JSON.stringify(channel)}: use 1 to 128 letters, digits or _ . : / -`,
     )

@@ -1,4 +1,4 @@
-import type { InvokeHandlers, Role } from '@meshcast/interface'
+import { type InvokeHandlers, isEdgeRole, type Role } from '@meshcast/interface'
 import { type AppBus, appNamespace } from './app-bus.ts'
 import type { AppScope } from './app-scope.ts'
 import type { ClusterHandle, ClusterPort } from './types.ts'
@@ -25,7 +25,7 @@ export function clusterHandle(deps: ClusterHandleDeps): ClusterHandle {
     role,
     clustered,
     isOrigin: () => role === 'origin',
-    isEdge: () => role === 'edge' || role === 'relay',
+    isEdge: () => isEdgeRole(role),
     isCoordinator: () => port.view.coordinator === port.id,
     get view() {
       return port.view

@@ -1,31 +1,18 @@
 import {
   type BusMessage,
   type BusTarget,
+  failedReply,
   type InvokeHandlers,
   type InvokeReply,
+  isAddressed,
   type Member,
+  parseMethodName,
   SafeEmitter,
   type View,
   type ViewChange,
 } from '@meshcast/interface'
 import { AppArgumentError, describeError } from './errors.ts'
 import type { ClusterPort, StateHandlers } from './types.ts'
-
-/** Whether `target` names the member `self`. */
-function includes(target: BusTarget, self: Member): boolean {
-  switch (target.to) {
-    case 'all':
-      return true
-    case 'origins':
-      return self.role === 'origin'
-    case 'edges':
-      return self.role === 'edge' || self.role === 'relay'
-    case 'node':
-      return target.id === self.id
-    case 'allBut':
-      return !target.ids.includes(self.id)
-  }
-}
 
 /**
  * The cluster of a standalone node (`nodeType` off): this node alone. Sends
@@ -54,7 +41,7 @@ export class SoloCluster implements ClusterPort {
 
   async send(target: BusTarget, channel: string, data: unknown, options?: { self?: boolean }): Promise<void> {
     const copy: unknown = JSON.parse(JSON.stringify(data ?? null))
-    if (options?.self === false || !includes(target, this.#self)) return
+    if (options?.self === false || !isAddressed(target, this.#self.id, this.#self.role)) return
     queueMicrotask(() => {
       for (const handler of this.#channels.get(channel) ?? []) handler({ from: this.id, channel, data: copy })
     })
@@ -66,18 +53,11 @@ export class SoloCluster implements ClusterPort {
     args?: unknown,
     options?: { timeout?: number; self?: boolean },
   ): Promise<InvokeReply[]> {
-    if (options?.self === false || !includes(target, this.#self)) return []
-    const dot = method.lastIndexOf('.')
-    const fn = this.#handlers.get(method.slice(0, dot))?.[method.slice(dot + 1)]
-    if (dot < 1 || typeof fn !== 'function') {
-      return [
-        {
-          node: this.id,
-          ok: false,
-          error: { name: 'NoSuchMethodError', message: `no handler for "${method}" on this node` },
-        },
-      ]
-    }
+    if (options?.self === false || !isAddressed(target, this.#self.id, this.#self.role)) return []
+    const named = parseMethodName(method)
+    const fn = named === null ? undefined : this.#handlers.get(named.handler)?.[named.method]
+    if (typeof fn !== 'function')
+      return [failedReply(this.id, 'NoSuchMethodError', `no handler for "${method}" on this node`)]
     try {
       const value: unknown = await fn(JSON.parse(JSON.stringify(args ?? null)), this.id)
       return [{ node: this.id, ok: true, value: JSON.parse(JSON.stringify(value ?? null)) }]

@@ -2,10 +2,12 @@ import type { IncomingMessage } from 'node:http'
 import type {
   BusMessage,
   BusTarget,
+  ClusterPort,
   InvokeHandlers,
   InvokeReply,
   Logger,
   Role,
+  StateHandlers,
   View,
   ViewChange,
 } from '@meshcast/interface'
@@ -97,14 +99,6 @@ export interface ClusterHandle {
   fetchState(name: string, from: string): Promise<unknown>
 }
 
-/** An application's side of state transfer. */
-export interface StateHandlers {
-  /** the state a joining node should start from (JSON); called on the coordinator */
-  provide: () => unknown
-  /** takes the coordinator's state; may come again later, after a partition heals */
-  receive: (state: unknown) => void
-}
-
 /** One WebSocket client of an application. */
 export interface AppSocket {
   /** unique among this node's sockets */
@@ -142,23 +136,4 @@ export interface AppInfo {
   sockets: number
 }
 
-/**
- * What the host needs of the cluster: the mesh (`@meshcast/mesh`) fits as it
- * is; `SoloCluster` stands in on a standalone node.
- */
-export interface ClusterPort {
-  readonly id: string
-  readonly view: View
-  readonly events: { on(event: 'view', listener: (change: ViewChange) => void): () => void }
-  send(target: BusTarget, channel: string, data: unknown, options?: { self?: boolean }): Promise<void>
-  invoke(
-    target: BusTarget,
-    method: string,
-    args?: unknown,
-    options?: { timeout?: number; self?: boolean },
-  ): Promise<InvokeReply[]>
-  onMessage(channel: string, handler: (message: BusMessage) => void): () => void
-  register(name: string, handlers: InvokeHandlers): () => void
-  registerState(name: string, handlers: StateHandlers): () => void
-  fetchState(from: string, name: string): Promise<unknown>
-}
+export type { ClusterPort, StateHandlers }

@@ -1,4 +1,4 @@
-import type { StreamAdvert, StreamSource } from '@meshcast/interface'
+import { isStreamPath, type StreamAdvert, type StreamSource } from '@meshcast/interface'
 
 /** The member-data key stream adverts ride under. */
 export const ADVERTS_KEY = 'streams'
@@ -19,16 +19,6 @@ const OWNER = /^[A-Za-z0-9_-]+$/
 export const MAX_PIXELS = 65535
 
 const SOURCES: readonly StreamSource[] = ['publish', 'relay', 'edge']
-
-/**
- * `/app/name` with the names node-media-server accepts (letters, digits, `_`, `-`; it refuses
- * any other name), at most 128 characters each, as packages/media checks them.
- */
-const PATH = /^\/[A-Za-z0-9_-]{1,128}\/[A-Za-z0-9_-]{1,128}$/
-
-export function isStreamPath(path: string): boolean {
-  return PATH.test(path)
-}
 
 export type ParsedAdverts = { ok: true; adverts: StreamAdvert[] } | { ok: false; problem: string }
 

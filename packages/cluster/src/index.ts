@@ -1,6 +1,5 @@
 export {
   ADVERTS_KEY,
-  isStreamPath,
   MAX_ADVERTS,
   MAX_VIA,
   MAX_VIA_ID,

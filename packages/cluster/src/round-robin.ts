@@ -1,5 +1,4 @@
-import type { Member } from '@meshcast/interface'
-import { isStreamPath } from './adverts.ts'
+import { isEdgeRole, isStreamPath, type Member } from '@meshcast/interface'
 import { isDraining } from './draining.ts'
 import type { StreamBook } from './stream-book.ts'
 
@@ -62,8 +61,7 @@ export class RoundRobin {
       .carriers(path)
       .map((c) => byId.get(c.member.id))
       .filter((m) => m !== undefined)
-    const candidates =
-      having.length > 0 ? having : open.filter((m) => m.role === 'edge' || m.role === 'relay')
+    const candidates = having.length > 0 ? having : open.filter((m) => isEdgeRole(m.role))
     if (candidates.length === 0)
       return {
         ok: false,

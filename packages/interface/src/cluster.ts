@@ -1,4 +1,4 @@
-import type { Role } from './roles.ts'
+import { isEdgeRole, type Role } from './roles.ts'
 
 /** Load figures a member gossips with its heartbeat. */
 export interface MemberLoad {
@@ -63,6 +63,22 @@ export type BusTarget =
   | { to: 'node'; id: string }
   | { to: 'allBut'; ids: readonly string[] }
 
+/** Whether `target` names the member `id` of `role`. */
+export function isAddressed(target: BusTarget, id: string, role: Role): boolean {
+  switch (target.to) {
+    case 'all':
+      return true
+    case 'origins':
+      return role === 'origin'
+    case 'edges':
+      return isEdgeRole(role)
+    case 'node':
+      return target.id === id
+    case 'allBut':
+      return !target.ids.includes(id)
+  }
+}
+
 /** A message delivered by the bus. */
 export interface BusMessage {
   /** the sending member's id */
@@ -76,6 +92,18 @@ export interface BusMessage {
 export type InvokeReply =
   | { node: string; ok: true; value: unknown }
   | { node: string; ok: false; error: { name: string; message: string } }
+
+/**
+ * Why a target gave no answer, when the invocation itself failed (the
+ * handler's own errors keep their names): no reply in time, the member left
+ * the view, the mesh stopped, or no handler by that name there.
+ */
+export type InvokeFailure = 'TimeoutError' | 'MemberLeftError' | 'MeshNotRunningError' | 'NoSuchMethodError'
+
+/** The reply that stands for `node`'s answer when the invocation failed. */
+export function failedReply(node: string, name: InvokeFailure, message: string): InvokeReply {
+  return { node, ok: false, error: { name, message } }
+}
 
 /** RPC handlers registered under one name: `invoke('name.method', args)` calls `handlers.method(args, from)`. */
 export type InvokeHandlers = Readonly<Record<string, (args: unknown, from: string) => unknown>>
@@ -94,4 +122,33 @@ export interface MeshCounters {
   /** batches a bus link could not write (recovered by retransmission) */
   linkDrops: number
   dropped: Readonly<Record<string, number>>
+}
+
+/** An application's side of state transfer. */
+export interface StateHandlers {
+  /** the state a joining member should start from (JSON); called on the coordinator */
+  provide: () => unknown
+  /** takes the coordinator's state; may come again later, after a partition heals */
+  receive: (state: unknown) => void
+}
+
+/**
+ * What applications (`@meshcast/apps`) need of the cluster: the mesh
+ * (`@meshcast/mesh`) implements it; `SoloCluster` stands in on a standalone node.
+ */
+export interface ClusterPort {
+  readonly id: string
+  readonly view: View
+  readonly events: { on(event: 'view', listener: (change: ViewChange) => void): () => void }
+  send(target: BusTarget, channel: string, data: unknown, options?: { self?: boolean }): Promise<void>
+  invoke(
+    target: BusTarget,
+    method: string,
+    args?: unknown,
+    options?: { timeout?: number; self?: boolean },
+  ): Promise<InvokeReply[]>
+  onMessage(channel: string, handler: (message: BusMessage) => void): () => void
+  register(name: string, handlers: InvokeHandlers): () => void
+  registerState(name: string, handlers: StateHandlers): () => void
+  fetchState(from: string, name: string): Promise<unknown>
 }

@@ -20,17 +20,21 @@ export type { AppSpec } from './apps.ts'
 export { appNameProblem, RESERVED_APP_NAMES } from './apps.ts'
 export type { BurstLines } from './burst-log.ts'
 export { BurstLog } from './burst-log.ts'
+export { isBusName, parseMethodName } from './bus-names.ts'
 export type {
   BusMessage,
   BusTarget,
+  ClusterPort,
   InvokeHandlers,
   InvokeReply,
   Member,
   MemberLoad,
   MeshCounters,
+  StateHandlers,
   View,
   ViewChange,
 } from './cluster.ts'
+export { failedReply, type InvokeFailure, isAddressed } from './cluster.ts'
 export type { ConfigProblem } from './errors.ts'
 export { ConfigError, formatConfigProblem, ListenError, MeshcastError } from './errors.ts'
 export type { Listener } from './events.ts'
@@ -42,6 +46,7 @@ export { PerAddress, remoteHost } from './per-address.ts'
 export type { DownReason, Relay, RelayPort } from './relay.ts'
 export { UpstreamResumedError } from './relay.ts'
 export type { NodeType, Role } from './roles.ts'
-export { NODE_TYPES } from './roles.ts'
+export { isEdgeRole, NODE_TYPES } from './roles.ts'
 export type { Startable } from './startable.ts'
+export { isStreamName, isStreamPath, MAX_STREAM_NAME } from './stream-path.ts'
 export type { StreamAdvert, StreamSource } from './streams.ts'

@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { BurstLog, ConfigError, formatAddress, ListenError, PerAddress, SafeEmitter } from '../src/index.ts'
+import {
+  BurstLog,
+  ConfigError,
+  formatAddress,
+  isAddressed,
+  isBusName,
+  isEdgeRole,
+  isStreamPath,
+  ListenError,
+  PerAddress,
+  parseMethodName,
+  type Role,
+  SafeEmitter,
+} from '../src/index.ts'
 
 describe('SafeEmitter', () => {
   test('a throwing listener is reported and the others still run', () => {
@@ -104,5 +117,45 @@ describe('BurstLog', () => {
         ['many closed', 'a', 999],
       ],
     )
+  })
+})
+
+describe('roles, bus targets and stream paths', () => {
+  test('edges and relays are edge roles; each target names whom it says', () => {
+    const roles: Role[] = ['origin', 'edge', 'relay', 'standalone']
+    assert.deepEqual(roles.filter(isEdgeRole), ['edge', 'relay'])
+    const named = (target: Parameters<typeof isAddressed>[0]) =>
+      roles.filter((role, i) => isAddressed(target, `n${i}`, role))
+    assert.deepEqual(named({ to: 'all' }), roles)
+    assert.deepEqual(named({ to: 'origins' }), ['origin'])
+    assert.deepEqual(named({ to: 'edges' }), ['edge', 'relay'])
+    assert.deepEqual(named({ to: 'node', id: 'n2' }), ['relay'])
+    assert.deepEqual(named({ to: 'allBut', ids: ['n0', 'n3'] }), ['edge', 'relay'])
+  })
+
+  test('a stream path is /app/name of names node-media-server accepts', () => {
+    assert.equal(isStreamPath('/live/cam-1_HD'), true)
+    assert.equal(isStreamPath(`/${'a'.repeat(128)}/${'b'.repeat(128)}`), true)
+    for (const p of [
+      '/live/cam.v2',
+      '/live/a~x',
+      `/live/${'a'.repeat(129)}`,
+      'live/a',
+      '/live/a/b',
+      '/live/',
+      '',
+    ])
+      assert.equal(isStreamPath(p), false, p)
+  })
+})
+
+describe('bus names', () => {
+  test('channel, handler and state names; handler.method split at the last dot', () => {
+    assert.equal(isBusName('chat:room/1.a-b_c'), true)
+    for (const bad of ['', 'a b', 'x'.repeat(129), 'é', 'a$b']) assert.equal(isBusName(bad), false, bad)
+    assert.deepEqual(parseMethodName('chat.rooms.list'), { handler: 'chat.rooms', method: 'list' })
+    assert.deepEqual(parseMethodName('h.$get_1'), { handler: 'h', method: '$get_1' })
+    for (const bad of ['list', '.list', 'h.', 'h.a-b', `h.${'m'.repeat(129)}`])
+      assert.equal(parseMethodName(bad), null, bad)
   })
 })

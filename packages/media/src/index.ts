@@ -8,7 +8,6 @@ export {
   DEFAULT_STALL_MS,
   MediaServer,
   MediaSingletonError,
-  mediaServer,
 } from './media-server.ts'
 export { type PullCredentials, PullError, type PullFailureReason } from './pull-client.ts'
 export type { Anchor, AnchorKind, RebaserOptions, RebaserPacket } from './rebaser.ts'
@@ -20,6 +19,6 @@ export type { BoundKind, RtmpBounds } from './rtmp-bounds.ts'
 export { DEFAULT_RTMP_BOUNDS, RtmpBoundError } from './rtmp-bounds.ts'
 export { closeServer, listenTcp } from './rtmp-listener.ts'
 export type { FlvPath } from './stream-path.ts'
-export { isStreamPath, parseFlvUrl } from './stream-path.ts'
+export { parseFlvUrl } from './stream-path.ts'
 export type { StreamSession } from './stream-session.ts'
 export type { StreamTraffic } from './traffic.ts'

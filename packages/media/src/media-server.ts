@@ -441,8 +441,3 @@ export class MediaServer implements Startable {
 function becomesPublisher(s: NmsSession): boolean {
   return (Context.broadcasts.get(s.streamPath)?.publisher ?? null) === null
 }
-
-/** Factory in the project's shape: `mediaServer(init)(components)`. */
-export function mediaServer(init: MediaInit): (components: MediaComponents) => MediaServer {
-  return (components) => new MediaServer(init, components)
-}

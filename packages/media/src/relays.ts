@@ -1,9 +1,8 @@
-import { type Logger, MeshcastError } from '@meshcast/interface'
+import { isStreamPath, type Logger, MeshcastError } from '@meshcast/interface'
 import { Feed, isStandIn } from './feed.ts'
 import { type BaseSession, Context } from './nms.ts'
 import { PullRelay, type RelayHost, type RelayOptions } from './relay.ts'
 import type { Relay, RelayPort } from './relay-types.ts'
-import { isStreamPath } from './stream-path.ts'
 
 /** `open` was given something that is not `/app/name`, or a path that already has a relay. */
 export class RelayOpenError extends MeshcastError {

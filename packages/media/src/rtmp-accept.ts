@@ -1,7 +1,6 @@
-import type { Logger } from '@meshcast/interface'
+import { isStreamName, type Logger, MAX_STREAM_NAME } from '@meshcast/interface'
 import { Context, type RtmpSession } from './nms.ts'
 import { type BoundLog, RtmpBoundError } from './rtmp-bounds.ts'
-import { isSafeName, MAX_NAME } from './stream-path.ts'
 
 /** The status a refused publisher gets: fatal for ffmpeg, OBS (librtmp) and NMS's own client. */
 export const PUBLISH_REFUSED = 'NetStream.Publish.Rejected'
@@ -82,11 +81,11 @@ export function refusePlay(session: RtmpSession, refusal: Refusal, log: Logger):
  * the socket: ffmpeg saw "End of file" after 2 s of "publishing".
  */
 export function badName(app: unknown, streamName: unknown): string | null {
-  const rule = `letters, digits, _ and - only, at most ${MAX_NAME}`
-  if (typeof app !== 'string' || !isSafeName(app))
+  const rule = `letters, digits, _ and - only, at most ${MAX_STREAM_NAME}`
+  if (typeof app !== 'string' || !isStreamName(app))
     return `the application name ${shown(app)} is not allowed (${rule}; one path segment: rtmp://host/app/name)`
   const name = nameOf(streamName)
-  if (!isSafeName(name)) return `the stream name ${shown(name)} is not allowed (${rule})`
+  if (!isStreamName(name)) return `the stream name ${shown(name)} is not allowed (${rule})`
   return null
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { isStreamPath } from '@meshcast/interface'
 import { metadataBody, signedPts } from '../src/packet-filter.ts'
-import { isStreamPath, parseFlvUrl } from '../src/stream-path.ts'
+import { parseFlvUrl } from '../src/stream-path.ts'
 
 describe('stream paths', () => {
   test('an FLV URL gives its app, name and path; the query is ignored', () => {

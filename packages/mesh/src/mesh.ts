@@ -1,5 +1,6 @@
 import {
   type BusTarget,
+  type ClusterPort,
   formatAddress,
   type InvokeHandlers,
   type InvokeReply,
@@ -9,6 +10,7 @@ import {
   type MeshCounters,
   SafeEmitter,
   type Startable,
+  type StateHandlers,
   type View,
   type ViewChange,
 } from '@meshcast/interface'
@@ -30,7 +32,7 @@ import { Heartbeats } from './membership/heartbeats.ts'
 import { MemberTable, type SuspectReason } from './membership/member-table.ts'
 import { ViewKeeper } from './membership/view-keeper.ts'
 import { type MeshInit, type MeshSettings, settings } from './options.ts'
-import { type StateHandlers, StateRegistry } from './state-registry.ts'
+import { StateRegistry } from './state-registry.ts'
 import { StateTransfer } from './state-transfer.ts'
 import { Connector } from './transport/connector.ts'
 import { newIdentity } from './transport/identity.ts'
@@ -98,7 +100,7 @@ function frameLimit(s: MeshSettings): number {
  * between members; StateTransfer; and the Bus the applications use. This
  * class builds them, runs the join and the leave, and answers the API.
  */
-export class Mesh implements Startable {
+export class Mesh implements Startable, ClusterPort {
   readonly id: string
   readonly events: SafeEmitter<MeshEvents>
   readonly #s: MeshSettings

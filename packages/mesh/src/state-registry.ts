@@ -1,13 +1,5 @@
-import type { Logger } from '@meshcast/interface'
+import type { Logger, StateHandlers } from '@meshcast/interface'
 import { BusArgumentError } from './errors.ts'
-
-/** An application's side of state transfer. */
-export interface StateHandlers {
-  /** returns the state a joining member should start from (JSON); called on the coordinator */
-  provide: () => unknown
-  /** takes the coordinator's state; called on the joining member before it is told it joined */
-  receive: (state: unknown) => void
-}
 
 /**
  * State providers and receivers by name. State that arrives for a name

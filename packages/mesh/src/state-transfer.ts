@@ -1,9 +1,9 @@
+import { isBusName } from '@meshcast/interface'
 import type { Alarm } from './alarm.ts'
 import type { Nakack } from './bus/nakack.ts'
 import type { MeshContext } from './context.ts'
 import { BusArgumentError } from './errors.ts'
 import type { StateRegistry } from './state-registry.ts'
-import { NAME } from './wire/checks.ts'
 import { encodeFrame } from './wire/codec.ts'
 import type { StateFrame } from './wire/frames.ts'
 
@@ -95,7 +95,7 @@ export class StateTransfer {
   /** Pulls one state from one member (see Mesh.fetchState). */
   async pull(from: string, name: string): Promise<unknown> {
     const ctx = this.#ctx
-    if (!NAME.test(name)) throw new BusArgumentError(`bad state name ${JSON.stringify(name)}`)
+    if (!isBusName(name)) throw new BusArgumentError(`bad state name ${JSON.stringify(name)}`)
     if (from === ctx.id) return this.#registry.collect([name])[name]
     const reply = await ctx.transport.request(
       from,

@@ -3,14 +3,19 @@ import { describe, test } from 'node:test'
 import { silentLogger } from '@meshcast/interface'
 import { BusReceiver } from '../src/bus/receiver.ts'
 import { BusSender } from '../src/bus/sender.ts'
+import { Random } from '../src/sim/random.ts'
 import { decodeTopicFrame } from '../src/wire/codec.ts'
 import type { BusEnvelope } from '../src/wire/frames.ts'
 
 const S = 'SSSSSSSSssss'
 const R = 'RRRRRRRRrrrr'
+/** Which frames are lost and how long each takes; printed, and set with NAKACK_SEED to replay a failure's losses. */
+const SEED = Number(process.env.NAKACK_SEED ?? Date.now() % 2 ** 32)
+process.stdout.write(`# nakack-loop seed ${SEED} (NAKACK_SEED=${SEED} replays its losses)\n`)
 
 /** One sender, one receiver, a network that loses and reorders frames: everything still arrives once, in order. */
 function lossyPair(lossRate: number, maxInFlight = 500) {
+  const random = new Random(SEED)
   const delivered: number[] = []
   const lost: number[] = []
   let sender: BusSender
@@ -28,11 +33,11 @@ function lossyPair(lossRate: number, maxInFlight = 500) {
       selfId: S,
       logger: silentLogger,
       publish: async (bytes) => {
-        if (Math.random() < lossRate) return
+        if (random.chance(lossRate)) return
         const d = decodeTopicFrame(bytes, 1 << 20)
         assert.ok(d.ok && d.frame.k === 'bus')
         const msgs = d.frame.msgs
-        setTimeout(() => receiver.receive(S, msgs), Math.random() * 5) // reorders
+        setTimeout(() => receiver.receive(S, msgs), random.between(0, 5)) // reorders
       },
     },
   )

@@ -4,7 +4,7 @@ import { type AppHost, catchApplicationErrors } from '@meshcast/apps'
 import { StreamAuth } from '@meshcast/auth'
 import type { NodeConfig } from '@meshcast/config'
 import { DashboardFeed, dashboardRouter } from '@meshcast/dashboard'
-import { formatAddress, type Logger, type Startable } from '@meshcast/interface'
+import { formatAddress, isEdgeRole, type Logger, type Startable } from '@meshcast/interface'
 import { MediaServer } from '@meshcast/media'
 import { Mesh, newIdentity } from '@meshcast/mesh'
 import type { Express } from 'express'
@@ -80,7 +80,7 @@ export class Daemon implements Startable {
     this.id = identity.id
     this.config = config
     this.#log = logger.child({ node: this.id })
-    const pulls = config.role === 'edge' || config.role === 'relay'
+    const pulls = isEdgeRole(config.role)
     this.#auth = new StreamAuth(
       { ...config.auth, clusterPassword: config.cluster.password },
       this.#log.child({ component: 'auth' }),
@@ -148,19 +148,6 @@ export class Daemon implements Startable {
   /** How long `stop()` may take: the drain, then the rest (runUntilSignal gives up after that). */
   get stopTimeoutMs(): number {
     return this.config.shutdown.drainSeconds * 1000 + STOP_TIMEOUT_MS
-  }
-
-  /** The mesh, or null on a standalone node. */
-  get mesh(): Mesh | null {
-    return this.#mesh
-  }
-
-  get media(): MediaServer {
-    return this.#media
-  }
-
-  get apps(): AppHost {
-    return this.#apps
   }
 
   async start(): Promise<void> {

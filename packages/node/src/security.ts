@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { readCredentials } from '@meshcast/auth'
 import { DEFAULT_PASSWORD, type NodeConfig } from '@meshcast/config'
-import { ConfigError, formatAddress, type Logger, silentLogger } from '@meshcast/interface'
+import { ConfigError, formatAddress, isEdgeRole, type Logger, silentLogger } from '@meshcast/interface'
 import { TlsCertificate } from './tls-certificate.ts'
 
 /**
@@ -41,7 +41,7 @@ export function securityPosture(config: NodeConfig): SecurityPosture {
     auth.validator === 'file'
       ? `the file validator (${auth.credentials})`
       : `the roundtrip validator (${auth.roundtripUrl})`
-  const pulls = config.role === 'edge' || config.role === 'relay'
+  const pulls = isEdgeRole(config.role)
   return {
     mesh:
       config.role === 'standalone'

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { ffmpegPath, spawnFfmpeg, type TestPatternOptions, testPatternArgs } from '@meshcast/node/ffmpeg'
 
 /** Rewrites ffmpeg's command line, e.g. `(argv) => lan.wrap(i, argv)` to run it on LAN host i. */
@@ -107,20 +108,17 @@ export async function play(url: string, opts: PlayOptions = {}): Promise<PlayRes
   const child = await spawnWrapped(args, opts.wrap)
   const frames: FrameInfo[] = []
   let stderr = ''
-  let partial = ''
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    const at = Date.now()
     stderr += text
-    const lines = (partial + text).split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) {
+  })
+  if (child.stderr)
+    createInterface({ input: child.stderr, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
       const m = SHOWINFO.exec(line)
-      if (m === null) continue
-      const frame = { n: Number(m[1]), pts: Number(m[2]), at }
+      if (m === null) return
+      const frame = { n: Number(m[1]), pts: Number(m[2]), at: Date.now() }
       frames.push(frame)
       opts.onFrame?.(frame)
-    }
-  })
+    })
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? DEFAULT_PLAY_TIMEOUT_MS)
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
     (resolve) => child.once('exit', (code, signal) => resolve({ code, signal })),

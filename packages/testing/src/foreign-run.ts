@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import type { Exit } from './node-process.ts'
 
 /** One line a foreign program printed, and when it arrived. */
@@ -47,19 +48,14 @@ export class ForeignProcess {
     })
     live.add(this.child)
     for (const name of ['stdout', 'stderr'] as const) {
-      let partial = ''
       const take = (text: string) => {
-        const line = { stream: name, text: text.replace(/\r$/, ''), at: Date.now() }
+        const line = { stream: name, text, at: Date.now() }
         if (line.text === '') return
         opts.onLine?.(line)
         if (opts.keep?.(line) ?? true) this.lines.push(line)
       }
-      this.child[name]?.setEncoding('utf8').on('data', (text: string) => {
-        const parts = (partial + text).split(/\n/)
-        partial = parts.pop() ?? ''
-        for (const part of parts) take(part)
-      })
-      this.child[name]?.once('end', () => take(partial))
+      const input = this.child[name]
+      if (input) createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }).on('line', take)
     }
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {

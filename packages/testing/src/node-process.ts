@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { NodeStatus } from '@meshcast/node'
 import { nodeEnvironment } from './node-env.ts'
@@ -85,16 +86,11 @@ export class NodeProcess {
       env: nodeEnvironment(opts.env),
     })
     live.add(this.child)
-    for (const stream of [this.child.stdout, this.child.stderr]) {
-      // a chunk may end mid-line: keep the tail until its newline arrives
-      let partial = ''
-      stream?.setEncoding('utf8').on('data', (text: string) => {
-        const lines = (partial + text).split('\n')
-        partial = lines.pop() ?? ''
-        for (const line of lines) this.#collect(line)
-      })
-      stream?.once('end', () => this.#collect(partial))
-    }
+    for (const input of [this.child.stdout, this.child.stderr])
+      if (input)
+        createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) =>
+          this.#collect(line),
+        )
     this.exited = new Promise((resolve) => {
       const exited = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.#exit !== null) return

@@ -1,4 +1,15 @@
-import type { BusMessage, InvokeHandlers, InvokeReply, Logger, Member, Role } from '@meshcast/interface'
+import {
+  type BusMessage,
+  failedReply,
+  type InvokeFailure,
+  type InvokeHandlers,
+  type InvokeReply,
+  isBusName,
+  type Logger,
+  type Member,
+  parseMethodName,
+  type Role,
+} from '@meshcast/interface'
 import { type Clock, systemClock, type TimerHandle } from '../clock.ts'
 import type { DropLog } from '../drop-log.ts'
 import { BusArgumentError, BusDataError, BusOverloadError, MessageTooLargeError } from '../errors.ts'
@@ -6,9 +17,6 @@ import { utf8Length } from '../wire/codec.ts'
 import type { BusEnvelope, WireTarget } from '../wire/frames.ts'
 import type { BusSender } from './sender.ts'
 import { addresses, resolve } from './targets.ts'
-
-const CHANNEL = /^[A-Za-z0-9_.:/-]{1,128}$/
-const METHOD = /^([A-Za-z0-9_.:/-]{1,128})\.([A-Za-z0-9_$]{1,128})$/
 
 export type MessageHandler = (message: BusMessage) => void
 
@@ -68,7 +76,7 @@ export class Bus {
 
   /** Listens on a channel; returns a function that stops listening. */
   onMessage(channel: string, handler: MessageHandler): () => void {
-    if (!CHANNEL.test(channel)) throw new BusArgumentError(`bad channel name ${JSON.stringify(channel)}`)
+    if (!isBusName(channel)) throw new BusArgumentError(`bad channel name ${JSON.stringify(channel)}`)
     let set = this.#channels.get(channel)
     if (set === undefined) {
       set = new Set()
@@ -80,7 +88,7 @@ export class Bus {
 
   /** Registers RPC handlers: `invoke('name.method')` calls `handlers.method`. */
   register(name: string, handlers: InvokeHandlers): () => void {
-    if (!CHANNEL.test(name)) throw new BusArgumentError(`bad handler name ${JSON.stringify(name)}`)
+    if (!isBusName(name)) throw new BusArgumentError(`bad handler name ${JSON.stringify(name)}`)
     if (this.#handlers.has(name)) throw new BusArgumentError(`handler "${name}" is already registered`)
     this.#handlers.set(name, handlers)
     return () => {
@@ -89,7 +97,7 @@ export class Bus {
   }
 
   send(target: WireTarget, channel: string, data: unknown, opts: SendOptions = {}): Promise<void> {
-    if (!CHANNEL.test(channel)) throw new BusArgumentError(`bad channel name ${JSON.stringify(channel)}`)
+    if (!isBusName(channel)) throw new BusArgumentError(`bad channel name ${JSON.stringify(channel)}`)
     const json = this.#serialise(data)
     this.#mustHaveRoom()
     const done = this.#c.sender.send(target, `"c":${JSON.stringify(channel)},"d":${json}`)
@@ -107,7 +115,7 @@ export class Bus {
     args: unknown,
     opts: InvokeOptions = {},
   ): Promise<InvokeReply[]> {
-    if (!METHOD.test(method))
+    if (parseMethodName(method) === null)
       throw new BusArgumentError(`bad method ${JSON.stringify(method)}: use "handler.method"`)
     const json = this.#serialise(args)
     this.#mustHaveRoom()
@@ -122,11 +130,7 @@ export class Bus {
       this.#pending.set(i, pending)
       for (const m of targets) {
         const timer = (this.#c.clock ?? systemClock).setTimeout(() => {
-          this.#settle(i, {
-            node: m.id,
-            ok: false,
-            error: { name: 'TimeoutError', message: `no reply within ${timeout} ms` },
-          })
+          this.#settle(i, failedReply(m.id, 'TimeoutError', `no reply within ${timeout} ms`))
         }, timeout)
         pending.waiting.set(m.id, timer)
       }
@@ -152,22 +156,14 @@ export class Bus {
     for (const [i, pending] of this.#pending)
       for (const id of ids)
         if (pending.waiting.has(id))
-          this.#settle(i, {
-            node: id,
-            ok: false,
-            error: { name: 'MemberLeftError', message: 'the member left the view' },
-          })
+          this.#settle(i, failedReply(id, 'MemberLeftError', 'the member left the view'))
   }
 
   /** Fails every pending invocation (the mesh is stopping). */
   stop(): void {
     for (const [i, pending] of this.#pending)
       for (const id of [...pending.waiting.keys()])
-        this.#settle(i, {
-          node: id,
-          ok: false,
-          error: { name: 'MeshNotRunningError', message: 'the mesh stopped' },
-        })
+        this.#settle(i, failedReply(id, 'MeshNotRunningError', 'the mesh stopped'))
   }
 
   /** A message delivered in order from `from` (or from this node itself). */
@@ -209,10 +205,13 @@ export class Bus {
   async #answer(from: string, q: { i: number; m: string; a: unknown }): Promise<void> {
     let p: { i: number; ok: boolean; v?: unknown; e?: { name: string; message: string } }
     try {
-      const [, name, method] = METHOD.exec(q.m) as RegExpExecArray
-      const fn = this.#handlers.get(name as string)?.[method as string]
+      // the frame's validation checked the shape
+      const { handler, method } = parseMethodName(q.m) as { handler: string; method: string }
+      const fn = this.#handlers.get(handler)?.[method]
       if (typeof fn !== 'function')
-        throw Object.assign(new Error(`no handler for "${q.m}" on this node`), { name: 'NoSuchMethodError' })
+        throw Object.assign(new Error(`no handler for "${q.m}" on this node`), {
+          name: 'NoSuchMethodError' satisfies InvokeFailure,
+        })
       const value = JSON.parse(this.#serialise(await fn(q.a, from)))
       p = { i: q.i, ok: true, v: value }
     } catch (err) {

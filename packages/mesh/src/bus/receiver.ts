@@ -52,7 +52,6 @@ export class BusReceiver {
   readonly #c: ReceiverComponents
   readonly #in = new Map<string, Incoming>()
   discarded: Record<Discard, number> = { duplicate: 0, unknownSender: 0 }
-  delivered = 0
 
   constructor(opts: ReceiverOptions, components: ReceiverComponents) {
     this.#opts = opts
@@ -61,10 +60,6 @@ export class BusReceiver {
 
   #now(): number {
     return (this.#c.now ?? Date.now)()
-  }
-
-  has(sender: string): boolean {
-    return this.#in.has(sender)
   }
 
   /** Starts receiving `sender` at number `next`. */
@@ -172,7 +167,6 @@ export class BusReceiver {
 
   #deliver(sender: string, inc: Incoming, msgs: BusEnvelope[]): void {
     for (const msg of msgs) {
-      this.delivered++
       this.#c.deliver(sender, msg)
     }
     const seq = inc.window.next - 1

@@ -48,7 +48,6 @@ export class BusSender {
   /** a sender out of room sleeps until an ack comes */
   readonly #acked = new Alarm()
   #stopped = false
-  sentFrames = 0
   sentMessages = 0
 
   constructor(opts: SenderOptions, components: SenderComponents) {
@@ -188,7 +187,6 @@ export class BusSender {
     this.#buffer.trimTo(this.#stable())
     try {
       await this.#c.publish(encodeBusFrame(this.#c.selfId, envelopes))
-      this.sentFrames++
       this.sentMessages += envelopes.length
     } catch (err) {
       // Numbered and held: receivers learn the numbers from heartbeats and ask again.

@@ -1,15 +1,6 @@
-import type { BusTarget, Member, Role } from '@meshcast/interface'
+import { type BusTarget, isAddressed, type Member, type Role } from '@meshcast/interface'
 import { BusArgumentError } from '../errors.ts'
 import type { WireTarget } from '../wire/frames.ts'
-
-function isOrigin(role: Role): boolean {
-  return role === 'origin'
-}
-
-/** Edges serve subscribers: relays are edges other edges pull from. */
-function isEdge(role: Role): boolean {
-  return role === 'edge' || role === 'relay'
-}
 
 export function toWire(target: BusTarget): WireTarget {
   switch (target?.to) {
@@ -31,20 +22,21 @@ export function toWire(target: BusTarget): WireTarget {
   )
 }
 
+/** The target a wire target stands for. */
+function fromWire(target: WireTarget): BusTarget {
+  switch (target[0]) {
+    case 'node':
+      return { to: 'node', id: target[1] }
+    case 'allBut':
+      return { to: 'allBut', ids: target[1] }
+    default:
+      return { to: target[0] }
+  }
+}
+
 /** Whether a member of `role` with `id` is addressed by `target`. */
 export function addresses(target: WireTarget, id: string, role: Role): boolean {
-  switch (target[0]) {
-    case 'all':
-      return true
-    case 'origins':
-      return isOrigin(role)
-    case 'edges':
-      return isEdge(role)
-    case 'node':
-      return target[1] === id
-    case 'allBut':
-      return !target[1].includes(id)
-  }
+  return isAddressed(fromWire(target), id, role)
 }
 
 /** The members of `view` a target addresses. */

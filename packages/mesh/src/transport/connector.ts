@@ -124,11 +124,6 @@ export class Connector {
     return this.#firstRound.promise
   }
 
-  /** Whether some seed is connected now. */
-  get reachedSeed(): boolean {
-    return [...this.#seedPeers.values()].some((id) => this.isConnected(id))
-  }
-
   isConnected(id: string): boolean {
     return this.#c.transport.isConnected(id)
   }

@@ -1,3 +1,5 @@
+import { isBusName } from '@meshcast/interface'
+
 /**
  * Small checks for decoded JSON. Each throws a `FrameError` naming the
  * field, so the decoder can drop a frame with one precise log line.
@@ -12,8 +14,6 @@ export class FrameError extends Error {
 export type Obj = Record<string, unknown>
 
 const ID = /^[A-Za-z0-9]{8,128}$/
-/** Channel, handler and state names. */
-export const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
 
 export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -36,7 +36,7 @@ export function id(v: unknown, field: string): string {
 }
 
 export function name(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !NAME.test(v))
+  if (typeof v !== 'string' || !isBusName(v))
     throw new FrameError(`${field} must be a name of [A-Za-z0-9_.:/-], 1-128 chars`)
   return v
 }

@@ -41,11 +41,6 @@ export function decodeDirectFrame(bytes: Uint8Array, maxBytes: number): Decoded<
   return decode(bytes, maxBytes, directFrame)
 }
 
-/** Encoded size of a JSON value, for the size limit. */
-export function jsonSize(value: unknown): number {
-  return encoder.encode(JSON.stringify(value) ?? 'null').byteLength
-}
-
 /** A bus frame from envelopes already serialised one by one (each message is stringified once). */
 export function encodeBusFrame(from: string, envelopes: readonly string[]): Uint8Array {
   return encoder.encode(`{"v":1,"k":"bus","from":${JSON.stringify(from)},"msgs":[${envelopes.join(',')}]}`)

@@ -1,4 +1,4 @@
-import type { Member, Role } from '@meshcast/interface'
+import { type Member, parseMethodName, type Role } from '@meshcast/interface'
 import { arr, bool, FrameError, id, int, isObj, name, num, type Obj, obj, seqMap, str } from './checks.ts'
 import {
   type BusEnvelope,
@@ -55,8 +55,7 @@ export function busEnvelope(v: unknown, field: string): BusEnvelope {
   if ('q' in o) {
     const q = obj(o.q, `${field}.q`)
     const m = str(q.m, `${field}.q.m`, 257)
-    if (!/^[A-Za-z0-9_.:/-]{1,128}\.[A-Za-z0-9_$]{1,128}$/.test(m))
-      throw new FrameError(`${field}.q.m must be "handler.method"`)
+    if (parseMethodName(m) === null) throw new FrameError(`${field}.q.m must be "handler.method"`)
     return { s, t, q: { i: int(q.i, `${field}.q.i`, 1), m, a: q.a ?? null } }
   }
   if ('p' in o) {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { MeshcastError } from '@meshcast/interface'
 import type { DemoNode } from './plan.ts'
@@ -78,24 +79,20 @@ export class NodeChild {
     this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
     const { promise: ready, resolve, reject } = Promise.withResolvers<void>()
     // the node logs to stderr, one JSON object a line; anything else there (a crash) is kept as the last error
-    let partial = ''
-    const read = (text: string) => {
-      this.#log?.write(text)
-      const lines = (partial + text).split('\n')
-      partial = lines.pop() ?? ''
-      for (const raw of lines) {
-        const line = parse(raw)
-        if (line === null) {
-          if (raw.trim() !== '') this.#lastError = raw.trim()
-          continue
-        }
-        if (line.message === 'ready') resolve()
-        if (line.level === 'error') this.#lastError = String(line.message)
-        if (line.level === 'warn' || line.level === 'error') onLine(this.node, line)
+    const read = (raw: string) => {
+      const line = parse(raw)
+      if (line === null) {
+        if (raw.trim() !== '') this.#lastError = raw.trim()
+        return
       }
+      if (line.message === 'ready') resolve()
+      if (line.level === 'error') this.#lastError = String(line.message)
+      if (line.level === 'warn' || line.level === 'error') onLine(this.node, line)
     }
     child.stdout?.setEncoding('utf8').on('data', (text: string) => this.#log?.write(text))
-    child.stderr?.setEncoding('utf8').on('data', read)
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => this.#log?.write(text))
+    if (child.stderr)
+      createInterface({ input: child.stderr, crlfDelay: Number.POSITIVE_INFINITY }).on('line', read)
     void this.#exited.then((code) =>
       reject(
         new DemoNodeError(
