@@ -28,7 +28,7 @@ export function awaitDrain(book: StreamBook, node: string, timeoutMs: number): P
   const waiting = () => [...new Set(pullingFrom(book, node).map((c) => c.member.id))].sort()
   return new Promise((resolve) => {
     const finish = (drained: boolean) => {
-      book.events.off('change', check)
+      unhook()
       clearTimeout(timer)
       resolve({ drained, ms: Date.now() - started, waiting: drained ? [] : waiting() })
     }
@@ -36,7 +36,7 @@ export function awaitDrain(book: StreamBook, node: string, timeoutMs: number): P
       if (waiting().length === 0) finish(true)
     }
     const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs))
-    book.events.on('change', check)
+    const unhook = book.events.on('change', check)
     check()
   })
 }

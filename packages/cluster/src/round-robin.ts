@@ -1,4 +1,4 @@
-import { isEdgeRole, isStreamPath, type Member } from '@meshcast/interface'
+import { formatHost, isEdgeRole, isStreamPath, type Member } from '@meshcast/interface'
 import { isDraining } from './draining.ts'
 import type { StreamBook } from './stream-book.ts'
 
@@ -20,7 +20,7 @@ export function normaliseStreamParam(value: string): string | null {
 }
 
 function route(m: Member, path: string | null): Route {
-  const host = m.publicIp.includes(':') ? `[${m.publicIp}]` : m.publicIp
+  const host = formatHost(m.publicIp)
   return {
     host: m.publicIp,
     port: m.publicPort,

@@ -4,9 +4,14 @@ export interface HostPort {
   port: number
 }
 
+/** A host as URLs and `host:port` write it: an IPv6 address in brackets. */
+export function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
 /** `host:port`, with IPv6 hosts in brackets. */
 export function formatAddress({ host, port }: HostPort): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+  return `${formatHost(host)}:${port}`
 }
 
 /** True for the wildcard addresses: they can be listened on, but not dialled or announced. */

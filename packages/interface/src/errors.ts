@@ -1,5 +1,5 @@
 /**
- * One error class per failure (style habit 5). Each sets `name`, so callers
+ * One error class per failure. Each sets `name`, so callers
  * test `err.name` or `instanceof`, never the message text.
  */
 export class MeshcastError extends Error {

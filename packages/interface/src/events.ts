@@ -1,5 +1,5 @@
 /**
- * Typed events, safely emitted (style habit 6): a listener that throws is
+ * Typed events, safely emitted: a listener that throws is
  * reported through `onListenerError` and cannot break the emitter or the
  * other listeners.
  */

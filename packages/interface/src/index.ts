@@ -15,7 +15,7 @@ export {
   mergeCredentials,
 } from './access.ts'
 export type { HostPort } from './address.ts'
-export { formatAddress, isWildcard } from './address.ts'
+export { formatAddress, formatHost, isWildcard } from './address.ts'
 export type { AppSpec } from './apps.ts'
 export { appNameProblem, RESERVED_APP_NAMES } from './apps.ts'
 export type { BurstLines } from './burst-log.ts'

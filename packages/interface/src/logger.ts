@@ -1,5 +1,5 @@
 /**
- * The logger every library receives (style habit 9): structured fields, no
+ * The logger every library receives: structured fields, no
  * string concatenation, and `child` to name the component. winston's logger
  * satisfies it; tests can pass `silentLogger`.
  */

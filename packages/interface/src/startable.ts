@@ -1,4 +1,4 @@
-/** One lifecycle (style habit 2): both calls are safe to repeat. */
+/** One lifecycle: both calls are safe to repeat. */
 export interface Startable {
   start(): Promise<void>
   stop(): Promise<void>

@@ -6,7 +6,7 @@
 // tracks the stream has; a player that comes before anything is known waits
 // for the stream's first frame, with the metadata and sequence headers that
 // precede it held back.
-import { AUDIO, AUDIO_FRAME, INTER_FRAME, KEYFRAME, VIDEO } from './flv-kinds.ts'
+import { AUDIO, isMediaFrame, VIDEO } from './flv-kinds.ts'
 import { Flv, type FlvSession } from './nms.ts'
 import { type Tracks, tracksOf } from './stream-facts.ts'
 
@@ -65,5 +65,5 @@ export function isFrameTag(tag: Buffer): boolean {
   const size = tag.readUIntBE(1, 3)
   if (size < MIN_BODY[type] || tag.length < 11 + size) return false
   const p = Flv.parserTag(type, 0, size, tag.subarray(11, 11 + size))
-  return type === AUDIO ? p.flags === AUDIO_FRAME : p.flags === KEYFRAME || p.flags === INTER_FRAME
+  return isMediaFrame({ codec_type: type, flags: p.flags })
 }

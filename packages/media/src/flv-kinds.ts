@@ -14,6 +14,12 @@ export const KEYFRAME = 3
 export const INTER_FRAME = 4
 export const METADATA = 5
 
+/** An audio or video frame, not a sequence header nor metadata: what proves a stream plays. */
+export function isMediaFrame(p: { readonly codec_type: number; readonly flags: number }): boolean {
+  if (p.codec_type === AUDIO) return p.flags === AUDIO_FRAME
+  return p.codec_type === VIDEO && (p.flags === KEYFRAME || p.flags === INTER_FRAME)
+}
+
 /** Legacy FLV video codec id of H.264. */
 export const AVC = 7
 

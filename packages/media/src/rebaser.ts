@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { AUDIO, AUDIO_FRAME, INTER_FRAME, KEYFRAME, VIDEO } from './flv-kinds.ts'
+import { AUDIO, isMediaFrame, KEYFRAME, VIDEO } from './flv-kinds.ts'
 
 /** What the rebaser reads of a packet (node-media-server's AVPacket has these fields). */
 export interface RebaserPacket {
@@ -133,7 +133,7 @@ export class Rebaser {
     if (track === null) return Math.max(this.lastDts, 0)
     const key = keyOf(track)
     if (track === VIDEO) this.#videoSeen = true
-    if (!isFrame(p)) return Math.max(this.#lastOut[key], 0)
+    if (!isMediaFrame(p)) return Math.max(this.#lastOut[key], 0)
     if (this.#offset !== null && this.#jumped(p, key)) this.#reanchor(false)
     if (this.#offset === null && !this.#anchor(p, track)) {
       this.stats.droppedWaitingKey++
@@ -257,11 +257,6 @@ function trackOf(codecType: number): Track | null {
 
 function keyOf(track: Track): keyof PerTrack {
   return track === AUDIO ? 'audio' : 'video'
-}
-
-/** Audio and video frames; not sequence headers (flags 0, 2) nor video metadata (6). */
-function isFrame(p: RebaserPacket): boolean {
-  return p.codec_type === AUDIO ? p.flags === AUDIO_FRAME : p.flags === KEYFRAME || p.flags === INTER_FRAME
 }
 
 function hashOf(p: RebaserPacket): string {

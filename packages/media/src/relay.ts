@@ -1,6 +1,6 @@
 import { type Logger, UpstreamResumedError } from '@meshcast/interface'
 import type { Feed } from './feed.ts'
-import { KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
+import { isMediaFrame, KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
 import { AVPacket } from './nms.ts'
 import { PullClient, type PullCredentials, PullError, type PullFailureReason } from './pull-client.ts'
 import type { DownReason, Relay } from './relay-types.ts'
@@ -136,13 +136,13 @@ export class PullRelay implements Relay {
   #onPacket(client: PullClient, p: AVPacket): void {
     const current = this.#current
     if (current?.client === client) {
-      if (isMedia(p) && current.silence.media(Date.now())) this.#resumed(current)
+      if (isMediaFrame(p) && current.silence.media(Date.now())) this.#resumed(current)
       this.#host.feed(this.path).push(p)
       return
     }
     const cand = this.#candidate
     if (cand?.client !== client || !client.playing) return
-    if (!isMedia(p)) {
+    if (!isMediaFrame(p)) {
       if (cand.headers.length < MAX_HEADERS_HELD) cand.headers.push(copyOf(p))
       return
     }
@@ -267,11 +267,6 @@ export class PullRelay implements Relay {
     if (cand.timer !== null) clearTimeout(cand.timer)
     cand.timer = null
   }
-}
-
-/** Audio and video frames (not headers): what proves an upstream plays. */
-function isMedia(p: AVPacket): boolean {
-  return (p.codec_type === 8 && p.flags === 1) || (p.codec_type === 9 && (p.flags === 3 || p.flags === 4))
 }
 
 function isVideoHeader(p: AVPacket): boolean {

@@ -3,22 +3,24 @@ import type { Server as HttpsServer } from 'node:https'
 import { type AppHost, catchApplicationErrors } from '@meshcast/apps'
 import { StreamAuth } from '@meshcast/auth'
 import type { NodeConfig } from '@meshcast/config'
-import { DashboardFeed, dashboardRouter } from '@meshcast/dashboard'
-import { formatAddress, isEdgeRole, type Logger, type Startable } from '@meshcast/interface'
+import { DashboardFeed } from '@meshcast/dashboard'
+import { formatAddress, isEdgeRole, type Logger, MeshcastError, type Startable } from '@meshcast/interface'
 import { MediaServer } from '@meshcast/media'
 import { Mesh, newIdentity } from '@meshcast/mesh'
 import type { Express } from 'express'
 import type { Registry } from 'prom-client'
-import { AdminGuard, isAdminPath } from './admin-guard.ts'
 import { createAppHost } from './apps.ts'
 import { dashboardSource } from './dashboard-source.ts'
-import { closeHttp, createApp, type HttpOptions, HttpRefusals, listenHttp } from './http-server.ts'
+import { durations } from './durations.ts'
+import { AdminGuard } from './http/admin-guard.ts'
+import { SlowedRequests } from './http/request-gate.ts'
+import { clusteredRoutes, nodeRoutes, standaloneRoutes } from './http/routes.ts'
+import { closeHttp, createApp, type HttpOptions, HttpRefusals, listenHttp } from './http/server.ts'
 import { MediaPlane } from './media-plane.ts'
 import { meshInit } from './mesh-init.ts'
 import { metricsRegistry } from './metrics.ts'
-import { LoopWatch, probeRoutes } from './probes.ts'
+import { LoopWatch, type Readiness } from './probes.ts'
 import { pullCredentials } from './pull-credentials.ts'
-import { SlowedRequests } from './request-gate.ts'
 import { STOP_TIMEOUT_MS } from './run-until-signal.ts'
 import { pullCa, securityWarnings, tlsCertificate } from './security.ts'
 import { nodeStatus, type StatusSource } from './status.ts'
@@ -29,6 +31,14 @@ import { VERSION } from './version.ts'
 const DRAINING_TEXT = 'this node is shutting down: play from another node'
 /** ms between looks at the player count while a stop waits for players to leave. */
 const PLAYERS_POLL_MS = 100
+
+/** `start()` after `stop()`: a daemon runs once; make a new one (a new process, for the media server) to run again. */
+export class DaemonStoppedError extends MeshcastError {
+  constructor() {
+    super('this daemon was stopped: it does not start again; start a new one')
+    this.name = 'DaemonStoppedError'
+  }
+}
 
 /**
  * One meshcast node: the media server (RTMP), the HTTP side, the mesh and
@@ -74,6 +84,8 @@ export class Daemon implements Startable {
   #unwatchHttps: (() => void) | null = null
   #starting: Promise<void> | null = null
   #stopping: Promise<void> | null = null
+  /** a stop was asked for: this daemon does not start again (the mesh, the media server and their sockets are gone) */
+  #stopped = false
 
   constructor(config: NodeConfig, logger: Logger) {
     const identity = newIdentity()
@@ -95,9 +107,9 @@ export class Daemon implements Startable {
         // Red5 Pro's edges take no publishers; an origin (or a standalone node) does.
         acceptsPublish: !pulls,
         refusePublishText: `this node is ${config.role === 'edge' ? 'an edge' : 'a relay'}: publish to an origin`,
-        stallMs: config.edge.stallSeconds * 1000,
+        stallMs: durations(config).stallMs,
         rtmpBounds: {
-          setupMs: config.rtmpLimits.setupSeconds * 1000,
+          setupMs: durations(config).setupMs,
           inactivityMs: config.rtmpLimits.inactivityMs,
           connectionsPerIp: config.rtmpLimits.connectionsPerIp,
           pendingPerIp: config.rtmpLimits.pendingPerIp,
@@ -147,10 +159,12 @@ export class Daemon implements Startable {
 
   /** How long `stop()` may take: the drain, then the rest (runUntilSignal gives up after that). */
   get stopTimeoutMs(): number {
-    return this.config.shutdown.drainSeconds * 1000 + STOP_TIMEOUT_MS
+    return durations(this.config).drainMs + STOP_TIMEOUT_MS
   }
 
+  /** Starts everything; a second call waits for the first. Throws `DaemonStoppedError` once `stop()` was called. */
   async start(): Promise<void> {
+    if (this.#stopped) throw new DaemonStoppedError()
     this.#starting ??= this.#start()
     await this.#starting
   }
@@ -222,6 +236,7 @@ export class Daemon implements Startable {
 
   /** Drains, then stops everything; a call while a stop runs waits for that one. */
   async stop(): Promise<void> {
+    this.#stopped = true
     this.#stopping ??= this.#stop().finally(() => {
       this.#stopping = null
     })
@@ -251,7 +266,6 @@ export class Daemon implements Startable {
     this.#uncatchApplicationErrors?.()
     this.#uncatchApplicationErrors = null
     this.#loop.stop()
-    this.#starting = null
     this.#draining = false
   }
 
@@ -268,7 +282,7 @@ export class Daemon implements Startable {
     if (this.#draining || !this.#up.has('rtmp')) return
     this.#draining = true
     this.#media.drain(DRAINING_TEXT)
-    const timeoutMs = this.config.shutdown.drainSeconds * 1000
+    const timeoutMs = durations(this.config).drainMs
     const started = Date.now()
     const plane = this.#plane
     if (plane !== null && this.#mesh?.state === 'joined') {
@@ -349,86 +363,34 @@ export class Daemon implements Startable {
     }
   }
 
-  #routes(app: Express): void {
-    // with an admin listener, the control plane is there only: the public ports do not even ask for the token
-    if (this.config.admin.listener !== null)
-      app.use((req, res, next) => {
-        if (this.#adminSockets.has(req.socket) || !isAdminPath(req.path)) return next()
-        res
-          .status(404)
-          .type('text/plain')
-          .send('not here: this node serves its control plane on its admin listener (admin.port)\n')
-      })
-    // HTTP-FLV playback (`/app/name.flv`) before everything else: the media server answers or passes.
-    app.use((req, res, next) => {
-      if (!this.#media.flvRequest(req, res)) next()
-    })
-    // the control plane (dashboard, /metrics, /api/* but /api/status) asks for http.admin.token when set
-    app.use(
-      this.#admin.middleware((req) =>
-        this.#httpRefusals.event(
-          'admin-auth',
-          `${req.method} ${req.path} without the admin token`,
-          req.socket.remoteAddress,
-        ),
-      ),
-    )
-    app.get('/api/status', (req, res) => {
-      const status = this.status()
-      // open to probes; without the token it says only whether the node is ready
-      res.json(this.#admin.allowed(req) ? status : { ready: status.ready, draining: status.draining })
-    })
-    probeRoutes(app, this.#loop, () => ({
+  /** What `/readyz` weighs. */
+  #readiness(): Readiness {
+    return {
       listeners: this.status().listeners,
       mesh: this.#mesh?.state ?? null,
       appsStarted: this.#appsStarted,
       apps: this.#apps.list(),
       draining: this.#draining,
-    }))
-    app.get('/metrics', async (_req, res) => {
-      res.type(this.#metrics.contentType).send(await this.#metrics.metrics())
-    })
-    app.use(dashboardRouter(this.#dashboard, this.#log.child({ component: 'dashboard' })))
-    app.get('/api/members', (_req, res) => {
-      const mesh = this.#mesh
-      if (mesh === null) {
-        res.json({ standalone: true, members: [] })
-        return
-      }
-      res.json({ viewId: mesh.view.id, members: mesh.members() })
-    })
-    if (this.#plane !== null) this.#plane.routes(app)
-    else {
-      app.get('/api/streams', (_req, res) => {
-        res.json({
-          standalone: true,
-          streams: this.#media.streams().map((s) => ({ path: s.path, subscribers: s.subscribers })),
-        })
-      })
-      app.get('/cluster', (_req, res) => {
-        res
-          .status(503)
-          .type('text/plain')
-          .send('this node is standalone (nodeType off): there is no cluster to route to')
-      })
     }
-    app.get('/api/apps', (_req, res) => {
-      res.json({ apps: this.#apps.list() })
+  }
+
+  #routes(app: Express): void {
+    nodeRoutes(app, {
+      viaAdmin: this.config.admin.listener === null ? null : (req) => this.#adminSockets.has(req.socket),
+      admin: this.#admin,
+      refusals: this.#httpRefusals,
+      media: this.#media,
+      status: () => this.status(),
+      loop: this.#loop,
+      readiness: () => this.#readiness(),
+      metrics: this.#metrics,
+      dashboard: this.#dashboard,
+      cluster:
+        this.#mesh === null || this.#plane === null
+          ? standaloneRoutes(this.id, this.#media)
+          : clusteredRoutes(this.#mesh, this.#plane),
+      apps: this.#apps,
+      log: this.#log,
     })
-    app.get('/api/view', (_req, res) => {
-      const mesh = this.#mesh
-      if (mesh === null) {
-        res.json({ standalone: true, id: null, coordinator: null, members: [this.id] })
-        return
-      }
-      const view = mesh.view
-      res.json({
-        id: view.id,
-        counter: view.counter,
-        coordinator: view.coordinator,
-        members: view.members.map((m) => m.id),
-      })
-    })
-    app.use(this.#apps.router)
   }
 }

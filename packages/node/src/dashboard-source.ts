@@ -45,13 +45,12 @@ export function dashboardSource(parts: DashboardParts): DashboardSource {
     onChange: (listener) => {
       const { mesh, media } = parts
       const names = ['publish', 'unpublish', 'play', 'stop'] as const
-      for (const n of names) media.events.on(n, listener)
-      mesh?.events.on('view', listener)
-      mesh?.events.on('member', listener)
+      const unhook = [
+        ...names.map((n) => media.events.on(n, listener)),
+        ...(mesh === null ? [] : [mesh.events.on('view', listener), mesh.events.on('member', listener)]),
+      ]
       return () => {
-        for (const n of names) media.events.off(n, listener)
-        mesh?.events.off('view', listener)
-        mesh?.events.off('member', listener)
+        for (const off of unhook) off()
       }
     },
   }

@@ -18,7 +18,7 @@ export type {
   ViewChange,
 } from '@meshcast/interface'
 export { main } from './cli.ts'
-export { Daemon } from './daemon.ts'
+export { Daemon, DaemonStoppedError } from './daemon.ts'
 export type { TestPatternOptions } from './ffmpeg.ts'
 export {
   DEFAULT_TEST_FPS,

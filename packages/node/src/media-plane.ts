@@ -17,11 +17,20 @@ import {
   StreamBook,
 } from '@meshcast/cluster'
 import type { NodeConfig } from '@meshcast/config'
-import { type HostPort, isWildcard, type Logger, type Member, type StreamAdvert } from '@meshcast/interface'
+import {
+  formatAddress,
+  formatHost,
+  type HostPort,
+  isWildcard,
+  type Logger,
+  type Member,
+  type StreamAdvert,
+} from '@meshcast/interface'
 import { audioCodecName, type MediaServer, videoCodecName } from '@meshcast/media'
 import { isName, type LookupAll, lookupAll, type Mesh, parseHostPort } from '@meshcast/mesh'
 import type { Express, Request, Response } from 'express'
 import { BitrateMeter } from './bitrate.ts'
+import { durations } from './durations.ts'
 import { meshListens } from './mesh-probe.ts'
 
 /** How long an advert change waits for others close behind it (publish + play of one client). */
@@ -83,9 +92,9 @@ export class MediaPlane {
               selfId: parts.id,
               origins: cluster.origins.map((o) => ({ host: o.host, port: o.port })),
               streamOnDemand: cluster.streamOnDemand,
-              lingerMs: parts.config.edge.lingerSeconds * 1000,
-              waitMs: parts.config.edge.waitSeconds * 1000,
-              retryMs: cluster.retryDuration * 1000,
+              lingerMs: durations(parts.config).lingerMs,
+              waitMs: durations(parts.config).waitMs,
+              retryMs: durations(parts.config).retryMs,
               kickOnUnpublish: cluster.kickOnUnpublish,
               urlOf: (c) => this.#pullUrl(c.member, c.advert.rtmpUrl),
               ownerHoldMs: parts.config.auth.ownerHoldMs,
@@ -113,8 +122,7 @@ export class MediaPlane {
       if (this.edge !== null) void this.#resolveOrigins()
       media.trustAddresses(memberAddresses(mesh.view.members))
     }
-    mesh.events.on('member', onMember)
-    mesh.events.on('view', onView)
+    this.#unhook.push(mesh.events.on('member', onMember), mesh.events.on('view', onView))
     onView()
     const changed = () => this.#advertSoon()
     const played = (s: { path: string; publisher: boolean }) => {
@@ -125,25 +133,18 @@ export class MediaPlane {
       if (!s.publisher) this.edge?.stopped(s.path)
       changed()
     }
-    media.events.on('publish', changed)
-    media.events.on('unpublish', changed)
-    media.events.on('play', played)
-    media.events.on('stop', stopped)
     this.#unhook.push(
-      () => mesh.events.off('member', onMember),
-      () => mesh.events.off('view', onView),
-      () => media.events.off('publish', changed),
-      () => media.events.off('unpublish', changed),
-      () => media.events.off('play', played),
-      () => media.events.off('stop', stopped),
+      media.events.on('publish', changed),
+      media.events.on('unpublish', changed),
+      media.events.on('play', played),
+      media.events.on('stop', stopped),
     )
     if (this.edge !== null) {
-      this.edge.events.on('change', changed)
-      this.#unhook.push(() => this.edge?.events.off('change', changed))
+      this.#unhook.push(this.edge.events.on('change', changed))
       this.edge.start()
       // after the join: the mesh has dialled every origin once, so a meshcast one is in the view by now
       void this.#probeOrigins()
-      this.#probe = setInterval(() => void this.#probeOrigins(), this.#p.config.cluster.retryDuration * 1000)
+      this.#probe = setInterval(() => void this.#probeOrigins(), durations(this.#p.config).retryMs)
     }
     this.#advert()
     this.#refresh = setInterval(() => this.#advert(), ADVERT_REFRESH_MS)
@@ -294,7 +295,7 @@ export class MediaPlane {
         : !isWildcard(mesh.host)
           ? mesh.host
           : '0.0.0.0'
-    return host.includes(':') ? `[${host}]` : host
+    return formatHost(host)
   }
 
   /**
@@ -304,8 +305,7 @@ export class MediaPlane {
   #pullUrl(member: Member, url: string): string {
     const m = /^rtmp:\/\/(0\.0\.0\.0|\[::\])(:\d+\/.*)$/.exec(url)
     const host = m === null ? null : this.#p.mesh.peerHost(member.id)
-    const plain =
-      m === null || host === null ? url : `rtmp://${host.includes(':') ? `[${host}]` : host}${m[2]}`
+    const plain = m === null || host === null ? url : `rtmp://${formatHost(host)}${m[2]}`
     const port = this.#p.config.tls.upstream ? rtmpsPort(member) : null
     return port === null ? plain : (rtmpsUrl(plain, port) ?? plain)
   }
@@ -410,7 +410,7 @@ export class MediaPlane {
     }
     const { host, port } = result.route
     if (json) res.json(result.route)
-    else res.type('text/plain').send(`${host.includes(':') ? `[${host}]` : host}:${port}`)
+    else res.type('text/plain').send(formatAddress({ host, port }))
   }
 
   /** A member whose publicIp is a wildcard, with the address this node reaches it at instead. */

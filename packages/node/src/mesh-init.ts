@@ -1,6 +1,7 @@
 import type { NodeConfig } from '@meshcast/config'
 import { formatAddress, isWildcard } from '@meshcast/interface'
 import type { MeshInit, Seed } from '@meshcast/mesh'
+import { durations } from './durations.ts'
 
 /**
  * The mesh's slice of the node's config: the origins (at the mesh port,
@@ -32,8 +33,8 @@ export function meshInit(config: NodeConfig): MeshInit {
     },
     mdns: discovery.mdns,
     seeds,
-    retryInterval: cluster.retryDuration * 1000,
-    healWindow: Math.round(discovery.healSeconds * 1000),
+    retryInterval: durations(config).retryMs,
+    healWindow: durations(config).healMs,
     profile: discovery.profile,
     inboundLimits: { ...config.meshLimits },
   }

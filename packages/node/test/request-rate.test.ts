@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { gateRequests } from '../src/request-gate.ts'
-import { RequestRate } from '../src/request-rate.ts'
+import { gateRequests } from '../src/http/request-gate.ts'
+import { RequestRate } from '../src/http/request-rate.ts'
 
 describe('RequestRate', () => {
   test('an idle address may make a burst at once; the next wait their turn, one interval apart', () => {

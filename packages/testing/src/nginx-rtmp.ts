@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { formatHost } from '@meshcast/interface'
 import { inCi, type SkippableContext, skipOrFail, TestCluster } from './cluster.ts'
 import { guarded } from './fixture.ts'
 import { isListening } from './ports.ts'
@@ -237,7 +238,7 @@ export function withNginxRtmp<T extends SkippableContext>(
 
 /** The whole nginx.conf: rtmp module, foreground, one process, logs and pid under `dir`. */
 function nginxConf(opts: NginxRtmpOptions, dir: string): string {
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host
+  const host = formatHost(opts.host)
   return [
     `load_module ${NGINX_RTMP_MODULE};`,
     'daemon off;',

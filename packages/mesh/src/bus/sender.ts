@@ -30,9 +30,9 @@ interface Queued {
 
 /**
  * The sending half of the bus: numbers messages, bundles those sent close
- * together into one gossip frame (JGroups' bundler), keeps them for
+ * together into one bus frame (JGroups' bundler), sent on each member's bus link, keeps them for
  * retransmission, and paces itself by what receivers have acknowledged
- * (gossipsub has no backpressure of its own).
+ * (a receiver far behind would otherwise make its sender hold without bound).
  */
 export class BusSender {
   readonly #opts: SenderOptions
