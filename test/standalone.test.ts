@@ -134,6 +134,7 @@ describe('listener failures', () => {
   for (const [listener, port] of [
     ['RTMP', 1935],
     ['HTTP', 5080],
+    ['mesh', 7800],
   ] as const) {
     test(
       `a busy ${listener} port is one clear error naming the listener and address, exit 1`,
@@ -142,7 +143,9 @@ describe('listener failures', () => {
         const squatter = net.createServer()
         await new Promise<void>((resolve) => squatter.listen(port, host, resolve))
         try {
-          const node = await cluster.start({ cluster: { nodeType: 'off' }, ready: false })
+          // the mesh listens on a clustered node only
+          const nodeType = listener === 'mesh' ? 'origin' : 'off'
+          const node = await cluster.start({ cluster: { nodeType }, ready: false })
           const exit = await node.exited
           assert.equal(exit.code, 1)
           const errors = node.records().filter((r) => r.level === 'error')

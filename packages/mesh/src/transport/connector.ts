@@ -50,7 +50,25 @@ const QUICK_RETRIES = [500, 1000, 2000, 4000]
 /** A failure of the same kind this many times in a row is logged: one handshake that timed out on a loaded peer proves nothing. */
 const SAY_AFTER: Record<Failure, number> = { 'not-our-cluster': 1, timeout: 2, refused: 1, other: 1 }
 
-/** An error from the private-network/noise handshake that is not a peer-id mismatch. */
+/** Every `code` and `name` in an error, its `errors` (an AggregateError's) and its `cause`s. */
+function marks(err: unknown, out = new Set<string>(), depth = 0): Set<string> {
+  if (typeof err !== 'object' || err === null || depth > 5) return out
+  const e = err as { code?: unknown; name?: unknown; errors?: unknown; cause?: unknown }
+  if (typeof e.code === 'string') out.add(e.code)
+  if (typeof e.name === 'string') out.add(e.name)
+  if (Array.isArray(e.errors)) for (const x of e.errors) marks(x, out, depth + 1)
+  marks(e.cause, out, depth + 1)
+  return out
+}
+
+const REFUSED = ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']
+const TIMED_OUT = ['ETIMEDOUT', 'TimeoutError', 'AbortError']
+
+/**
+ * An error from the private-network/noise handshake that is not a peer-id
+ * mismatch. libp2p's noise says which only in its message text (its
+ * `EncryptionFailedError` wraps every handshake failure), so that is read here.
+ */
 function isForeignCluster(err: unknown): boolean {
   const e = err as { name?: string; message?: string; errors?: unknown[] }
   if (Array.isArray(e.errors)) return e.errors.some(isForeignCluster)
@@ -332,12 +350,12 @@ export class Connector {
   }
 
   #failed(key: string, err: unknown): void {
-    const message = String((err as Error)?.message)
+    const seen = marks(err)
     const kind: Failure = isForeignCluster(err)
       ? 'not-our-cluster'
-      : /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/.test(message)
+      : REFUSED.some((m) => seen.has(m))
         ? 'refused'
-        : /ETIMEDOUT|timeout|timed out|aborted/i.test(message)
+        : TIMED_OUT.some((m) => seen.has(m))
           ? 'timeout'
           : 'other'
     const before = this.#failures.get(key)
@@ -355,7 +373,7 @@ export class Connector {
       this.#c.logger.warn(`mesh peer at ${key} is not of this cluster (its password differs); ${retry}`, {
         seed: key,
       })
-    else if (kind === 'refused' && /ECONNREFUSED/.test((err as Error)?.message ?? ''))
+    else if (kind === 'refused' && seen.has('ECONNREFUSED'))
       // Nothing listens: a node not up yet, or an RTMP server that is no meshcast node (an edge
       // pulls from such an origin over plain RTMP and says so itself): news, not a fault.
       this.#c.logger.info(

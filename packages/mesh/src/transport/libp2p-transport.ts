@@ -1,3 +1,4 @@
+import { createServer } from 'node:net'
 import type { PeerId } from '@libp2p/interface'
 import { formatAddress, ListenError, type Logger, SafeEmitter } from '@meshcast/interface'
 import type { DirectFrame } from '../wire/frames.ts'
@@ -133,13 +134,12 @@ export class Libp2pTransport implements MeshTransport {
       await libp2p.start()
     } catch (err) {
       const e = err as NodeJS.ErrnoException
-      if (
-        e.code === 'EADDRINUSE' ||
-        e.code === 'EADDRNOTAVAIL' ||
-        e.code === 'EACCES' ||
-        /listen/i.test(e.message)
-      )
-        throw new ListenError('mesh', formatAddress({ host: s.host, port: s.port }), e)
+      const address = formatAddress({ host: s.host, port: s.port })
+      if (e.code === 'EADDRINUSE' || e.code === 'EADDRNOTAVAIL' || e.code === 'EACCES')
+        throw new ListenError('mesh', address, e)
+      // libp2p reports a failed listen by name, with the errno only in its message text: ask the OS
+      if (e.name === 'UnsupportedListenAddressesError')
+        throw new ListenError('mesh', address, (await listenFailure(s.host, s.port)) ?? e)
       throw err
     }
     await this.#direct.start()
@@ -254,4 +254,13 @@ export class Libp2pTransport implements MeshTransport {
     if (this.#libp2p === null) throw new Error('the transport is not running')
     return this.#libp2p
   }
+}
+
+/** Why listening on `host:port` fails now (the OS's errno), or null when it works (closed again at once). */
+async function listenFailure(host: string, port: number): Promise<NodeJS.ErrnoException | null> {
+  const server = createServer()
+  return await new Promise((resolve) => {
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err))
+    server.listen(port, host, () => server.close(() => resolve(null)))
+  })
 }
