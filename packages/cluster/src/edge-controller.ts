@@ -240,8 +240,9 @@ export class EdgeController {
     if (this.#port.published(path)) return false
     const relay = this.#port.open(path)
     this.#pulls.set(path, { state: initialPull(path), relay, timers: new Map() })
-    relay.onDown((reason, detail) => this.#dispatch(path, { type: 'down', reason, detail }))
-    relay.onQuiet((detail) => this.#dispatch(path, { type: 'quiet', detail }))
+    // a closed pull's relay may still report; #dispatch finds no pull for it
+    relay.events.on('down', ({ reason, detail }) => this.#dispatch(path, { type: 'down', reason, detail }))
+    relay.events.on('quiet', ({ detail }) => this.#dispatch(path, { type: 'quiet', detail }))
     this.#dispatch(path, { type: 'open' })
     return true
   }

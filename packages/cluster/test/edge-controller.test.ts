@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'
-import { silentLogger, UpstreamResumedError } from '@meshcast/interface'
+import { type RelayEvents, SafeEmitter, silentLogger, UpstreamResumedError } from '@meshcast/interface'
 import type { DownReason, Relay, RelayPort } from '../src/index.ts'
 import { EdgeController, type EdgeSettings, repullDelay, StreamBook } from '../src/index.ts'
 import { advert, member } from './fixtures.ts'
@@ -49,8 +49,15 @@ class FakePort implements RelayPort {
 
   open(path: string): Relay {
     this.opened.push(path)
+    const events = new SafeEmitter<RelayEvents>((err) => {
+      throw err
+    })
+    // what the test makes the relay report
+    this.downs.set(path, (reason, detail) => events.emit('down', { reason, detail }))
+    this.quiets.set(path, (detail) => events.emit('quiet', { detail }))
     return {
       path,
+      events,
       pull: async (url) => {
         this.pulls.push(url)
         this.times.push(Date.now())
@@ -61,8 +68,6 @@ class FakePort implements RelayPort {
           throw new Error('connection refused')
         }
       },
-      onDown: (fn) => this.downs.set(path, fn),
-      onQuiet: (fn) => this.quiets.set(path, fn),
       close: (kick) => this.closed.push({ path, kick }),
     }
   }

@@ -1,4 +1,5 @@
 import { MeshcastError } from './errors.ts'
+import type { SafeEmitter } from './events.ts'
 
 /** Why an upstream stopped feeding a relay. */
 export type DownReason = 'closed' | 'stalled' | 'unpublished' | 'error'
@@ -16,18 +17,23 @@ export interface Relay {
    * upstream then keeps feeding).
    */
   pull(url: string): Promise<void>
-  /** Called once per upstream lost while it fed the relay (not for one `pull` replaced). */
-  onDown(listener: (reason: DownReason, detail: string) => void): void
-  /**
-   * Called when the upstream feeding the relay fell silent for a few frame
-   * intervals but is not lost yet (a frozen process keeps its socket open):
-   * the time to `pull` an alternative, make-before-break. Should the upstream
-   * resume before the alternative delivers, that pull rejects with
-   * `resumed` set on the error and the upstream keeps feeding.
-   */
-  onQuiet(listener: (detail: string) => void): void
+  /** What happens to the upstream feeding the relay. */
+  readonly events: SafeEmitter<RelayEvents>
   /** Drops the upstream and the local stream; `kick` also disconnects its players. */
   close(kick: boolean): void
+}
+
+export interface RelayEvents {
+  /** once per upstream lost while it fed the relay (not for one `pull` replaced) */
+  down: { reason: DownReason; detail: string }
+  /**
+   * the upstream fell silent for a few frame intervals but is not lost yet
+   * (a frozen process keeps its socket open): the time to `pull` an
+   * alternative, make-before-break. Should the upstream resume before the
+   * alternative delivers, that pull rejects with `UpstreamResumedError` and
+   * the upstream keeps feeding.
+   */
+  quiet: { detail: string }
 }
 
 /** What the edge controller needs from the media server. */

@@ -1,4 +1,4 @@
-import { type Logger, UpstreamResumedError } from '@meshcast/interface'
+import { type Logger, type RelayEvents, SafeEmitter, UpstreamResumedError } from '@meshcast/interface'
 import type { Feed } from './feed.ts'
 import { isMediaFrame, KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
 import { AVPacket } from './nms.ts'
@@ -55,18 +55,17 @@ const SILENCE_CHECK_MS = 50
  * dropped, in the same tick, so players see no hole beyond the rebasing.
  * A stream with video switches at the new upstream's first keyframe (the
  * players' decoders need one). An upstream silent for a few frame intervals
- * is "quiet" (`onQuiet`): the controller then pulls an alternative while the
+ * is "quiet" (a `quiet` event): the controller then pulls an alternative while the
  * quiet one may still resume.
  */
 export class PullRelay implements Relay {
   readonly path: string
+  readonly events: SafeEmitter<RelayEvents>
   readonly #o: RelayOptions
   readonly #host: RelayHost
   readonly #log: Logger
   #current: Upstream | null = null
   #candidate: Candidate | null = null
-  readonly #listeners: ((reason: DownReason, detail: string) => void)[] = []
-  readonly #quietListeners: ((detail: string) => void)[] = []
   #stallTimer: ReturnType<typeof setInterval> | null = null
   #closed = false
 
@@ -75,6 +74,10 @@ export class PullRelay implements Relay {
     this.#o = options
     this.#host = host
     this.#log = logger
+    // a listener that throws is logged and cannot stop the others
+    this.events = new SafeEmitter((err, event) =>
+      this.#log.error('relay listener failed', { path, event, error: (err as Error).message }),
+    )
   }
 
   /** The upstream URL feeding now, if any. */
@@ -115,14 +118,6 @@ export class PullRelay implements Relay {
         (err: PullError) => this.#reject(cand, err),
       )
     })
-  }
-
-  onDown(listener: (reason: DownReason, detail: string) => void): void {
-    this.#listeners.push(listener)
-  }
-
-  onQuiet(listener: (detail: string) => void): void {
-    this.#quietListeners.push(listener)
   }
 
   close(kick: boolean): void {
@@ -202,7 +197,7 @@ export class PullRelay implements Relay {
     const url = this.#current?.url
     this.#drop()
     this.#log.warn('upstream lost', { path: this.path, url, reason, detail })
-    this.#tell(this.#listeners, (listener) => listener(reason, detail))
+    this.events.emit('down', { reason, detail })
   }
 
   #drop(): void {
@@ -230,18 +225,7 @@ export class PullRelay implements Relay {
   #quietNow(current: Upstream): void {
     const detail = `no media for ${Math.round(current.silence.quietMs)} ms`
     this.#log.info('upstream quiet', { path: this.path, url: current.url, detail })
-    this.#tell(this.#quietListeners, (listener) => listener(detail))
-  }
-
-  /** Calls each listener; one that throws is logged and cannot stop the others. */
-  #tell<L>(listeners: readonly L[], call: (listener: L) => void): void {
-    for (const listener of [...listeners]) {
-      try {
-        call(listener)
-      } catch (err) {
-        this.#log.error('relay listener failed', { path: this.path, error: (err as Error).message })
-      }
-    }
+    this.events.emit('quiet', { detail })
   }
 
   #cancelCandidate(why: string): void {

@@ -54,10 +54,8 @@ async function originHas(host: string, path: string): Promise<boolean> {
 /** Resolves with the next down report of `relay`. */
 function nextDown(relay: Relay): Promise<{ reason: string; detail: string; at: number }> {
   return new Promise((resolve) => {
-    let done = false
-    relay.onDown((reason, detail) => {
-      if (done) return
-      done = true
+    const off = relay.events.on('down', ({ reason, detail }) => {
+      off()
       resolve({ reason, detail, at: Date.now() })
     })
   })
