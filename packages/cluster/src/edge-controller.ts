@@ -8,17 +8,8 @@ import {
   UpstreamResumedError,
 } from '@meshcast/interface'
 import { foreignId, foreignUrl } from './foreign.ts'
-import {
-  type Effect,
-  initialPull,
-  type PullEvent,
-  type PullSettings,
-  type PullState,
-  step,
-  type TimerName,
-  upstreamOf,
-  type World,
-} from './pull/machine.ts'
+import { initialPull, step, upstreamOf } from './pull/machine.ts'
+import type { Effect, PullEvent, PullSettings, PullState, TimerName, World } from './pull/types.ts'
 import type { StreamBook } from './stream-book.ts'
 import { type Candidate, memberIndex, type OriginEntry } from './upstream.ts'
 

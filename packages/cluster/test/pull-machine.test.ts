@@ -3,15 +3,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Carrier } from '../src/index.ts'
-import {
-  type Effect,
-  initialPull,
-  type PullEvent,
-  type PullSettings,
-  type PullState,
-  step,
-  type World,
-} from '../src/pull/machine.ts'
+import { initialPull, step } from '../src/pull/machine.ts'
+import type { Effect, PullEvent, PullSettings, PullState, World } from '../src/pull/types.ts'
 import { advert, member } from './fixtures.ts'
 
 const SETTINGS: PullSettings = {
