@@ -185,6 +185,16 @@ export type CpuShares = ReturnType<typeof cpuSince>
 /** One row of a benchmark's printed table. */
 export type Row = [what: string, result: string, goal: string, verdict: string]
 
+/** Prints rows as a Markdown table under `measurement | result | goal | (verdict)`. */
+export function printTable(rows: readonly Row[]): void {
+  const header: Row = ['measurement', 'result', 'goal', '']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`
+  console.log(line(header))
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
+  for (const r of rows) console.log(line(r))
+}
+
 /** A warning when processes outside the benchmark used a noticeable share of the CPU. */
 export function othersNote(cpu: (CpuShares | undefined)[]): string {
   const worst = max(cpu.map((c) => c?.foreignPct ?? 0))

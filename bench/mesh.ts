@@ -13,9 +13,8 @@
 // ≥ 90 % of the offered rate, and the last delivery came ≤ 2 s after the
 // offered schedule ended. A failed step does not end the ladder: the next
 // runs in a fresh group; two failures in a row do.
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, release, totalmem } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import {
   type MeshPeer,
@@ -36,6 +35,7 @@ import {
   max,
   median,
   othersNote,
+  printTable,
   processCpuWindow,
   progress,
   progressDone,
@@ -45,6 +45,7 @@ import {
   rssMiB,
   sleep,
 } from './lib.ts'
+import { writeResults } from './results.ts'
 
 // ---- command line and parameters ------------------------------------------
 
@@ -1153,12 +1154,7 @@ if (rate?.series !== undefined)
 
 for (const [phase, err] of Object.entries(phaseErrors)) rows.push([`${phase}: phase failed`, err, '', 'FAIL'])
 
-const header: Row = ['measurement', 'result', 'goal', '']
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`
-console.log(line(header))
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
-for (const r of rows) console.log(line(r))
+printTable(rows)
 console.log(
   `machine CPU per phase (% busy / % used by processes outside this benchmark / % stolen): ${Object.entries(
     cpuDuring,
@@ -1173,43 +1169,18 @@ console.log(
 // ---- results file ---------------------------------------------------------------------
 
 const out = option('out') ?? join(import.meta.dirname, 'results', QUICK ? 'mesh-quick.json' : 'mesh.json')
-const previous =
-  !QUICK && selected.length < PHASES.length && existsSync(out)
-    ? (JSON.parse(readFileSync(out, 'utf8')) as { phases?: Record<string, unknown> })
-    : {}
 const meshDefaults = Object.fromEntries(
   Object.entries(meshOptions).filter(([k, v]) => k.startsWith('DEFAULT_') && typeof v === 'number'),
 )
-/** The commit measured, and whether packages/ had uncommitted changes then. */
-function gitState(): { commit: string | null; packagesDirty: boolean | null } {
-  try {
-    const git = (...args: string[]) =>
-      execFileSync('git', args, { cwd: import.meta.dirname, encoding: 'utf8' })
-    return {
-      commit: git('rev-parse', 'HEAD').trim(),
-      packagesDirty: git('status', '--porcelain', '--', '../packages').trim() !== '',
-    }
-  } catch {
-    return { commit: null, packagesDirty: null }
-  }
-}
-const result = {
-  ...previous,
-  date: new Date().toISOString(),
-  git: gitState(),
-  machine: {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? null,
-    memoryGiB: round(totalmem() / 2 ** 30, 1),
-    kernel: release(),
-    platform: process.platform,
+writeResults(
+  out,
+  {
+    command: `node bench/mesh.ts ${argv.join(' ')}`.trim(),
+    quick: QUICK,
+    lastRun: { phases: selected, durationS },
+    parameters: { ...P, daemonArgs: LOG_ARGS, meshDefaults },
+    phases,
   },
-  node: process.version,
-  command: `node bench/mesh.ts ${argv.join(' ')}`.trim(),
-  quick: QUICK,
-  lastRun: { phases: selected, durationS },
-  parameters: { ...P, daemonArgs: LOG_ARGS, meshDefaults },
-  phases: { ...previous.phases, ...phases },
-}
-writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`)
+  !QUICK && selected.length < PHASES.length,
+)
 console.log(`written ${out}`)
