@@ -29,6 +29,7 @@ import {
 import { audioCodecName, type MediaServer, videoCodecName } from '@meshcast/media'
 import { isName, type LookupAll, lookupAll, type Mesh, parseHostPort } from '@meshcast/mesh'
 import type { Express, Request, Response } from 'express'
+import { announced } from './addresses.ts'
 import { BitrateMeter } from './bitrate.ts'
 import { durations } from './durations.ts'
 import { meshListens } from './mesh-probe.ts'
@@ -281,21 +282,9 @@ export class MediaPlane {
     })
   }
 
-  /**
-   * The address others reach this node's RTMP at; `0.0.0.0` when every
-   * setting is a wildcard (zero-config LAN): others then use the address
-   * their mesh connection to this node comes from.
-   */
+  /** The host others reach this node's RTMP at (`addresses.ts`), as a URL writes it. */
   #host(): string {
-    const { cluster, rtmp, mesh } = this.#p.config
-    const host = !isWildcard(cluster.publicIp)
-      ? cluster.publicIp
-      : !isWildcard(rtmp.host)
-        ? rtmp.host
-        : !isWildcard(mesh.host)
-          ? mesh.host
-          : '0.0.0.0'
-    return formatHost(host)
+    return formatHost(announced(this.#p.config).rtmpHost)
   }
 
   /**
@@ -425,7 +414,7 @@ export class MediaPlane {
    * setting a wildcard, zero-config) the address the request came in on.
    */
   #selfHost(asked: string | undefined): string | null {
-    const host = this.#host().replace(/^\[|\]$/g, '')
+    const host = announced(this.#p.config).rtmpHost
     if (!isWildcard(host)) return host
     if (asked === undefined || asked === '') return null
     // an IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d

@@ -1,6 +1,7 @@
 import type { NodeConfig } from '@meshcast/config'
-import { formatAddress, isWildcard } from '@meshcast/interface'
+import { formatAddress } from '@meshcast/interface'
 import type { MeshInit, Seed } from '@meshcast/mesh'
+import { announced } from './addresses.ts'
 import { durations } from './durations.ts'
 
 /**
@@ -19,16 +20,17 @@ export function meshInit(config: NodeConfig): MeshInit {
     seen.add(key)
     seeds.push({ host: s.host, port: s.port })
   }
-  const httpHost = isWildcard(http.host) ? cluster.publicIp : http.host
+  const at = announced(config)
   return {
     password: cluster.password,
     host: mesh.host,
     port: mesh.port,
+    announceHost: at.meshHost,
     self: {
       role: config.role,
       publicIp: cluster.publicIp,
       publicPort: cluster.publicPort,
-      http: formatAddress({ host: httpHost, port: http.port }),
+      http: formatAddress({ host: at.httpHost, port: http.port }),
       privateInstance: cluster.privateInstance,
     },
     mdns: discovery.mdns,

@@ -399,11 +399,15 @@ export class MemoryTransport implements MeshTransport {
       if (err !== null) reject(err)
       else resolve(id as string)
     }
-    options.signal?.addEventListener('abort', () => finish(new Error(`dial to ${key} aborted`)), {
-      once: true,
-    })
+    options.signal?.addEventListener(
+      'abort',
+      () => finish(failure(`dial to ${key} aborted`, { name: 'AbortError' })),
+      {
+        once: true,
+      },
+    )
     const timer = this.#clock.setTimeout(
-      () => finish(new Error(`dial to ${key} timed out`)),
+      () => finish(failure(`dial to ${key} timed out`, { name: 'TimeoutError' })),
       net.init.dialTimeout,
     )
     if (there === undefined) {
@@ -412,7 +416,7 @@ export class MemoryTransport implements MeshTransport {
       const rtt = 2 * net.delay(this.owner, this.owner)
       this.#clock.setTimeout(() => {
         this.#clock.clearTimeout(timer)
-        finish(new Error(`connect ECONNREFUSED ${host}:${target.port}`))
+        finish(failure(`connect ECONNREFUSED ${host}:${target.port}`, { code: 'ECONNREFUSED' }))
       }, rtt)
       return promise
     }
@@ -426,7 +430,7 @@ export class MemoryTransport implements MeshTransport {
         this.#clock.clearTimeout(timer)
         if (done || this.#handlers === null) return
         if (net.scheduler.isDead(there.owner) || there.#handlers === null) {
-          finish(new Error(`connect ECONNREFUSED ${key}`))
+          finish(failure(`connect ECONNREFUSED ${key}`, { code: 'ECONNREFUSED' }))
           return
         }
         if (options.peer !== undefined && options.peer !== there.id) {
@@ -685,4 +689,11 @@ export class MemoryTransport implements MeshTransport {
     if (this.#seen.size >= SEEN_CAP) this.#seen.clear()
     this.#seen.add(id)
   }
+}
+
+/** A dial failure as the real transport gives it: a message, and the `code` or `name` the connector sorts by. */
+function failure(message: string, marks: { code?: string; name?: string }): Error {
+  const err = new Error(message)
+  if (marks.name !== undefined) err.name = marks.name
+  return Object.assign(err, marks.code === undefined ? {} : { code: marks.code })
 }
