@@ -230,11 +230,11 @@ export class EdgeController {
     if (this.#pulls.has(path)) return true
     if (this.#port.published(path)) return false
     const relay = this.#port.open(path)
-    this.#pulls.set(path, { state: initialPull(path), relay, timers: new Map() })
-    // a closed pull's relay may still report; #dispatch finds no pull for it
-    relay.events.on('down', ({ reason, detail }) => this.#dispatch(path, { type: 'down', reason, detail }))
-    relay.events.on('quiet', ({ detail }) => this.#dispatch(path, { type: 'quiet', detail }))
-    this.#dispatch(path, { type: 'open' })
+    const pull: Running = { state: initialPull(path), relay, timers: new Map() }
+    this.#pulls.set(path, pull)
+    relay.events.on('down', ({ reason, detail }) => this.#run(pull, { type: 'down', reason, detail }))
+    relay.events.on('quiet', ({ detail }) => this.#run(pull, { type: 'quiet', detail }))
+    this.#run(pull, { type: 'open' })
     return true
   }
 
@@ -249,10 +249,21 @@ export class EdgeController {
     }
   }
 
-  /** Runs one event through the pull's machine and carries out what it says. */
+  /** Runs one event through the machine of `path`'s pull, if it has one. */
   #dispatch(path: string, event: PullEvent): void {
     const pull = this.#pulls.get(path)
-    if (pull === undefined) return
+    if (pull !== undefined) this.#run(pull, event)
+  }
+
+  /**
+   * Runs one event through this pull's machine and carries out what it says.
+   * News of a pull that ended (its relay's, its attempts', its timers') is
+   * dropped: a later pull of the same path is another pull, whose attempt
+   * ids start again.
+   */
+  #run(pull: Running, event: PullEvent): void {
+    const { path } = pull.state
+    if (this.#pulls.get(path) !== pull) return
     const { state, effects } = step(this.#machine, pull.state, event, this.#world(path))
     // stored first: an effect (a kick, a close) may bring the next event at once
     pull.state = state
@@ -264,9 +275,9 @@ export class EdgeController {
     switch (effect.type) {
       case 'pull':
         pull.relay.pull(effect.url).then(
-          () => this.#dispatch(path, { type: 'pulled', attempt: effect.attempt }),
+          () => this.#run(pull, { type: 'pulled', attempt: effect.attempt }),
           (err: Error) =>
-            this.#dispatch(path, {
+            this.#run(pull, {
               type: err instanceof UpstreamResumedError ? 'resumed' : 'failed',
               attempt: effect.attempt,
               error: err.message,
@@ -280,7 +291,7 @@ export class EdgeController {
           timer,
           setTimeout(() => {
             pull.timers.delete(timer)
-            this.#dispatch(path, { type: 'timer', name: timer })
+            this.#run(pull, { type: 'timer', name: timer })
           }, ms),
         )
         return

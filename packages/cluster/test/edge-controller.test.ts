@@ -106,6 +106,36 @@ function setup(t: TestContext, over: Partial<EdgeSettings> = {}) {
 }
 
 describe('edge controller', () => {
+  test("a closed pull's late attempt result does not reach the next pull of the same path", async (t) => {
+    const { book, port, edge } = setup(t, { streamOnDemand: true })
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a')])
+    const first = Promise.withResolvers<void>()
+    port.gates.set(url(1), first.promise)
+    port.players.set('/live/a', 1)
+    edge.played('/live/a')
+    await settle()
+    // the player leaves before the first pull delivers: the pull lingers out and closes
+    port.players.set('/live/a', 0)
+    edge.stopped('/live/a')
+    await advance(t, 60)
+    assert.deepEqual(port.closed, [{ path: '/live/a', kick: false }])
+    // a new player: a new pull of the path, its own attempt still under way
+    const second = Promise.withResolvers<void>()
+    port.gates.set(url(1), second.promise)
+    port.players.set('/live/a', 1)
+    edge.played('/live/a')
+    await settle()
+    assert.deepEqual(port.opened, ['/live/a', '/live/a'])
+    first.resolve() // the closed relay's pull ends now
+    await settle()
+    assert.equal(edge.pulls()[0]?.upstream, null, "the old relay's media is not the new pull's")
+    second.resolve()
+    await settle()
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n1')
+    assert.equal(edge.counters().started, 1)
+  })
+
   test('repeats an advertised stream at once; on loss switches to the other origin, one relay throughout', async (t) => {
     const { book, port, edge } = setup(t)
     t.after(() => edge.stop())
