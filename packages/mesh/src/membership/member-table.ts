@@ -178,8 +178,8 @@ export class MemberTable {
    *
    * Silence alone is not announced as a suspicion: one TCP segment lost
    * twice over a long link holds every frame behind it for a second or more
-   * (measured across 100 ms with 3 % loss: a 1.5 s silence about once a
-   * minute per four nodes), and the connection then delivers them all. The
+   * (measured across 100 ms with 3 % loss: a 1.5 s silence in about one
+   * steady minute of four nodes in three), and the connection then delivers them all. The
    * question (a ping, or any heartbeat meanwhile) tells that from a death in
    * the same `suspectAfter + silentGrace` as before.
    */
