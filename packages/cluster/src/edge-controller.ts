@@ -107,6 +107,9 @@ export class EdgeController {
   readonly #counters: EdgeCounters = { started: 0, failed: 0, failovers: 0, ignoredCopies: 0 }
   #stopped = false
   readonly #unhook: (() => void)[] = []
+  /** events waiting for the one being carried out (see `#run`) */
+  readonly #queue: { pull: Running; event: PullEvent }[] = []
+  #running = false
 
   constructor(settings: EdgeSettings, book: StreamBook, port: RelayPort, logger: Logger) {
     this.#s = settings
@@ -262,19 +265,40 @@ export class EdgeController {
    * ids start again.
    */
   #run(pull: Running, event: PullEvent): void {
-    const { path } = pull.state
-    if (this.#pulls.get(path) !== pull) return
-    const { state, effects } = step(this.#machine, pull.state, event, this.#world(path))
-    // stored first: an effect (a kick, a close) may bring the next event at once
-    pull.state = state
-    for (const effect of effects) this.#carryOut(pull, effect)
+    // An effect may bring the next event at once (a kick: a player's stop; a change listener: an
+    // advert). It waits until every effect of this one is carried out: the timers armed and the
+    // state's record of them must not drift apart.
+    this.#queue.push({ pull, event })
+    if (this.#running) return
+    this.#running = true
+    try {
+      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
+        const { path } = next.pull.state
+        if (this.#pulls.get(path) !== next.pull) continue
+        const { state, effects } = step(this.#machine, next.pull.state, next.event, this.#world(path))
+        next.pull.state = state
+        for (const effect of effects) this.#carryOut(next.pull, effect)
+      }
+    } finally {
+      // an effect that threw leaves the rest queued: the next event carries it out first
+      this.#running = false
+    }
+  }
+
+  #attempt(relay: Relay, url: string): Promise<void> {
+    try {
+      return relay.pull(url)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   #carryOut(pull: Running, effect: Effect): void {
     const { path } = pull.state
     switch (effect.type) {
       case 'pull':
-        pull.relay.pull(effect.url).then(
+        // a relay that throws instead of rejecting still reports back: as a failed attempt
+        this.#attempt(pull.relay, effect.url).then(
           () => this.#run(pull, { type: 'pulled', attempt: effect.attempt }),
           (err: Error) =>
             this.#run(pull, {

@@ -37,7 +37,9 @@ class FakePort implements RelayPort {
   readonly dead = new Set<string>()
   /** the pulls `dead` refused, in order */
   readonly refused: string[] = []
-  /** pulls of these urls end as given up: the quiet upstream resumed first */
+  /** pulls of these urls throw at once (a relay breaking its contract) instead of rejecting */
+  readonly throwing = new Set<string>()
+  /** the next pull of each of these urls ends as given up: the quiet upstream resumed first */
   readonly resumes = new Set<string>()
   /** when each pull was asked for (ms since the epoch) */
   readonly times: number[] = []
@@ -58,17 +60,21 @@ class FakePort implements RelayPort {
     return {
       path,
       events,
-      pull: async (url) => {
-        this.pulls.push(url)
-        this.times.push(Date.now())
-        await this.gates.get(url)
-        if (this.resumes.has(url)) throw new UpstreamResumedError(url)
-        if (this.dead.has(url)) {
-          this.refused.push(url)
-          throw new Error('connection refused')
-        }
+      pull: (url) => {
+        if (this.throwing.delete(url)) throw new Error('thrown, not rejected')
+        return this.#pull(url)
       },
       close: (kick) => this.closed.push({ path, kick }),
+    }
+  }
+  async #pull(url: string): Promise<void> {
+    this.pulls.push(url)
+    this.times.push(Date.now())
+    await this.gates.get(url)
+    if (this.resumes.delete(url)) throw new UpstreamResumedError(url)
+    if (this.dead.has(url)) {
+      this.refused.push(url)
+      throw new Error('connection refused')
     }
   }
   subscribers(path: string): number {
@@ -106,6 +112,59 @@ function setup(t: TestContext, over: Partial<EdgeSettings> = {}) {
 }
 
 describe('edge controller', () => {
+  test('an event an effect brings at once waits for the other effects: no stray retry timer pulls a live stream again', async (t) => {
+    const { book, port, edge } = setup(t, { retryMs: 10_000 })
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a')])
+    await settle()
+    // a change listener that makes an advert at once: the loss's own effects (arm the retry) are not done yet
+    let once = true
+    edge.events.on('change', () => {
+      if (!once) return
+      once = false
+      book.set(o2, [advert(o2, '/live/a')])
+    })
+    port.dead.add(url(1))
+    port.downs.get('/live/a')?.('closed', 'socket closed')
+    await settle()
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
+    const before = port.pulls.length
+    await advance(t, 10_100)
+    assert.deepEqual(port.pulls.slice(before), [], 'nothing pulled while n2 feeds')
+  })
+
+  test('a relay whose pull throws instead of rejecting: a failed attempt, then the next candidate', async (t) => {
+    const { book, port, edge } = setup(t)
+    t.after(() => edge.stop())
+    port.throwing.add(url(1))
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await settle()
+    assert.equal(edge.pulls()[0]?.upstream?.node, 'n2')
+    assert.equal(edge.counters().failed, 1)
+  })
+
+  test('an upstream that withdrew while its quiet spell was being covered is left once it resumes', async (t) => {
+    const { book, port, edge } = setup(t)
+    t.after(() => edge.stop())
+    book.set(o1, [advert(o1, '/live/a', { since: 1 })])
+    book.set(o2, [advert(o2, '/live/a', { since: 2 })])
+    await settle()
+    const media = Promise.withResolvers<void>()
+    port.gates.set(url(2), media.promise)
+    port.resumes.add(url(2))
+    port.quiets.get('/live/a')?.('no media for 264 ms')
+    await settle()
+    book.set(o1, []) // withdrawn while the alternative is tried: settled when that attempt ends
+    media.resolve() // and that attempt ends as given up: n1 resumed first
+    await settle()
+    assert.equal(
+      edge.pulls()[0]?.upstream?.node,
+      'n2',
+      'not kept on an upstream that no longer offers the stream',
+    )
+  })
+
   test("a closed pull's late attempt result does not reach the next pull of the same path", async (t) => {
     const { book, port, edge } = setup(t, { streamOnDemand: true })
     t.after(() => edge.stop())

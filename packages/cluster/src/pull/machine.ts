@@ -172,6 +172,8 @@ class Transition {
   }
 
   #timer(name: TimerName): void {
+    // a timer the state does not know as armed is a stray one (disarmed meanwhile): nothing to do
+    if (!this.s.timers[name]) return
     this.s.timers[name] = false
     if (name === 'retry') {
       this.s.avoid = []
@@ -419,14 +421,17 @@ class Transition {
     const attempt = this.#current(id)
     if (attempt === null) return
     const { phase } = this.s
-    if (phase.kind !== 'switching') {
+    // only a round begun for a quiet upstream (it skips that one) is given up for its resuming
+    if (phase.kind !== 'switching' || attempt.skip === null) {
       this.#failed(id, error)
       return
     }
     // the quiet upstream came back first: it feeds on, and the alternative did nothing wrong
     this.#log('info', 'upstream resumed; staying', { upstream: phase.upstream.id })
     this.s.phase = { kind: 'live', upstream: phase.upstream }
-    this.#recheck(attempt.recheck)
+    // a withdrawal during the attempt waited for it to end: it counts now
+    if (!this.#offered(phase.upstream)) this.#withdrawn(phase.upstream.id)
+    else this.#recheck(attempt.recheck)
   }
 
   /** A round found nobody left to try. */
