@@ -24,7 +24,8 @@ import type { Proto, Server, System, SystemName, TtffDeployment } from '../syste
 
 export type Role = 'origin' | 'warm edge' | 'cold edge'
 
-interface TtffTarget {
+/** What is probed, as the results name it. */
+interface TtffWhat {
   system: SystemName
   role: Role
   proto: Proto
@@ -33,6 +34,9 @@ interface TtffTarget {
   note?: string
   /** a few words of that for the table */
   tag?: string
+}
+
+interface TtffTarget extends TtffWhat {
   /** before each probe (e.g. wait until the cold edge's pull has ended) */
   before?: () => Promise<void>
   /** right after the probe started (NMS: add the relay task) */
@@ -51,13 +55,7 @@ export interface TtffSample {
   error?: string
 }
 
-export interface TtffResult {
-  system: SystemName
-  role: Role
-  proto: Proto
-  url: string
-  note?: string
-  tag?: string
+export interface TtffResult extends TtffWhat {
   medianMs: number | null
   p90Ms: number | null
   minMs: number | null

@@ -93,6 +93,7 @@ export class Daemon implements Startable {
     this.config = config
     this.#log = logger.child({ node: this.id })
     const pulls = isEdgeRole(config.role)
+    const times = durations(config)
     this.#auth = new StreamAuth(
       { ...config.auth, clusterPassword: config.cluster.password },
       this.#log.child({ component: 'auth' }),
@@ -107,9 +108,9 @@ export class Daemon implements Startable {
         // Red5 Pro's edges take no publishers; an origin (or a standalone node) does.
         acceptsPublish: !pulls,
         refusePublishText: `this node is ${config.role === 'edge' ? 'an edge' : 'a relay'}: publish to an origin`,
-        stallMs: durations(config).stallMs,
+        stallMs: times.stallMs,
         rtmpBounds: {
-          setupMs: durations(config).setupMs,
+          setupMs: times.setupMs,
           inactivityMs: config.rtmpLimits.inactivityMs,
           connectionsPerIp: config.rtmpLimits.connectionsPerIp,
           pendingPerIp: config.rtmpLimits.pendingPerIp,

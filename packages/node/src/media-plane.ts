@@ -21,6 +21,7 @@ import {
   formatAddress,
   formatHost,
   type HostPort,
+  isEdgeRole,
   isWildcard,
   type Logger,
   type Member,
@@ -85,17 +86,18 @@ export class MediaPlane {
     const rtmps = parts.config.tls.rtmps
     if (rtmps !== null) parts.mesh.setData(RTMPS_KEY, rtmps.port)
     const { cluster, role } = parts.config
+    const times = durations(parts.config)
     this.edge =
-      parts.relays === null || (role !== 'edge' && role !== 'relay')
+      parts.relays === null || !isEdgeRole(role)
         ? null
         : new EdgeController(
             {
               selfId: parts.id,
               origins: cluster.origins.map((o) => ({ host: o.host, port: o.port })),
               streamOnDemand: cluster.streamOnDemand,
-              lingerMs: durations(parts.config).lingerMs,
-              waitMs: durations(parts.config).waitMs,
-              retryMs: durations(parts.config).retryMs,
+              lingerMs: times.lingerMs,
+              waitMs: times.waitMs,
+              retryMs: times.retryMs,
               kickOnUnpublish: cluster.kickOnUnpublish,
               urlOf: (c) => this.#pullUrl(c.member, c.advert.rtmpUrl),
               ownerHoldMs: parts.config.auth.ownerHoldMs,

@@ -21,6 +21,7 @@ export function meshInit(config: NodeConfig): MeshInit {
     seeds.push({ host: s.host, port: s.port })
   }
   const at = announced(config)
+  const times = durations(config)
   return {
     password: cluster.password,
     host: mesh.host,
@@ -35,8 +36,8 @@ export function meshInit(config: NodeConfig): MeshInit {
     },
     mdns: discovery.mdns,
     seeds,
-    retryInterval: durations(config).retryMs,
-    healWindow: durations(config).healMs,
+    retryInterval: times.retryMs,
+    healWindow: times.healMs,
     profile: discovery.profile,
     inboundLimits: { ...config.meshLimits },
   }
