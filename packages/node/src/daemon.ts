@@ -10,15 +10,17 @@ import { Mesh, newIdentity } from '@meshcast/mesh'
 import type { Express } from 'express'
 import type { Registry } from 'prom-client'
 import { createAppHost } from './apps.ts'
+import { type ClusterSide, clusteredSide, standaloneSide } from './cluster-side.ts'
 import { dashboardSource } from './dashboard-source.ts'
 import { durations } from './durations.ts'
 import { AdminGuard } from './http/admin-guard.ts'
 import { SlowedRequests } from './http/request-gate.ts'
-import { clusteredRoutes, nodeRoutes, standaloneRoutes } from './http/routes.ts'
+import { nodeRoutes } from './http/routes.ts'
 import { closeHttp, createApp, type HttpOptions, HttpRefusals, listenHttp } from './http/server.ts'
-import { MediaPlane } from './media-plane.ts'
+import { Lifecycle, type Phase } from './lifecycle.ts'
 import { meshInit } from './mesh-init.ts'
 import { metricsRegistry } from './metrics.ts'
+import { MediaPlane } from './plane/media-plane.ts'
 import { LoopWatch, type Readiness } from './probes.ts'
 import { pullCredentials } from './pull-credentials.ts'
 import { STOP_TIMEOUT_MS } from './run-until-signal.ts'
@@ -56,12 +58,10 @@ export class Daemon implements Startable {
   readonly #log: Logger
   readonly #media: MediaServer
   readonly #auth: StreamAuth
-  /** null for a standalone node (`nodeType` off) */
-  readonly #mesh: Mesh | null
   readonly #apps: AppHost
-  /** null on a standalone node */
-  readonly #plane: MediaPlane | null
-  readonly #up = new Set<string>()
+  /** the mesh and the media plane, or a standalone node's null object */
+  readonly #cluster: ClusterSide
+  readonly #life: Lifecycle
   readonly #metrics: Registry
   readonly #httpRefusals: HttpRefusals
   readonly #httpSlowed: SlowedRequests
@@ -71,7 +71,7 @@ export class Daemon implements Startable {
   #appsStarted = false
   /** true from the start of a stop until it ends */
   #draining = false
-  #uncatchApplicationErrors: (() => void) | null = null
+  #uncatch: (() => void) | null = null
   #startedAt = 0
   #http: Server | null = null
   #https: Server | null = null
@@ -125,24 +125,29 @@ export class Daemon implements Startable {
       },
       { logger: this.#log },
     )
-    this.#mesh =
+    const mesh =
       config.role === 'standalone' ? null : new Mesh({ ...meshInit(config), identity }, { logger: this.#log })
-    this.#apps = createAppHost(config, this.id, this.#mesh, this.#log)
-    this.#plane =
-      this.#mesh === null
+    this.#apps = createAppHost(config, this.id, mesh, this.#log)
+    const plane =
+      mesh === null
         ? null
         : new MediaPlane({
             config,
             id: this.id,
             media: this.#media,
-            mesh: this.#mesh,
+            mesh,
             relays: pulls ? this.#media.relays() : null,
             logger: this.#log,
           })
+    this.#cluster =
+      mesh === null || plane === null
+        ? standaloneSide(this.id, this.#media)
+        : clusteredSide(config, mesh, plane)
     this.#httpRefusals = new HttpRefusals(this.#log.child({ component: 'http' }))
     this.#httpSlowed = new SlowedRequests(this.#log.child({ component: 'http' }))
     this.#admin = new AdminGuard(config.admin.token)
     this.#metrics = this.#metricsRegistry()
+    this.#life = new Lifecycle(this.#phases(), this.#log)
     this.#dashboard = new DashboardFeed(
       dashboardSource({
         id: this.id,
@@ -150,8 +155,8 @@ export class Daemon implements Startable {
         http: formatAddress(config.http),
         rtmp: formatAddress({ host: config.cluster.publicIp, port: config.cluster.publicPort }),
         media: this.#media,
-        mesh: this.#mesh,
-        book: this.#plane?.book ?? null,
+        mesh,
+        book: plane?.book ?? null,
         warnings: securityWarnings(config),
       }),
       this.#log.child({ component: 'dashboard' }),
@@ -163,7 +168,7 @@ export class Daemon implements Startable {
     return durations(this.config).drainMs + STOP_TIMEOUT_MS
   }
 
-  /** Starts everything; a second call waits for the first. Throws `DaemonStoppedError` once `stop()` was called. */
+  /** Starts everything; a second call waits for the first. Throws `DaemonStoppedError` once `stop()` was called, or after a start that failed. */
   async start(): Promise<void> {
     if (this.#stopped) throw new DaemonStoppedError()
     this.#starting ??= this.#start()
@@ -175,67 +180,22 @@ export class Daemon implements Startable {
     const { role, rtmp, http } = this.config
     this.#log.info('starting', { role, version: VERSION })
     for (const warning of securityWarnings(this.config)) this.#log.warn(warning, { component: 'security' })
-    this.#loop.start()
     try {
-      await this.#auth.start()
-      await this.#media.start()
-      this.#up.add('rtmp')
-      if (this.config.tls.rtmps !== null) this.#up.add('rtmps')
-      // an app's stray exception or rejection fails that app, not the node
-      if (this.config.webapps.apps.length > 0) {
-        this.#uncatchApplicationErrors ??= catchApplicationErrors(this.#apps)
-      }
-      // before the join: each app's bus channel is subscribed, so messages sent from then on are held for it
-      await this.#apps.load()
-      const app = createApp((app) => this.#routes(app), this.#log)
-      const options: HttpOptions = {
-        upgrade: (req, socket, head) => {
-          if (!this.#media.flvUpgrade(req, socket, head)) this.#apps.handleUpgrade(req, socket, head)
-        },
-        connectionsPerIp: this.config.httpLimits.connectionsPerIp,
-        requestRate: this.config.httpLimits.requestRate,
-        refusals: this.#httpRefusals,
-        slowed: this.#httpSlowed,
-      }
-      this.#http = await listenHttp(app, http, options)
-      const certificate = this.#certificate
-      if (this.config.tls.https !== null && certificate !== null) {
-        const https = await listenHttp(app, this.config.tls.https, { ...options, tls: certificate.pem })
-        this.#https = https
-        this.#up.add('https')
-        this.#unwatchHttps = certificate.onChange((pem) => (https as HttpsServer).setSecureContext(pem))
-      }
-      certificate?.start()
-      const adminAt = this.config.admin.listener
-      if (adminAt !== null) {
-        const admin = await listenHttp(app, adminAt, options)
-        this.#adminHttp = admin
-        // registered before any connection: the first comes after this turn of the event loop
-        admin.on('connection', (socket) => this.#adminSockets.add(socket))
-        this.#up.add('admin')
-      }
-      this.#up.add('http')
-      if (this.#mesh !== null) {
-        await this.#mesh.start()
-        this.#up.add('mesh')
-        this.#plane?.start()
-      }
-      this.#dashboard.start()
-      await this.#apps.start()
-      this.#appsStarted = true
+      await this.#life.start()
     } catch (err) {
-      await this.stop()
+      // what started was stopped again; the mesh identity and the media server's sockets are spent
+      this.#stopped = true
       throw err
     }
     this.#log.info('ready', {
       role,
       rtmp: `${rtmp.host}:${rtmp.port}`,
       http: `${http.host}:${http.port}`,
-      ...(this.#mesh === null ? {} : { mesh: this.#mesh.address, view: this.#mesh.view.id }),
+      ...this.#cluster.readyFields(),
     })
   }
 
-  /** Drains, then stops everything; a call while a stop runs waits for that one. */
+  /** Drains, then stops everything; waits for a start in progress first; a call while a stop runs waits for that one. */
   async stop(): Promise<void> {
     this.#stopped = true
     this.#stopping ??= this.#stop().finally(() => {
@@ -245,29 +205,114 @@ export class Daemon implements Startable {
   }
 
   async #stop(): Promise<void> {
-    await this.#drain()
-    await this.#apps.stop()
-    this.#appsStarted = false
-    this.#plane?.stop()
-    this.#dashboard.stop()
-    await this.#mesh?.stop()
+    // the phases begun are known only once the start has run its course (a failed start stopped them itself)
+    await this.#starting?.catch(() => undefined)
+    await this.#life.stop()
+  }
+
+  /**
+   * The parts of a node in the order they start; they stop in reverse, after
+   * the drain (a `beforeStop`) has run with everything still up. The
+   * applications are loaded before the HTTP side and the mesh (each app's
+   * bus channel is subscribed, so messages sent from the join on are held
+   * for it) and started last, once the node has joined.
+   */
+  #phases(): Phase[] {
+    const { config } = this
+    return [
+      { name: 'event loop watch', start: () => this.#loop.start(), stop: () => this.#loop.stop() },
+      { name: 'auth', start: () => this.#auth.start(), stop: () => this.#auth.stop() },
+      {
+        name: 'media server',
+        up: config.tls.rtmps === null ? ['rtmp'] : ['rtmp', 'rtmps'],
+        start: () => this.#media.start(),
+        stop: () => this.#media.stop(),
+      },
+      {
+        name: 'drain',
+        beforeStop: () => this.#drain(),
+        stop: () => {
+          this.#draining = false
+        },
+      },
+      {
+        // an app's stray exception or rejection fails that app, not the node
+        name: 'application errors',
+        start: () => {
+          if (config.webapps.apps.length > 0) this.#uncatch = catchApplicationErrors(this.#apps)
+        },
+        stop: () => {
+          this.#uncatch?.()
+          this.#uncatch = null
+        },
+      },
+      { name: 'applications loaded', start: () => this.#apps.load(), stop: () => this.#apps.stop() },
+      {
+        name: 'http',
+        up: [
+          'http',
+          ...(config.tls.https === null ? [] : ['https']),
+          ...(config.admin.listener === null ? [] : ['admin']),
+        ],
+        start: () => this.#listen(),
+        stop: () => this.#unlisten(),
+      },
+      ...this.#cluster.phases,
+      { name: 'dashboard', start: () => this.#dashboard.start(), stop: () => this.#dashboard.stop() },
+      {
+        name: 'applications',
+        start: async () => {
+          await this.#apps.start()
+          this.#appsStarted = true
+        },
+        stop: async () => {
+          this.#appsStarted = false
+          await this.#apps.stop()
+        },
+      },
+    ]
+  }
+
+  /** The HTTP listeners: plain, HTTPS (its certificate followed), the admin one. */
+  async #listen(): Promise<void> {
+    const { config } = this
+    const app = createApp((app) => this.#routes(app), this.#log)
+    const options: HttpOptions = {
+      upgrade: (req, socket, head) => {
+        if (!this.#media.flvUpgrade(req, socket, head)) this.#apps.handleUpgrade(req, socket, head)
+      },
+      connectionsPerIp: config.httpLimits.connectionsPerIp,
+      requestRate: config.httpLimits.requestRate,
+      refusals: this.#httpRefusals,
+      slowed: this.#httpSlowed,
+    }
+    this.#http = await listenHttp(app, config.http, options)
+    const certificate = this.#certificate
+    if (config.tls.https !== null && certificate !== null) {
+      const https = await listenHttp(app, config.tls.https, { ...options, tls: certificate.pem })
+      this.#https = https
+      this.#unwatchHttps = certificate.onChange((pem) => (https as HttpsServer).setSecureContext(pem))
+    }
+    certificate?.start()
+    if (config.admin.listener !== null) {
+      const admin = await listenHttp(app, config.admin.listener, options)
+      this.#adminHttp = admin
+      // registered before any connection: the first comes after this turn of the event loop
+      admin.on('connection', (socket) => this.#adminSockets.add(socket))
+    }
+  }
+
+  async #unlisten(): Promise<void> {
     const servers = [this.#http, this.#https, this.#adminHttp]
     this.#http = null
     this.#https = null
     this.#adminHttp = null
-    this.#up.clear()
     this.#certificate?.stop()
     this.#unwatchHttps?.()
     this.#unwatchHttps = null
     await Promise.all(servers.map((server) => (server === null ? null : closeHttp(server))))
     this.#httpRefusals.stop()
     this.#httpSlowed.stop()
-    await this.#media.stop()
-    await this.#auth.stop()
-    this.#uncatchApplicationErrors?.()
-    this.#uncatchApplicationErrors = null
-    this.#loop.stop()
-    this.#draining = false
   }
 
   /**
@@ -280,21 +325,11 @@ export class Daemon implements Startable {
    * viewers elsewhere before the ones still watching are cut.
    */
   async #drain(): Promise<void> {
-    if (this.#draining || !this.#up.has('rtmp')) return
     this.#draining = true
     this.#media.drain(DRAINING_TEXT)
     const timeoutMs = durations(this.config).drainMs
     const started = Date.now()
-    const plane = this.#plane
-    if (plane !== null && this.#mesh?.state === 'joined') {
-      this.#log.info('draining: adverts withdrawn, waiting for the nodes pulling from this one', {
-        timeoutMs,
-      })
-      plane.drain()
-      const result = await plane.drained(timeoutMs)
-      if (result.drained) this.#log.info('drained: no node pulls from this one', { ms: result.ms })
-      else this.#log.warn('drain timed out; leaving anyway', { ms: result.ms, stillPulling: result.waiting })
-    }
+    await this.#cluster.drain(timeoutMs, this.#log)
     await this.#playersLeave(timeoutMs - (Date.now() - started))
   }
 
@@ -316,8 +351,6 @@ export class Daemon implements Startable {
   }
 
   #metricsRegistry(): Registry {
-    const mesh = this.#mesh
-    const edge = this.#plane?.edge ?? null
     return metricsRegistry({
       node: { id: this.id, role: this.config.role, version: VERSION, draining: () => this.#draining },
       media: this.#media,
@@ -326,15 +359,7 @@ export class Daemon implements Startable {
         slowed: () => this.#httpSlowed.counts['request-rate'],
       },
       auth: { counts: () => this.#auth.counts() },
-      mesh:
-        mesh === null ? null : { counters: () => mesh.counters(), members: () => mesh.view.members.length },
-      pulls:
-        edge === null
-          ? null
-          : {
-              counters: () => edge.counters(),
-              active: () => edge.pulls().filter((p) => p.upstream !== null).length,
-            },
+      ...this.#cluster.metrics,
     })
   }
 
@@ -349,10 +374,10 @@ export class Daemon implements Startable {
         ...(this.config.tls.rtmps === null ? {} : { rtmps: this.config.tls.rtmps }),
         http: this.config.http,
         ...(this.config.tls.https === null ? {} : { https: this.config.tls.https }),
-        ...(this.#mesh === null ? {} : { mesh: this.config.mesh }),
+        ...(this.#cluster.listener === null ? {} : { mesh: this.#cluster.listener }),
         ...(this.config.admin.listener === null ? {} : { admin: this.config.admin.listener }),
       },
-      up: this.#up,
+      up: this.#life.up,
     }
     const status = nodeStatus(source)
     // ready once the apps have started too: a page must not meet "starting"; not while shutting down
@@ -360,7 +385,7 @@ export class Daemon implements Startable {
       ...status,
       ready: status.ready && this.#appsStarted && !this.#draining,
       draining: this.#draining,
-      mesh: this.#mesh?.status() ?? null,
+      mesh: this.#cluster.status(),
     }
   }
 
@@ -368,7 +393,7 @@ export class Daemon implements Startable {
   #readiness(): Readiness {
     return {
       listeners: this.status().listeners,
-      mesh: this.#mesh?.state ?? null,
+      mesh: this.#cluster.state(),
       appsStarted: this.#appsStarted,
       apps: this.#apps.list(),
       draining: this.#draining,
@@ -386,10 +411,7 @@ export class Daemon implements Startable {
       readiness: () => this.#readiness(),
       metrics: this.#metrics,
       dashboard: this.#dashboard,
-      cluster:
-        this.#mesh === null || this.#plane === null
-          ? standaloneRoutes(this.id, this.#media)
-          : clusteredRoutes(this.#mesh, this.#plane),
+      cluster: this.#cluster.routes,
       apps: this.#apps,
       log: this.#log,
     })
