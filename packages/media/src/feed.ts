@@ -1,5 +1,12 @@
-import { type Logger, MeshcastError, SafeEmitter } from '@meshcast/interface'
-import { AUDIO, AUDIO_HEADER, DATA, METADATA, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
+import {
+  type Logger,
+  MeshcastError,
+  SafeEmitter,
+  TAG_AUDIO,
+  TAG_SCRIPT,
+  TAG_VIDEO,
+} from '@meshcast/interface'
+import { AUDIO_HEADER, METADATA, VIDEO_HEADER } from './flv-kinds.ts'
 import { admit, broadcast, rebase } from './ingest.ts'
 import { type AVPacket, BaseSession, BroadcastServer, Context } from './nms.ts'
 import { Rebaser } from './rebaser.ts'
@@ -215,8 +222,8 @@ export class InvalidFeedStateError extends MeshcastError {
 
 /** Metadata and sequence headers: what NMS caches and replays to each new player. */
 function headerKind(p: AVPacket): number | null {
-  if (p.codec_type === DATA) return METADATA
-  if (p.codec_type === AUDIO && p.flags === AUDIO_HEADER) return AUDIO_HEADER
-  if (p.codec_type === VIDEO && p.flags === VIDEO_HEADER) return VIDEO_HEADER
+  if (p.codec_type === TAG_SCRIPT) return METADATA
+  if (p.codec_type === TAG_AUDIO && p.flags === AUDIO_HEADER) return AUDIO_HEADER
+  if (p.codec_type === TAG_VIDEO && p.flags === VIDEO_HEADER) return VIDEO_HEADER
   return null
 }

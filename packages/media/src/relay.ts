@@ -3,10 +3,11 @@ import {
   RelayClosedError,
   type RelayEvents,
   SafeEmitter,
+  TAG_VIDEO,
   UpstreamResumedError,
 } from '@meshcast/interface'
 import type { Feed } from './feed.ts'
-import { isMediaFrame, KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
+import { isMediaFrame, KEYFRAME, VIDEO_HEADER } from './flv-kinds.ts'
 import { AVPacket } from './nms.ts'
 import { PullClient, type PullCredentials, PullError, type PullFailureReason } from './pull-client.ts'
 import type { DownReason, Relay } from './relay-types.ts'
@@ -278,11 +279,11 @@ export class PullRelay implements Relay {
 }
 
 function isVideoHeader(p: AVPacket): boolean {
-  return p.codec_type === VIDEO && p.flags === VIDEO_HEADER
+  return p.codec_type === TAG_VIDEO && p.flags === VIDEO_HEADER
 }
 
 function isKeyframe(p: AVPacket): boolean {
-  return p.codec_type === VIDEO && p.flags === KEYFRAME
+  return p.codec_type === TAG_VIDEO && p.flags === KEYFRAME
 }
 
 /** A packet whose data survives the parser's next message. */
