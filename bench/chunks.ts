@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { playWsFlv, publish, TestCluster, waitFor } from '@meshcast/testing'
+import { playWsFlv, publish, TAG_VIDEO, TestCluster, waitFor } from '@meshcast/testing'
 import { progress, progressDone, round } from './lib.ts'
 
 const C0C1 = Buffer.concat([Buffer.from([3]), Buffer.alloc(8), randomBytes(1528)])
@@ -45,7 +45,7 @@ async function measure(rate: number | undefined): Promise<Run> {
     })
     const publisher = await publish(`${origin.rtmpUrl}/live/tiny`, { seconds: 120 })
     const player = await playWsFlv(`${origin.httpUrl.replace(/^http/, 'ws')}/live/tiny.flv`)
-    await waitFor(() => player.tags.filter((t) => t.type === 9).length > 50, { timeout: 20_000 })
+    await waitFor(() => player.tags.filter((t) => t.type === TAG_VIDEO).length > 50, { timeout: 20_000 })
     await sleep(4000)
     const pid = origin.child.pid as number
     const idle0 = cpuMs(pid)
@@ -84,7 +84,11 @@ async function measure(rate: number | undefined): Promise<Run> {
     }
     const ms = Date.now() - t0
     const busy = (cpuMs(pid) - c0) / ms
-    const times = [t0, ...player.tags.filter((t) => t.type === 9 && t.at >= t0).map((t) => t.at), t0 + ms]
+    const times = [
+      t0,
+      ...player.tags.filter((t) => t.type === TAG_VIDEO && t.at >= t0).map((t) => t.at),
+      t0 + ms,
+    ]
     let gap = 0
     for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] ?? 0) - (times[i - 1] ?? 0))
     const slowed = origin.records().filter((r) => /chunk rate/.test(String(r.message))).length

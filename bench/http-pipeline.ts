@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { playWsFlv, publish, TestCluster, waitFor } from '@meshcast/testing'
+import { playWsFlv, publish, TAG_VIDEO, TestCluster, waitFor } from '@meshcast/testing'
 import { median, round } from './lib.ts'
 
 const SECONDS = Number(process.argv[2] ?? 10)
@@ -35,7 +35,7 @@ async function run(mode: string, properties: Record<string, string | number>): P
     const origin = await cluster.start({ name: 'origin', properties })
     const publisher = await publish(`${origin.rtmpUrl}/live/p`, { seconds: 120 })
     const player = await playWsFlv(`${origin.httpUrl.replace(/^http/, 'ws')}/live/p.flv`)
-    await waitFor(() => player.tags.filter((t) => t.type === 9).length > 50, { timeout: 20_000 })
+    await waitFor(() => player.tags.filter((t) => t.type === TAG_VIDEO).length > 50, { timeout: 20_000 })
     await sleep(4000)
     const pid = origin.child.pid as number
     const request = Buffer.from('GET /api/streams HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200))
@@ -84,7 +84,11 @@ async function run(mode: string, properties: Record<string, string | number>): P
     await prober
     const ms = Date.now() - t0
     const cpu = (cpuMs(pid) - c0) / ms
-    const times = [t0, ...player.tags.filter((t) => t.type === 9 && t.at >= t0).map((t) => t.at), t0 + ms]
+    const times = [
+      t0,
+      ...player.tags.filter((t) => t.type === TAG_VIDEO && t.at >= t0).map((t) => t.at),
+      t0 + ms,
+    ]
     let gap = 0
     for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] ?? 0) - (times[i - 1] ?? 0))
     const result: Run = {

@@ -4,6 +4,8 @@
 // a Date.now() stamp; this one parses with node-media-server's FLV parser,
 // which classifies tags as the RTMP probe's RtmpClient does.
 
+import { TAG_VIDEO } from '../../packages/interface/src/flv.ts'
+import { KEYFRAME, VIDEO_HEADER } from '../../packages/media/src/flv-kinds.ts'
 import { type AVPacket, Flv } from '../../packages/media/src/nms.ts'
 import { errorText, round } from '../lib.ts'
 
@@ -31,9 +33,9 @@ export async function flvProbe(url: string, timeoutMs: number): Promise<FlvProbe
     const parser = new Flv()
     let sequenceHeader = false
     parser.onPacketCallback = (p: AVPacket) => {
-      if (p.codec_type !== 9 || out.ms !== null) return
-      if (p.flags === 2) sequenceHeader = true
-      else if (p.flags === 3) {
+      if (p.codec_type !== TAG_VIDEO || out.ms !== null) return
+      if (p.flags === VIDEO_HEADER) sequenceHeader = true
+      else if (p.flags === KEYFRAME) {
         out.ms = round(performance.now() - t0, 1)
         out.decodable = sequenceHeader
       }

@@ -3,6 +3,8 @@
 // fifty of these in one process must cost little and time a first frame to
 // a tenth of a millisecond, so this one keeps counts and times only.
 
+import { TAG_AUDIO, TAG_VIDEO } from '../../packages/interface/src/flv.ts'
+import { AUDIO_FRAME, INTER_FRAME, KEYFRAME, VIDEO_HEADER } from '../../packages/media/src/flv-kinds.ts'
 import { type AVPacket, RtmpClient } from '../../packages/media/src/nms.ts'
 import { errorText } from '../lib.ts'
 
@@ -142,13 +144,13 @@ export class RtmpProbe extends RtmpClient {
 
   #packet(p: AVPacket): void {
     const at = performance.now()
-    if (p.codec_type === 9) {
-      if (p.flags === 2) {
+    if (p.codec_type === TAG_VIDEO) {
+      if (p.flags === VIDEO_HEADER) {
         this.firstVideoHeaderAt ??= at
         return
       }
-      if (p.flags !== 3 && p.flags !== 4) return
-      const key = p.flags === 3
+      if (p.flags !== KEYFRAME && p.flags !== INTER_FRAME) return
+      const key = p.flags === KEYFRAME
       if (key && this.firstKeyAt === null) {
         this.firstKeyAt = at
         this.firstKeyDecodable = this.firstVideoHeaderAt !== null
@@ -159,7 +161,7 @@ export class RtmpProbe extends RtmpClient {
         this.backwards.push({ kind: 'video', at, from: this.#lastDts.video, to: p.dts })
       this.#lastDts.video = p.dts
       if (this.keep) this.frames.push({ at, dts: p.dts, key })
-    } else if (p.codec_type === 8 && p.flags === 1) {
+    } else if (p.codec_type === TAG_AUDIO && p.flags === AUDIO_FRAME) {
       this.audioFrames++
       if (p.dts < this.#lastDts.audio)
         this.backwards.push({ kind: 'audio', at, from: this.#lastDts.audio, to: p.dts })

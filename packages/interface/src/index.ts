@@ -39,12 +39,41 @@ export type { ConfigProblem } from './errors.ts'
 export { ConfigError, formatConfigProblem, ListenError, MeshcastError } from './errors.ts'
 export type { Listener } from './events.ts'
 export { SafeEmitter } from './events.ts'
+export {
+  AAC_SEQUENCE_HEADER,
+  AVC_SEQUENCE_HEADER,
+  EX_CODED_FRAMES,
+  EX_CODED_FRAMES_X,
+  EX_SEQUENCE_START,
+  FILE_HEADER_BYTES,
+  FRAME_COMMAND,
+  FRAME_INTER,
+  FRAME_KEY,
+  fourcc,
+  HAS_AUDIO,
+  HAS_VIDEO,
+  isExVideo,
+  PREVIOUS_TAG_SIZE_BYTES,
+  SOUND_AAC,
+  soundFormat,
+  TAG_AUDIO,
+  TAG_HEADER_BYTES,
+  TAG_SCRIPT,
+  TAG_TYPE_MASK,
+  TAG_VIDEO,
+  tagTimestamp,
+  VIDEO_CODEC_AVC,
+  VIDEO_CODEC_HEVC,
+  VIDEO_EX_HEADER,
+  videoCodecOrPacketType,
+  videoFrameType,
+} from './flv.ts'
 export { LineIndex } from './line-index.ts'
 export type { Logger } from './logger.ts'
 export { silentLogger } from './logger.ts'
 export { PerAddress, remoteHost } from './per-address.ts'
 export type { DownReason, Relay, RelayEvents, RelayPort } from './relay.ts'
-export { UpstreamResumedError } from './relay.ts'
+export { RelayClosedError, UpstreamResumedError } from './relay.ts'
 export type { NodeType, Role } from './roles.ts'
 export { isEdgeRole, NODE_TYPES } from './roles.ts'
 export type { Startable } from './startable.ts'

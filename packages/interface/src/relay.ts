@@ -14,7 +14,8 @@ export interface Relay {
   /**
    * Pulls from `url`. Resolves once media flows from it, and only then drops
    * the upstream it replaces; rejects when it cannot be played (a current
-   * upstream then keeps feeding).
+   * upstream then keeps feeding). Rejects with RelayClosedError once the
+   * relay is closed.
    */
   pull(url: string): Promise<void>
   /** What happens to the upstream feeding the relay. */
@@ -53,5 +54,17 @@ export class UpstreamResumedError extends MeshcastError {
   constructor(url: string) {
     super(`pull from ${url}: not needed, the upstream resumed`)
     this.name = 'UpstreamResumedError'
+  }
+}
+
+/** `pull` was called on a relay already closed (mediasoup's InvalidStateError, for a relay). */
+export class RelayClosedError extends MeshcastError {
+  readonly path: string
+  readonly url: string
+  constructor(path: string, url: string) {
+    super(`cannot pull ${path} from ${url}: its relay is closed`)
+    this.name = 'RelayClosedError'
+    this.path = path
+    this.url = url
   }
 }

@@ -2,7 +2,7 @@
 // from the ids a stream's metadata or sequence headers carry: legacy FLV
 // ids, and Enhanced RTMP FourCCs (as a big-endian uint32) where no legacy
 // id exists.
-import { fourcc } from './flv-kinds.ts'
+import { fourcc } from '@meshcast/interface'
 
 const VIDEO: Record<number, string> = {
   2: 'H263',

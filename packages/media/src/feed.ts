@@ -1,5 +1,12 @@
-import type { Logger } from '@meshcast/interface'
-import { AUDIO, AUDIO_HEADER, DATA, METADATA, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
+import {
+  type Logger,
+  MeshcastError,
+  SafeEmitter,
+  TAG_AUDIO,
+  TAG_SCRIPT,
+  TAG_VIDEO,
+} from '@meshcast/interface'
+import { AUDIO_HEADER, METADATA, VIDEO_HEADER } from './flv-kinds.ts'
 import { admit, broadcast, rebase } from './ingest.ts'
 import { type AVPacket, BaseSession, BroadcastServer, Context } from './nms.ts'
 import { Rebaser } from './rebaser.ts'
@@ -22,13 +29,36 @@ export class StandIn extends BaseSession {
     const [, app = '', name = ''] = path.split('/')
     this.streamApp = app
     this.streamName = name
-    // MediaServer.stop() closes every Context.sessions entry
     this.close = onClose
   }
 }
 
 export function isStandIn(session: unknown): boolean {
   return session instanceof StandIn
+}
+
+/**
+ * Where a feed is in its life:
+ * - `idle`: a relay has it; its stand-in does not hold the path yet (no upstream fed it);
+ * - `fed`: a relay has it and its stand-in is the path's publisher (the relay may be between upstreams);
+ * - `kept`: its relay closed without `kick` while players watched: the stand-in holds the path
+ *   for them until the next relay of the path adopts the feed, or the last of them leaves;
+ * - `released`: ended; the path is free.
+ */
+export type FeedState = 'idle' | 'fed' | 'kept' | 'released'
+
+/**
+ * Why a feed ended: its relay closed (with `kick`, or with nobody to keep it
+ * for); the last player of a kept feed left; its stand-in session was closed
+ * from outside (MediaServer.stop closes every session); the set of relays
+ * closed everything.
+ */
+export type FeedEnd = 'relay-closed' | 'last-player-left' | 'stand-in-closed' | 'closed-all'
+
+/** What a feed tells its owner (MediaRelays); not for anyone else. */
+export interface FeedOwnerEvents {
+  /** the feed ended (once): the owner forgets it */
+  '@close': { reason: FeedEnd }
 }
 
 /**
@@ -40,28 +70,30 @@ export function isStandIn(session: unknown): boolean {
 export class Feed {
   readonly path: string
   readonly standIn: StandIn
+  /** `@close` for the owner */
+  readonly ownerEvents: SafeEmitter<FeedOwnerEvents>
   readonly #rebaser: Rebaser
   readonly #log: Logger
   #broadcast: BroadcastServer | null = null
   /** last forwarded header per kind (flags): an identical one from a new upstream is not re-sent */
   readonly #headers = new Map<number, Buffer>()
-  #released = false
+  #state: FeedState = 'idle'
 
-  constructor(path: string, logger: Logger, onClose: () => void) {
+  constructor(path: string, logger: Logger) {
     this.path = path
     this.#log = logger
-    this.standIn = new StandIn(path, onClose)
+    this.ownerEvents = new SafeEmitter((err, event) =>
+      this.#log.error('feed listener failed', { path, event, error: (err as Error).message }),
+    )
+    // MediaServer.stop() closes every Context.sessions entry
+    this.standIn = new StandIn(path, () => this.end('stand-in-closed', true))
     this.#rebaser = new Rebaser({
       onAnchor: (a) => this.#log[a.kind === 'first' ? 'debug' : 'info']('timeline anchor', { path, ...a }),
     })
   }
 
-  get attached(): boolean {
-    return this.#broadcast !== null && this.#broadcast.publisher === this.standIn
-  }
-
-  get released(): boolean {
-    return this.#released
+  get state(): FeedState {
+    return this.#state
   }
 
   /** Players of the stream on this node. */
@@ -76,9 +108,12 @@ export class Feed {
    * a live publisher holds the path.
    */
   attach(upstream: string): string | null {
-    if (this.#released) return 'the feed was released'
+    if (this.#state === 'released') return 'the feed was released'
     this.standIn.ip = upstream
-    if (this.attached) return null
+    if (this.#attached()) {
+      this.#state = 'fed'
+      return null
+    }
     const b = Context.broadcasts.get(this.path) ?? new BroadcastServer(this.path)
     Context.broadcasts.set(this.path, b)
     if (b.publisher !== null && b.publisher !== this.standIn && b.getPublishStatus() === 'reconnecting') {
@@ -90,8 +125,25 @@ export class Feed {
     // what an earlier feed or publisher of the path taught the stream is not this upstream's
     resetFacts(b)
     this.#broadcast = b
+    this.#state = 'fed'
     Context.sessions.set(this.standIn.id, this.standIn)
     return null
+  }
+
+  /** Its relay closed while players watch: they wait for the next relay of the path. */
+  keep(): void {
+    if (this.#state !== 'fed') throw new InvalidFeedStateError(this.path, this.#state, 'kept')
+    this.#state = 'kept'
+    this.#log.info('relay closed; its players wait for the next pull', {
+      path: this.path,
+      players: this.subscribers,
+    })
+  }
+
+  /** A new relay of the path takes the kept feed: its players' timeline goes on. */
+  adopt(): void {
+    if (this.#state !== 'kept') throw new InvalidFeedStateError(this.path, this.#state, 'fed')
+    this.#state = 'fed'
   }
 
   /** The packets that follow come from another upstream. */
@@ -114,24 +166,40 @@ export class Feed {
   }
 
   /**
-   * Unregisters the stand-in and ends the publish at once, without NMS's 30 s
-   * grace (which would make a later publisher "resume" our timeline or wait).
-   * `kick` disconnects the players too; otherwise they stay attached and
-   * wait for a publisher or another pull.
+   * The one way a feed ends (once; later calls do nothing): unregisters the
+   * stand-in and ends its publish at once, without NMS's 30 s grace (which
+   * would make a later publisher "resume" our timeline or wait). `kick`
+   * disconnects the path's players too; otherwise they stay attached and
+   * wait for a publisher or another pull. Logged, then `@close` to the owner.
    */
-  release(kick: boolean): void {
-    if (this.#released) return
-    this.#released = true
+  end(reason: FeedEnd, kick: boolean): void {
+    const was = this.#state
+    if (was === 'released') return
+    this.#state = 'released'
     Context.sessions.delete(this.standIn.id)
-    const b = this.#broadcast ?? Context.broadcasts.get(this.path) ?? null
+    const b = this.#broadcast
     this.#broadcast = null
-    if (b === null) return
-    resetFacts(b)
-    if (b.publisher === this.standIn) {
-      this.standIn.endTime = Date.now()
-      b._finishPublish()
+    if (b !== null) {
+      resetFacts(b)
+      if (b.publisher === this.standIn) {
+        this.standIn.endTime = Date.now()
+        b._finishPublish()
+      }
     }
-    if (kick) for (const s of [...b.subscribers.values()]) s.close()
+    // the players of a path whose feed never held it (a pull that never delivered) go too
+    const players = kick ? [...((b ?? Context.broadcasts.get(this.path))?.subscribers.values() ?? [])] : []
+    for (const s of players) s.close()
+    this.#log[was === 'idle' ? 'debug' : 'info']('feed ended', {
+      path: this.path,
+      reason,
+      was,
+      kicked: players.length,
+    })
+    this.ownerEvents.emit('@close', { reason })
+  }
+
+  #attached(): boolean {
+    return this.#broadcast !== null && this.#broadcast.publisher === this.standIn
   }
 
   #repeatedHeader(p: AVPacket): boolean {
@@ -144,10 +212,18 @@ export class Feed {
   }
 }
 
+/** A feed was asked to go where its state does not lead (a bug in its owner). */
+export class InvalidFeedStateError extends MeshcastError {
+  constructor(path: string, from: FeedState, to: FeedState) {
+    super(`the feed of ${path} cannot become ${to} from ${from}`)
+    this.name = 'InvalidFeedStateError'
+  }
+}
+
 /** Metadata and sequence headers: what NMS caches and replays to each new player. */
 function headerKind(p: AVPacket): number | null {
-  if (p.codec_type === DATA) return METADATA
-  if (p.codec_type === AUDIO && p.flags === AUDIO_HEADER) return AUDIO_HEADER
-  if (p.codec_type === VIDEO && p.flags === VIDEO_HEADER) return VIDEO_HEADER
+  if (p.codec_type === TAG_SCRIPT) return METADATA
+  if (p.codec_type === TAG_AUDIO && p.flags === AUDIO_HEADER) return AUDIO_HEADER
+  if (p.codec_type === TAG_VIDEO && p.flags === VIDEO_HEADER) return VIDEO_HEADER
   return null
 }

@@ -6,7 +6,8 @@
 // tracks the stream has; a player that comes before anything is known waits
 // for the stream's first frame, with the metadata and sequence headers that
 // precede it held back.
-import { AUDIO, isMediaFrame, VIDEO } from './flv-kinds.ts'
+import { TAG_AUDIO, TAG_HEADER_BYTES, TAG_VIDEO } from '@meshcast/interface'
+import { isMediaFrame } from './flv-kinds.ts'
 import { Flv, type FlvSession } from './nms.ts'
 import { type Tracks, tracksOf } from './stream-facts.ts'
 
@@ -56,14 +57,14 @@ function cached(session: FlvSession): Tracks | null {
 }
 
 /** Smallest audio / video tag bodies NMS's parser reads without running past them. */
-const MIN_BODY = { [AUDIO]: 2, [VIDEO]: 5 }
+const MIN_BODY = { [TAG_AUDIO]: 2, [TAG_VIDEO]: 5 }
 
 /** An audio or video tag that is a frame, not a sequence header (false for anything too short to tell). */
 export function isFrameTag(tag: Buffer): boolean {
   const type = tag[0]
-  if ((type !== AUDIO && type !== VIDEO) || tag.length < 11) return false
+  if ((type !== TAG_AUDIO && type !== TAG_VIDEO) || tag.length < TAG_HEADER_BYTES) return false
   const size = tag.readUIntBE(1, 3)
-  if (size < MIN_BODY[type] || tag.length < 11 + size) return false
-  const p = Flv.parserTag(type, 0, size, tag.subarray(11, 11 + size))
+  if (size < MIN_BODY[type] || tag.length < TAG_HEADER_BYTES + size) return false
+  const p = Flv.parserTag(type, 0, size, tag.subarray(TAG_HEADER_BYTES, TAG_HEADER_BYTES + size))
   return isMediaFrame({ codec_type: type, flags: p.flags })
 }

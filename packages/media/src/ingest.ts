@@ -2,7 +2,7 @@
 // (publish-ingest.ts) and a pull's (feed.ts): node-media-server hands parsed
 // messages straight to BroadcastServer.broadcastMessage; on the way, here,
 // what passes and what the stream learns from it.
-import { AUDIO, DATA, VIDEO } from './flv-kinds.ts'
+import { TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO } from '@meshcast/interface'
 import type { AVPacket, BaseSession, BroadcastServer } from './nms.ts'
 import { metadataBody, signedPts } from './packet-filter.ts'
 import { noteAfterBroadcast, noteBeforeBroadcast } from './stream-facts.ts'
@@ -14,14 +14,14 @@ import { noteAfterBroadcast, noteBeforeBroadcast } from './stream-facts.ts'
  * signed. Mutates `p`.
  */
 export function admit(p: AVPacket): boolean {
-  if (p.codec_type !== AUDIO && p.codec_type !== VIDEO && p.codec_type !== DATA) return false
-  if (p.codec_type === DATA) {
+  if (p.codec_type !== TAG_AUDIO && p.codec_type !== TAG_VIDEO && p.codec_type !== TAG_SCRIPT) return false
+  if (p.codec_type === TAG_SCRIPT) {
     const body = metadataBody(p.data.subarray(0, p.size))
     if (body === null) return false
     p.data = body
     p.size = body.length
   }
-  if (p.codec_type === VIDEO) p.pts = signedPts(p.dts, p.pts)
+  if (p.codec_type === TAG_VIDEO) p.pts = signedPts(p.dts, p.pts)
   return true
 }
 

@@ -6,6 +6,7 @@ import type { Authorize, HostPort, Logger, Startable } from '@meshcast/interface
 import { ALLOW_ALL, MeshcastError, SafeEmitter } from '@meshcast/interface'
 import { isStandIn } from './feed.ts'
 import { FlvHttp } from './flv-http.ts'
+import { listen } from './listen.ts'
 import { Context, type NmsSession, RtmpSession } from './nms.ts'
 import { bridgeNmsLogger } from './nms-log-bridge.ts'
 import { PlayerGuard } from './player-guard.ts'
@@ -138,7 +139,8 @@ export class MediaServer implements Startable {
   #tlsServer: net.Server | null = null
   /** why new players and publishers are refused (the node is shutting down), or null */
   #draining: string | null = null
-  #unhook: (() => void)[] = []
+  /** removes the listeners on node-media-server's events */
+  #unhook: (() => void) | null = null
   /** players seen starting: NMS reports a "donePlay" for every non-publisher that closes, played or not */
   readonly #playing = new Set<string>()
   /** publishers reported: unpublish only for those */
@@ -226,7 +228,7 @@ export class MediaServer implements Startable {
     installMediaStreamId()
     setPullSource(this.#init.rtmp.host)
     setPullCa(this.#init.pullCa ?? null)
-    this.#hookEvents()
+    this.#unhook = this.#hookEvents()
     try {
       this.#server = await listenTcp('RTMP', this.#init.rtmp, (socket) => this.#accept(socket))
       const rtmps = this.#init.rtmps
@@ -352,14 +354,14 @@ export class MediaServer implements Startable {
     const ms = this.#bounds.setupMs
     const timer = ms > 0 ? setTimeout(() => failed(new Error(`no TLS handshake within ${ms} ms`)), ms) : null
     timer?.unref()
-    // a client refusing the certificate just closes (its alert is not an error here)
-    const closed = () => failed(new Error('the client closed the connection during the TLS handshake'))
-    socket.once('error', failed)
-    socket.once('close', closed)
+    const unlisten = listen(socket, {
+      error: failed,
+      // a client refusing the certificate just closes (its alert is not an error here)
+      close: () => failed(new Error('the client closed the connection during the TLS handshake')),
+    })
     socket.once('secure', () => {
       if (timer !== null) clearTimeout(timer)
-      socket.off('error', failed)
-      socket.off('close', closed)
+      unlisten()
       this.#run(socket, admitted)
     })
   }
@@ -392,18 +394,16 @@ export class MediaServer implements Startable {
     Context.sessions.set(session.id, session)
   }
 
-  #hookEvents(): void {
+  /** Listens to node-media-server's session events; the returned function stops. */
+  #hookEvents(): () => void {
     // byte counts of sessions about to go, stand-ins included (before the events below drop them)
-    const played = (s: NmsSession) => this.#traffic.playerLeft(Context.broadcasts.get(s.streamPath), s)
-    const published = (s: NmsSession) => this.#traffic.publishEnded(s)
-    Context.eventEmitter.on('donePlay', played)
-    Context.eventEmitter.on('donePublish', published)
-    this.#unhook.push(
-      () => Context.eventEmitter.off('donePlay', played),
-      () => Context.eventEmitter.off('donePublish', published),
-    )
+    const tally = listen(Context.eventEmitter, {
+      donePlay: (s: NmsSession) => this.#traffic.playerLeft(Context.broadcasts.get(s.streamPath), s),
+      donePublish: (s: NmsSession) => this.#traffic.publishEnded(s),
+    })
+    const handlers: Record<string, (s: NmsSession) => void> = {}
     for (const [nmsName, ours] of EVENTS) {
-      const handler = (s: NmsSession) => {
+      handlers[nmsName] = (s) => {
         // a pull's stand-in publisher is not a publish: the mesh would take this node for an origin
         if (isStandIn(s)) return
         if (ours === 'publish' && !becomesPublisher(s)) return
@@ -413,8 +413,11 @@ export class MediaServer implements Startable {
         this.#log.info(ours, { path: session.path, session: session.id, remote: session.remote })
         this.events.emit(ours, session)
       }
-      Context.eventEmitter.on(nmsName, handler)
-      this.#unhook.push(() => Context.eventEmitter.off(nmsName, handler))
+    }
+    const reports = listen(Context.eventEmitter, handlers)
+    return () => {
+      tally()
+      reports()
     }
   }
 
@@ -428,7 +431,8 @@ export class MediaServer implements Startable {
   }
 
   #unhookEvents(): void {
-    for (const unhook of this.#unhook.splice(0)) unhook()
+    this.#unhook?.()
+    this.#unhook = null
   }
 }
 

@@ -13,8 +13,8 @@
 //   0 under kept players. The Rebaser (one offset for both tracks, appended
 //   after what was sent) does for a republish what it does for an edge's
 //   upstream switch.
-import type { Logger } from '@meshcast/interface'
-import { AVC, KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
+import { type Logger, TAG_VIDEO, VIDEO_CODEC_AVC } from '@meshcast/interface'
+import { KEYFRAME, VIDEO_HEADER } from './flv-kinds.ts'
 import { admit, broadcast, rebase } from './ingest.ts'
 import type { AVPacket, BroadcastServer, RtmpSession } from './nms.ts'
 import { Rebaser } from './rebaser.ts'
@@ -87,7 +87,7 @@ function timelineOf(b: BroadcastServer, session: RtmpSession, log: Logger): Time
  * `-flags +global_header`.
  */
 export function isAnnexBAvc(p: AVPacket): boolean {
-  if (p.codec_type !== VIDEO || p.codec_id !== AVC) return false
+  if (p.codec_type !== TAG_VIDEO || p.codec_id !== VIDEO_CODEC_AVC) return false
   const d = p.data
   if (p.flags === VIDEO_HEADER) return p.size < 5 + 7 || d[5] !== 1
   if (p.flags !== KEYFRAME || p.size < 9) return false

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { AUDIO, isMediaFrame, KEYFRAME, VIDEO } from './flv-kinds.ts'
+import { TAG_AUDIO, TAG_VIDEO } from '@meshcast/interface'
+import { isMediaFrame, KEYFRAME } from './flv-kinds.ts'
 
 /** What the rebaser reads of a packet (node-media-server's AVPacket has these fields). */
 export interface RebaserPacket {
@@ -47,7 +48,7 @@ export const DEFAULT_JUMP_BACK_MS = 1000
 export const DEFAULT_JUMP_FORWARD_MS = 10_000
 export const DEFAULT_AUDIO_ONLY_AFTER_MS = 2000
 
-type Track = typeof AUDIO | typeof VIDEO
+type Track = typeof TAG_AUDIO | typeof TAG_VIDEO
 /** keyframes remembered (output dts → hash) to recognise an identical upstream */
 const KEYFRAMES_KEPT = 8
 
@@ -132,7 +133,7 @@ export class Rebaser {
     const track = trackOf(p.codec_type)
     if (track === null) return Math.max(this.lastDts, 0)
     const key = keyOf(track)
-    if (track === VIDEO) this.#videoSeen = true
+    if (track === TAG_VIDEO) this.#videoSeen = true
     if (!isMediaFrame(p)) return Math.max(this.#lastOut[key], 0)
     if (this.#offset !== null && this.#jumped(p, key)) this.#reanchor(false)
     if (this.#offset === null && !this.#anchor(p, track)) {
@@ -141,7 +142,7 @@ export class Rebaser {
     }
     const offset = this.#offset ?? 0
     this.#lastIn[key] = p.dts
-    if (track === VIDEO && this.#videoWaitsKey) {
+    if (track === TAG_VIDEO && this.#videoWaitsKey) {
       if (p.flags !== KEYFRAME) {
         this.stats.droppedWaitingKey++
         return null
@@ -176,7 +177,7 @@ export class Rebaser {
 
   /** Anchors on `p` if it can start the stream; false to drop it and wait. */
   #anchor(p: RebaserPacket, track: Track): boolean {
-    const videoKey = track === VIDEO && p.flags === KEYFRAME
+    const videoKey = track === TAG_VIDEO && p.flags === KEYFRAME
     if (!videoKey && !this.#mayAnchorOnAudio(p, track)) return false
     const kind = this.#chooseOffset(p, track, videoKey)
     this.#videoWaitsKey = !videoKey
@@ -198,7 +199,7 @@ export class Rebaser {
 
   /** Audio anchors when no video is expected, or when plenty of audio came and no video at all. */
   #mayAnchorOnAudio(p: RebaserPacket, track: Track): boolean {
-    if (track !== AUDIO || this.#videoSeen) return false
+    if (track !== TAG_AUDIO || this.#videoSeen) return false
     if (!this.#expectVideo) return true
     this.#waitingSince ??= p.dts
     return p.dts - this.#waitingSince >= this.#o.audioOnlyAfterMs
@@ -219,7 +220,7 @@ export class Rebaser {
           : Math.max(prev.lastIn.audio, prev.lastIn.video)
     if (prev !== null && stoppedAt >= 0 && Math.abs(p.dts - stoppedAt) < this.#o.sameTimelineMs) {
       const out = p.dts + prev.offset
-      const ahead = out > this.#lastOut[key] && (track !== VIDEO || p.pts + prev.offset > this.#maxPtsOut)
+      const ahead = out > this.#lastOut[key] && (track !== TAG_VIDEO || p.pts + prev.offset > this.#maxPtsOut)
       if (ahead) {
         this.#offset = prev.offset
         return 'continue'
@@ -241,7 +242,7 @@ export class Rebaser {
     if (last >= 0 && out - last > 0 && out - last < 1000) this.#step[key] = out - last
     this.#lastOut[key] = out
     this.#catchingUp[key] = false
-    if (track !== VIDEO) return
+    if (track !== TAG_VIDEO) return
     this.#maxPtsOut = Math.max(this.#maxPtsOut, p.pts + offset)
     if (p.flags === KEYFRAME) {
       this.#keyframes.set(out, hashOf(p))
@@ -252,11 +253,11 @@ export class Rebaser {
 }
 
 function trackOf(codecType: number): Track | null {
-  return codecType === AUDIO || codecType === VIDEO ? codecType : null
+  return codecType === TAG_AUDIO || codecType === TAG_VIDEO ? codecType : null
 }
 
 function keyOf(track: Track): keyof PerTrack {
-  return track === AUDIO ? 'audio' : 'video'
+  return track === TAG_AUDIO ? 'audio' : 'video'
 }
 
 function hashOf(p: RebaserPacket): string {

@@ -1,6 +1,13 @@
-import { type Logger, type RelayEvents, SafeEmitter, UpstreamResumedError } from '@meshcast/interface'
+import {
+  type Logger,
+  RelayClosedError,
+  type RelayEvents,
+  SafeEmitter,
+  TAG_VIDEO,
+  UpstreamResumedError,
+} from '@meshcast/interface'
 import type { Feed } from './feed.ts'
-import { isMediaFrame, KEYFRAME, VIDEO, VIDEO_HEADER } from './flv-kinds.ts'
+import { isMediaFrame, KEYFRAME, VIDEO_HEADER } from './flv-kinds.ts'
 import { AVPacket } from './nms.ts'
 import { PullClient, type PullCredentials, PullError, type PullFailureReason } from './pull-client.ts'
 import type { DownReason, Relay } from './relay-types.ts'
@@ -15,11 +22,10 @@ export interface RelayOptions {
   credentials?: PullCredentials
 }
 
-/** What a relay needs from the set of relays (MediaRelays). */
-export interface RelayHost {
-  /** the path's feed, made on first use; it may outlive this relay */
-  feed(path: string): Feed
-  closed(relay: PullRelay, kick: boolean): void
+/** What a relay tells its owner (MediaRelays); not part of RelayEvents, not for the edge controller. */
+export interface RelayOwnerEvents {
+  /** `close(kick)` was called (never for `hostClosed()`): the owner forgets the relay and settles its feed */
+  '@close': { kick: boolean }
 }
 
 /** The upstream feeding the relay. */
@@ -57,27 +63,36 @@ const SILENCE_CHECK_MS = 50
  * players' decoders need one). An upstream silent for a few frame intervals
  * is "quiet" (a `quiet` event): the controller then pulls an alternative while the
  * quiet one may still resume.
+ *
+ * Owned by MediaRelays, mediasoup style: `close()` (the edge controller's)
+ * tells the owner with a private `@close`; `hostClosed()` (the owner
+ * closing everything) closes without telling back. Once closed, `pull`
+ * rejects with RelayClosedError.
  */
 export class PullRelay implements Relay {
   readonly path: string
   readonly events: SafeEmitter<RelayEvents>
+  /** `@close` for the owner */
+  readonly ownerEvents: SafeEmitter<RelayOwnerEvents>
+  /** the path's feed: made or adopted by the owner, it may outlive this relay */
+  readonly feed: Feed
   readonly #o: RelayOptions
-  readonly #host: RelayHost
   readonly #log: Logger
   #current: Upstream | null = null
   #candidate: Candidate | null = null
   #stallTimer: ReturnType<typeof setInterval> | null = null
   #closed = false
 
-  constructor(path: string, options: RelayOptions, host: RelayHost, logger: Logger) {
+  constructor(path: string, feed: Feed, options: RelayOptions, logger: Logger) {
     this.path = path
+    this.feed = feed
     this.#o = options
-    this.#host = host
     this.#log = logger
     // a listener that throws is logged and cannot stop the others
-    this.events = new SafeEmitter((err, event) =>
-      this.#log.error('relay listener failed', { path, event, error: (err as Error).message }),
-    )
+    const failed = (err: unknown, event: string) =>
+      this.#log.error('relay listener failed', { path, event, error: (err as Error).message })
+    this.events = new SafeEmitter(failed)
+    this.ownerEvents = new SafeEmitter(failed)
   }
 
   /** The upstream URL feeding now, if any. */
@@ -86,8 +101,7 @@ export class PullRelay implements Relay {
   }
 
   pull(url: string): Promise<void> {
-    if (this.#closed)
-      return Promise.reject(new PullError('closed', url, `the relay of ${this.path} is closed`))
+    if (this.#closed) return Promise.reject(new RelayClosedError(this.path, url))
     this.#cancelCandidate(`superseded by a pull from ${url}`)
     return new Promise<void>((resolve, reject) => {
       const client: PullClient = new PullClient({
@@ -121,18 +135,29 @@ export class PullRelay implements Relay {
   }
 
   close(kick: boolean): void {
-    if (this.#closed) return
+    if (!this.#shutDown()) return
+    this.ownerEvents.emit('@close', { kick })
+  }
+
+  /** The owner closes the relay (it settles the feed itself): nothing is told back. */
+  hostClosed(): void {
+    this.#shutDown()
+  }
+
+  /** Stops pulling; false when already closed. */
+  #shutDown(): boolean {
+    if (this.#closed) return false
     this.#closed = true
     this.#cancelCandidate('the relay closed')
     this.#drop()
-    this.#host.closed(this, kick)
+    return true
   }
 
   #onPacket(client: PullClient, p: AVPacket): void {
     const current = this.#current
     if (current?.client === client) {
       if (isMediaFrame(p) && current.silence.media(Date.now())) this.#resumed(current)
-      this.#host.feed(this.path).push(p)
+      this.feed.push(p)
       return
     }
     const cand = this.#candidate
@@ -143,7 +168,7 @@ export class PullRelay implements Relay {
     }
     // frames before the first keyframe cannot be decoded by the players kept across the switch
     if (cand.headers.some(isVideoHeader) && !isKeyframe(p)) return
-    if (this.#promote(cand)) this.#host.feed(this.path).push(p)
+    if (this.#promote(cand)) this.feed.push(p)
   }
 
   /** The quiet upstream sent media again: an alternative begun for its silence is not needed. */
@@ -161,7 +186,7 @@ export class PullRelay implements Relay {
   #promote(cand: Candidate): boolean {
     this.#candidate = null
     this.#clearTimer(cand)
-    const feed = this.#host.feed(this.path)
+    const feed = this.feed
     const refused = feed.attach(hostOf(cand.url))
     if (refused !== null) {
       cand.client.close()
@@ -254,11 +279,11 @@ export class PullRelay implements Relay {
 }
 
 function isVideoHeader(p: AVPacket): boolean {
-  return p.codec_type === VIDEO && p.flags === VIDEO_HEADER
+  return p.codec_type === TAG_VIDEO && p.flags === VIDEO_HEADER
 }
 
 function isKeyframe(p: AVPacket): boolean {
-  return p.codec_type === VIDEO && p.flags === KEYFRAME
+  return p.codec_type === TAG_VIDEO && p.flags === KEYFRAME
 }
 
 /** A packet whose data survives the parser's next message. */

@@ -1,7 +1,7 @@
 import { isStreamPath, type Logger, MeshcastError } from '@meshcast/interface'
-import { Feed, isStandIn } from './feed.ts'
+import { Feed, type FeedEnd, isStandIn } from './feed.ts'
 import { type BaseSession, Context } from './nms.ts'
-import { PullRelay, type RelayHost, type RelayOptions } from './relay.ts'
+import { PullRelay, type RelayOptions } from './relay.ts'
 import type { Relay, RelayPort } from './relay-types.ts'
 
 /** `open` was given something that is not `/app/name`, or a path that already has a relay. */
@@ -17,8 +17,13 @@ export class RelayOpenError extends MeshcastError {
  * one PullRelay per pulled path, and the Feed under it, which stays while
  * players are kept after its relay closed so that the next relay of the
  * path continues their timeline.
+ *
+ * The owner of both, mediasoup style: a relay's or a feed's own end comes
+ * back as its `@close` (the relay then is forgotten and its feed settled;
+ * the feed is forgotten); `closeAll` closes the relays with `hostClosed()`,
+ * which tells nothing back.
  */
-export class MediaRelays implements RelayPort, RelayHost {
+export class MediaRelays implements RelayPort {
   readonly #o: RelayOptions
   readonly #log: Logger
   readonly #relays = new Map<string, PullRelay>()
@@ -34,7 +39,8 @@ export class MediaRelays implements RelayPort, RelayHost {
       throw new RelayOpenError(`cannot relay ${JSON.stringify(path.slice(0, 200))}: expected /app/name`)
     }
     if (this.#relays.has(path)) throw new RelayOpenError(`a relay for ${path} is already open`)
-    const relay = new PullRelay(path, this.#o, this, this.#log)
+    const relay = new PullRelay(path, this.#feedFor(path), this.#o, this.#log)
+    relay.ownerEvents.on('@close', ({ kick }) => this.#relayClosed(relay, kick))
     this.#relays.set(path, relay)
     return relay
   }
@@ -65,56 +71,52 @@ export class MediaRelays implements RelayPort, RelayHost {
     return this.#relays.get(path)?.upstream ?? null
   }
 
-  feed(path: string): Feed {
-    let feed = this.#feeds.get(path)
-    if (feed === undefined || feed.released) {
-      feed = new Feed(path, this.#log, () => this.#standInClosed(path))
-      this.#feeds.set(path, feed)
-    }
-    return feed
-  }
-
-  closed(relay: PullRelay, kick: boolean): void {
-    const { path } = relay
-    if (this.#relays.get(path) === relay) this.#relays.delete(path)
-    const feed = this.#feeds.get(path)
-    if (kick) {
-      this.#release(path)
-      this.kick(path, 'its relay closed')
-    } else if (feed !== undefined && feed.subscribers === 0) {
-      this.#release(path)
-    } else if (feed !== undefined) {
-      this.#log.info('relay closed; its players wait for the next pull', { path, players: feed.subscribers })
-    }
-  }
-
-  /** A player left (before NMS removes it): a feed without relay ends with its last player. */
+  /** A player left (before NMS removes it): a kept feed ends with its last player. */
   playerLeft(session: BaseSession): void {
     const path = session.streamPath
     const feed = this.#feeds.get(path)
-    if (feed === undefined || this.#relays.has(path)) return
+    if (feed?.state !== 'kept') return
     const others = [...(Context.broadcasts.get(path)?.subscribers.keys() ?? [])].filter(
       (id) => id !== session.id,
     )
-    if (others.length === 0) this.#release(path)
+    if (others.length === 0) feed.end('last-player-left', false)
   }
 
   /** Closes every relay and feed, disconnecting their players. */
   closeAll(): void {
-    for (const relay of [...this.#relays.values()]) relay.close(true)
-    for (const path of [...this.#feeds.keys()]) this.#release(path, true)
+    for (const relay of this.#relays.values()) relay.hostClosed()
+    this.#relays.clear()
+    for (const feed of [...this.#feeds.values()]) feed.end('closed-all', true)
   }
 
-  #release(path: string, kick = false): void {
-    const feed = this.#feeds.get(path)
-    this.#feeds.delete(path)
-    feed?.release(kick)
+  /** The kept feed of `path` (adopted), or a new one. */
+  #feedFor(path: string): Feed {
+    const kept = this.#feeds.get(path)
+    if (kept !== undefined) {
+      kept.adopt()
+      return kept
+    }
+    const feed = new Feed(path, this.#log)
+    feed.ownerEvents.on('@close', ({ reason }) => this.#feedEnded(feed, reason))
+    this.#feeds.set(path, feed)
+    return feed
   }
 
-  /** Someone closed the stand-in session itself (MediaServer.stop closes every session). */
-  #standInClosed(path: string): void {
+  /** Its relay closed: the feed is kept for the players watching it, or ends. */
+  #relayClosed(relay: PullRelay, kick: boolean): void {
+    if (this.#relays.get(relay.path) === relay) this.#relays.delete(relay.path)
+    const { feed } = relay
+    if (!kick && feed.state === 'fed' && feed.subscribers > 0) feed.keep()
+    else feed.end('relay-closed', kick)
+  }
+
+  /** The one place a feed is forgotten. A stand-in closed from outside takes its relay along. */
+  #feedEnded(feed: Feed, reason: FeedEnd): void {
+    const { path } = feed
+    if (this.#feeds.get(path) === feed) this.#feeds.delete(path)
     const relay = this.#relays.get(path)
-    if (relay !== undefined) relay.close(true)
-    else this.#release(path, true)
+    if (reason !== 'stand-in-closed' || relay?.feed !== feed) return
+    this.#relays.delete(path)
+    relay.hostClosed()
   }
 }

@@ -1,5 +1,6 @@
 import net from 'node:net'
 import { formatAddress, type HostPort, ListenError } from '@meshcast/interface'
+import { listen } from './listen.ts'
 
 /**
  * Listens for RTMP clients. meshcast owns the socket rather than
@@ -17,11 +18,14 @@ export async function listenTcp(
     onSocket(socket)
   })
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) =>
-      reject(new ListenError(listener, formatAddress(address), err))
-    server.once('error', onError)
+    const unlisten = listen(server, {
+      error: (err: NodeJS.ErrnoException) => {
+        unlisten()
+        reject(new ListenError(listener, formatAddress(address), err))
+      },
+    })
     server.listen(address.port, address.host, () => {
-      server.off('error', onError)
+      unlisten()
       resolve()
     })
   })

@@ -5,6 +5,22 @@
 // stall. An edge marks its pull by the stream name it plays
 // (`name?meshcast=pull`, PULL_MARK); a stranger claiming that only gets its
 // frames dropped, which costs this node nothing.
+import {
+  AAC_SEQUENCE_HEADER,
+  AVC_SEQUENCE_HEADER,
+  EX_SEQUENCE_START,
+  FRAME_COMMAND,
+  FRAME_KEY,
+  isExVideo,
+  SOUND_AAC,
+  soundFormat,
+  TAG_AUDIO,
+  TAG_VIDEO,
+  VIDEO_CODEC_AVC,
+  VIDEO_CODEC_HEVC,
+  videoCodecOrPacketType,
+  videoFrameType,
+} from '@meshcast/interface'
 import { type BaseSession, RtmpSession } from './nms.ts'
 import { PULL_MARK } from './startup-burst.ts'
 
@@ -86,15 +102,16 @@ export function messageKind(m: Buffer): MessageKind {
   const at = m.readUIntBE(1, 3) === 0xffffff ? 16 : 12
   const b0 = m[at] ?? 0
   const b1 = m[at + 1] ?? 0
-  if (type === 8) return b0 >> 4 === 10 && b1 === 0 ? 'other' : 'audio'
-  if (type !== 9) return 'other'
-  if ((b0 & 0x80) !== 0) {
-    // enhanced RTMP: frame type in bits 4-6 (5: a command, no picture), packet type 0 is the sequence start
-    const frame = (b0 >> 4) & 7
-    if ((b0 & 0x0f) === 0 || frame === 5) return 'other'
-    return frame === 1 ? 'keyframe' : 'video'
+  if (type === TAG_AUDIO)
+    return soundFormat(b0) === SOUND_AAC && b1 === AAC_SEQUENCE_HEADER ? 'other' : 'audio'
+  if (type !== TAG_VIDEO) return 'other'
+  const frame = videoFrameType(b0)
+  if (isExVideo(b0)) {
+    // a command frame carries no picture; the sequence start is a header
+    if (videoCodecOrPacketType(b0) === EX_SEQUENCE_START || frame === FRAME_COMMAND) return 'other'
+    return frame === FRAME_KEY ? 'keyframe' : 'video'
   }
-  const codec = b0 & 0x0f
-  if ((codec === 7 || codec === 12) && b1 === 0) return 'other'
-  return b0 >> 4 === 1 ? 'keyframe' : 'video'
+  const codec = videoCodecOrPacketType(b0)
+  if ((codec === VIDEO_CODEC_AVC || codec === VIDEO_CODEC_HEVC) && b1 === AVC_SEQUENCE_HEADER) return 'other'
+  return frame === FRAME_KEY ? 'keyframe' : 'video'
 }

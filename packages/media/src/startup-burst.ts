@@ -10,6 +10,7 @@
 // A new player then starts up to that far behind live (a player that wants
 // less, e.g. ffmpeg `-analyzeduration 1000000`, can skip ahead); streams
 // with audio and video keep NMS's one GOP.
+import { PREVIOUS_TAG_SIZE_BYTES, TAG_HEADER_BYTES, tagTimestamp } from '@meshcast/interface'
 import { type AVPacket, type BroadcastServer, Context, type RtmpSession } from './nms.ts'
 
 /** Icecast's default burst-size: 8 s of a 64 kb/s stream. */
@@ -50,9 +51,9 @@ export function keepAudioBurst(b: BroadcastServer, p: AVPacket): void {
     audioBursts.set(b, { bytes: 0 })
     return
   }
-  held.bytes += 11 + p.size + 4
+  held.bytes += TAG_HEADER_BYTES + p.size + PREVIOUS_TAG_SIZE_BYTES
   for (const tag of flv) {
-    if (held.bytes <= AUDIO_BURST_BYTES && p.dts - flvTagDts(tag) <= AUDIO_BURST_MS) break
+    if (held.bytes <= AUDIO_BURST_BYTES && p.dts - tagTimestamp(tag) <= AUDIO_BURST_MS) break
     held.bytes -= tag.length
     flv.delete(tag)
     const first = rtmp.values().next()
@@ -74,7 +75,7 @@ export const videoBurst = {
     if (flv === null || rtmp === null || flv.size <= state.leading) return
     // the GOP that ends now: what NMS cached after the earlier GOPs put in front of it
     const gop = { flv: [...flv].slice(state.leading), rtmp: [...rtmp].slice(state.leading) }
-    state.gops.push({ dts: flvTagDts(gop.flv[0] as Buffer), ...gop })
+    state.gops.push({ dts: tagTimestamp(gop.flv[0] as Buffer), ...gop })
   },
   after(b: BroadcastServer, keyframe: AVPacket): void {
     const state = earlier.get(b)
@@ -130,9 +131,4 @@ function bytesOf(gops: readonly Gop[]): number {
   let n = 0
   for (const g of gops) for (const tag of g.flv) n += tag.length
   return n
-}
-
-/** The timestamp of a serialised FLV tag (24 bits, then the extension byte). */
-function flvTagDts(tag: Buffer): number {
-  return (((tag[7] ?? 0) << 24) | ((tag[4] ?? 0) << 16) | ((tag[5] ?? 0) << 8) | (tag[6] ?? 0)) >>> 0
 }

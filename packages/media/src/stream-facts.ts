@@ -4,16 +4,15 @@
 // tracks before the first byte (the FLV header's flags: ffmpeg and VLC wait
 // for a track declared there that never comes), and /api/streams the codecs.
 import {
-  AUDIO,
-  AUDIO_HEADER,
-  AVC,
-  DATA,
   fourcc,
-  INTER_FRAME,
-  KEYFRAME,
-  VIDEO,
-  VIDEO_HEADER,
-} from './flv-kinds.ts'
+  SOUND_AAC,
+  TAG_AUDIO,
+  TAG_SCRIPT,
+  TAG_VIDEO,
+  VIDEO_CODEC_AVC,
+  VIDEO_CODEC_HEVC,
+} from '@meshcast/interface'
+import { AUDIO_HEADER, INTER_FRAME, KEYFRAME, VIDEO_HEADER } from './flv-kinds.ts'
 import { AMF, type AVPacket, type BaseSession, type BroadcastServer, SpsInfo } from './nms.ts'
 import { dropBurst, keepAudioBurst, videoBurst } from './startup-burst.ts'
 
@@ -33,9 +32,9 @@ interface Facts {
 
 /** FourCC codec ids of Enhanced RTMP → the legacy FLV ids the rest of meshcast names (0: no legacy id). */
 const FOURCC_TO_LEGACY: Record<number, number> = {
-  [fourcc('hvc1')]: 12,
+  [fourcc('hvc1')]: VIDEO_CODEC_HEVC,
   [fourcc('av01')]: 13,
-  [fourcc('mp4a')]: 10,
+  [fourcc('mp4a')]: SOUND_AAC,
   [fourcc('.mp3')]: 2,
   [fourcc('Opus')]: 13,
 }
@@ -54,17 +53,17 @@ export function resetFacts(b: BroadcastServer): void {
  */
 export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
   const f = factsOf(b)
-  if (p.codec_type === AUDIO) {
+  if (p.codec_type === TAG_AUDIO) {
     if (!f.audio) dropBurst(b)
     f.audio = true
     if (p.flags !== AUDIO_HEADER) f.frames = true
     if (!publisher.audioCodec) publisher.audioCodec = p.codec_id
-  } else if (p.codec_type === VIDEO) {
+  } else if (p.codec_type === TAG_VIDEO) {
     f.video = true
     if (p.flags === KEYFRAME || p.flags === INTER_FRAME) f.frames = true
     if (p.flags === VIDEO_HEADER) fillVideo(publisher, p)
     if (p.flags === KEYFRAME && videoOnly(b)) videoBurst.before(b)
-  } else if (p.codec_type === DATA) {
+  } else if (p.codec_type === TAG_SCRIPT) {
     f.declared = declaredTracks(p.data.subarray(0, p.size))
   }
 }
@@ -75,11 +74,11 @@ export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: 
  * burst for new players.
  */
 export function noteAfterBroadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
-  if (p.codec_type === DATA) {
+  if (p.codec_type === TAG_SCRIPT) {
     publisher.videoCodec = legacyId(publisher.videoCodec)
     publisher.audioCodec = legacyId(publisher.audioCodec)
-  } else if (p.codec_type === AUDIO && p.flags !== AUDIO_HEADER && only(b, 'audio')) keepAudioBurst(b, p)
-  else if (p.codec_type === VIDEO && p.flags === KEYFRAME && only(b, 'video')) videoBurst.after(b, p)
+  } else if (p.codec_type === TAG_AUDIO && p.flags !== AUDIO_HEADER && only(b, 'audio')) keepAudioBurst(b, p)
+  else if (p.codec_type === TAG_VIDEO && p.flags === KEYFRAME && only(b, 'video')) videoBurst.after(b, p)
 }
 
 const videoOnly = (b: BroadcastServer) => only(b, 'video')
@@ -142,8 +141,8 @@ function fillVideo(publisher: BaseSession, p: AVPacket): void {
 /** Width and height from the SPS in an AVC or HEVC sequence header tag body; null when not found. */
 export function pictureSize(codec: number, body: Buffer): { width: number; height: number } | null {
   try {
-    if (codec === AVC) return SpsInfo.parseH264Sps(avcSps(body))
-    if (codec === 12) {
+    if (codec === VIDEO_CODEC_AVC) return SpsInfo.parseH264Sps(avcSps(body))
+    if (codec === VIDEO_CODEC_HEVC) {
       const sps = hevcSps(body)
       return sps === null ? null : SpsInfo.parseH265Sps(sps)
     }

@@ -33,6 +33,14 @@ const HTTP_PORT = 8088
 const STALL_MS = 1500
 const PULL_TIMEOUT_MS = 2500
 const rtmp = (host: string, path = '/live/s') => `rtmp://${host}:1935${path}`
+// Windows, not waits: each is how long the test watches for something that must NOT happen
+// (there is no event for "NMS is done with these bytes" or "the player is still there").
+/** NMS parses noise this long before the node is checked to still serve */
+const NOISE_WINDOW_MS = 300
+/** a kept player must stay attached this long after its relay closed */
+const KEPT_WINDOW_MS = 1000
+/** a player of a stream nobody has must stay attached, waiting, this long */
+const WAITING_WINDOW_MS = 500
 
 const origins = new Map<string, MediaNode>()
 const publishers = new Map<string, ChildProcess>()
@@ -219,8 +227,8 @@ describe('edge pulls', { timeout: 120_000 }, () => {
     const noise = net.connect(1935, EDGE)
     noise.on('error', () => {})
     noise.resume()
-    noise.write(Buffer.concat([clientHandshake(), Buffer.alloc(20_000, 0xff)]))
-    await new Promise((r) => setTimeout(r, 300))
+    await new Promise((r) => noise.write(Buffer.concat([clientHandshake(), Buffer.alloc(20_000, 0xff)]), r))
+    await new Promise((r) => setTimeout(r, NOISE_WINDOW_MS))
     noise.destroy()
     const r = await playCount(rtmp(EDGE), 2)
     assert.ok(r.frames > 0, 'still serving')
@@ -321,7 +329,7 @@ describe('edge pulls', { timeout: 120_000 }, () => {
     try {
       await waitFor('the player', () => player.rows.length > 50)
       relay.close(false)
-      await new Promise((r) => setTimeout(r, 1000))
+      await new Promise((r) => setTimeout(r, KEPT_WINDOW_MS))
       assert.ok(alive(player.child), 'the player stayed')
       assert.deepEqual(
         { state: stream('/live/s')?.state, subscribers: stream('/live/s')?.subscribers },
@@ -352,7 +360,7 @@ describe('edge pulls', { timeout: 120_000 }, () => {
       stderr += t
     })
     await waitFor('play event', () => events.some((e) => e.event === 'play' && e.s.path === '/live/later'))
-    await new Promise((r) => setTimeout(r, 500))
+    await new Promise((r) => setTimeout(r, WAITING_WINDOW_MS))
     assert.deepEqual(
       { subscribers: stream('/live/later')?.subscribers, state: stream('/live/later')?.state },
       { subscribers: 1, state: 'idle' },

@@ -7,9 +7,17 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import http from 'node:http'
 import { after, before, describe, test } from 'node:test'
-import type { Logger } from '@meshcast/interface'
+import {
+  FRAME_KEY,
+  type Logger,
+  TAG_AUDIO,
+  TAG_SCRIPT,
+  TAG_VIDEO,
+  tagTimestamp,
+  videoFrameType,
+} from '@meshcast/interface'
 import { MediaServer, type StreamInfo } from '../src/index.ts'
-import { RtmpClient } from '../src/nms.ts'
+import { Context, RtmpClient } from '../src/nms.ts'
 import {
   dtsNotIncreasing,
   ffmpeg,
@@ -94,6 +102,18 @@ async function flvPrefix(path: string, bytes: number): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
+/**
+ * How long a new player is watched for its startup burst: a window, not a
+ * wait (a burst arrives at once; what comes later is live).
+ */
+const FIRST_WINDOW_MS = 200
+
+/** The newest media timestamp of `path`'s cache here (NMS's GOP cache, or the audio burst). */
+function newestMediaMs(path: string): number {
+  const last = [...(Context.broadcasts.get(path)?.flvGopCache ?? [])].at(-1)
+  return last === undefined ? 0 : tagTimestamp(last)
+}
+
 /** What an HTTP-FLV player got in its first `ms`. */
 async function firstMillis(path: string, ms: number): Promise<Buffer> {
   const startedAt = Date.now()
@@ -115,13 +135,14 @@ async function rtmpFirstMillis(path: string, streamName: string, ms: number): Pr
   const dts: number[] = []
   client.dataHandler = function (this: RtmpClient) {
     const { header } = this.parserPacket
-    if (header.type === 8 || header.type === 9) dts.push(this.parserPacket.clock)
+    if (header.type === TAG_AUDIO || header.type === TAG_VIDEO) dts.push(this.parserPacket.clock)
   }
   await client.connect(rtmp(path))
   await client.sendConnect()
   await client.sendCreateStream()
   const startedAt = Date.now()
   void client.sendPlay(streamName)
+  // the window: what came in the first `ms`
   await new Promise((resolve) => setTimeout(resolve, ms - (Date.now() - startedAt)))
   client.disconnect()
   return dts.slice(1) // the sequence header first (single-track streams)
@@ -134,9 +155,10 @@ function tagsOf(flv: Buffer): { type: number; dts: number; bytes: number; frame:
     const size = flv.readUIntBE(at + 1, 3)
     if (at + 11 + size > flv.length) break
     const type = flv[at] as number
-    const dts = ((flv[at + 7] ?? 0) << 24) | flv.readUIntBE(at + 4, 3)
-    const frame = (type === 8 || type === 9) && flv[at + 12] === 1
-    out.push({ type, dts, bytes: 11 + size + 4, frame, key: type === 9 && (flv[at + 11] ?? 0) >> 4 === 1 })
+    const dts = tagTimestamp(flv, at)
+    const frame = (type === TAG_AUDIO || type === TAG_VIDEO) && flv[at + 12] === 1
+    const key = type === TAG_VIDEO && videoFrameType(flv[at + 11] ?? 0) === FRAME_KEY
+    out.push({ type, dts, bytes: 11 + size + 4, frame, key })
     at += 11 + size + 4
   }
   return out
@@ -148,7 +170,7 @@ const flags = (flv: Buffer) => flv[4]
 /** The script tag right after the FLV header: its first AMF0 string. */
 function firstScriptName(flv: Buffer): string | null {
   const tag = flv.subarray(13)
-  if (tag[0] !== 18 || tag[11] !== 0x02) return null
+  if (tag[0] !== TAG_SCRIPT || tag[11] !== 0x02) return null
   const length = tag.readUInt16BE(12)
   return tag.subarray(14, 14 + length).toString('latin1')
 }
@@ -171,7 +193,11 @@ describe('an origin as foreign players see it', () => {
       for (let i = 0; i < creates; i++) id = await client.sendCreateStream()
       assert.equal(id, creates)
       await client.sendPlay('ids')
-      await waitFor('audio, video and data', () => [8, 9, 18].every((t) => seen.has(t)), 5000)
+      await waitFor(
+        'audio, video and data',
+        () => [TAG_AUDIO, TAG_VIDEO, TAG_SCRIPT].every((t) => seen.has(t)),
+        5000,
+      )
       client.disconnect()
       for (const [type, ids] of seen) assert.deepEqual([...ids], [id], `message type ${type} on stream ${id}`)
     }
@@ -197,9 +223,14 @@ describe('an origin as foreign players see it', () => {
     const a = publishTracks('/live/radio', 'a')
     const v = publishTracks('/live/camera', 'v')
     await waitFor('the publishes', () => live('/live/radio')() && live('/live/camera')())
-    await new Promise((resolve) => setTimeout(resolve, 5000)) // let them run longer than the video burst keeps
-    const radio = tagsOf(await firstMillis('/live/radio', 200))
-    const audio = radio.filter((t) => t.type === 8 && t.frame)
+    // let them run longer than the video burst keeps
+    await waitFor(
+      '5 s of media',
+      () => newestMediaMs('/live/radio') >= 5000 && newestMediaMs('/live/camera') >= 5000,
+      15_000,
+    )
+    const radio = tagsOf(await firstMillis('/live/radio', FIRST_WINDOW_MS))
+    const audio = radio.filter((t) => t.type === TAG_AUDIO && t.frame)
     const audioSpan = (audio.at(-1)?.dts ?? 0) - (audio[0]?.dts ?? 0)
     assert.ok(
       audioSpan >= 4000,
@@ -210,8 +241,8 @@ describe('an origin as foreign players see it', () => {
       burstBytes <= 64 * 1024 + 4096,
       `${burstBytes} bytes: 64 KiB at most, and the live frames since`,
     )
-    const camera = tagsOf(await firstMillis('/live/camera', 200))
-    const video = camera.filter((t) => t.type === 9 && t.frame)
+    const camera = tagsOf(await firstMillis('/live/camera', FIRST_WINDOW_MS))
+    const video = camera.filter((t) => t.type === TAG_VIDEO && t.frame)
     const videoSpan = (video.at(-1)?.dts ?? 0) - (video[0]?.dts ?? 0)
     assert.equal(video[0]?.key, true, 'the burst starts at a keyframe')
     assert.ok(
@@ -223,7 +254,7 @@ describe('an origin as foreign players see it', () => {
       ['radio', 300],
       ['camera', 1300],
     ] as const) {
-      const pulled = await rtmpFirstMillis(`/live/${name}`, `${name}?meshcast=pull`, 200)
+      const pulled = await rtmpFirstMillis(`/live/${name}`, `${name}?meshcast=pull`, FIRST_WINDOW_MS)
       const span = (pulled.at(-1) ?? 0) - (pulled[0] ?? 0)
       assert.ok(
         pulled.length > 0 && span <= most,

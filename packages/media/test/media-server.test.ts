@@ -3,8 +3,8 @@ import { randomInt } from 'node:crypto'
 import http from 'node:http'
 import net from 'node:net'
 import { describe, test } from 'node:test'
-import { ListenError, silentLogger } from '@meshcast/interface'
-import { MediaServer, MediaSingletonError, PullError, RelayOpenError } from '../src/index.ts'
+import { ListenError, RelayClosedError, silentLogger } from '@meshcast/interface'
+import { MediaServer, MediaSingletonError, RelayOpenError } from '../src/index.ts'
 
 /** Addresses in a random 127.a.b.0/24, so parallel test files do not collide (no @meshcast/testing here: it depends on us). */
 function loopbackSubnet(): (i: number) => string {
@@ -81,14 +81,14 @@ describe('MediaServer relays and FLV', () => {
     relays.kick('/live/none', 'nothing to kick')
   })
 
-  test('a pull on a closed relay is rejected', async () => {
+  test('a pull on a closed relay is rejected with RelayClosedError', async () => {
     const media = new MediaServer(
       { rtmp: { host: loopbackSubnet()(0), port: 1935 } },
       { logger: silentLogger },
     )
     const relay = media.relays().open('/live/a')
     relay.close(false)
-    await assert.rejects(relay.pull('rtmp://127.0.0.1:1/live/a'), PullError)
+    await assert.rejects(relay.pull('rtmp://127.0.0.1:1/live/a'), RelayClosedError)
   })
 
   test('FLV requests are answered 503 while the server is stopped; other URLs fall through', async () => {

@@ -141,7 +141,8 @@ describe('PullClient', () => {
     const end = await p.ended
     assert.equal(end.reason, 'unpublished')
     assert.match(end.message, /StreamEOF/)
-    await new Promise((r) => setTimeout(r, 200))
+    // both ends closed, and NMS's close handler (which calls onCloseCallback) has run
+    await waitFor(() => p.client.socket === null && s.connections[0]?.socket.destroyed === true)
     assert.equal(p.ends.length, 1)
   })
 
@@ -161,7 +162,8 @@ describe('PullClient', () => {
     q.client.close()
     q.client.close()
     q.client.write(Buffer.from([1, 2, 3])) // never throws once the socket is gone
-    await new Promise((r) => setTimeout(r, 100))
+    // NMS's close handler (which calls onCloseCallback) has run
+    await waitFor(() => q.client.socket === null)
     assert.equal(q.ends.length, 0)
   })
 
@@ -206,10 +208,13 @@ describe('PullClient', () => {
   })
 })
 
+/** How often waitFor looks at its condition. */
+const POLL_MS = 10
+
 async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
   const until = Date.now() + ms
   while (!cond()) {
     if (Date.now() > until) assert.fail('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
+    await new Promise((r) => setTimeout(r, POLL_MS))
   }
 }

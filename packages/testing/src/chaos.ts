@@ -1,3 +1,4 @@
+import { TAG_VIDEO } from '@meshcast/interface'
 import { DEFAULT_TEST_FPS } from '@meshcast/node/ffmpeg'
 import { TestCluster } from './cluster.ts'
 import { type Publisher, publish } from './ffmpeg-clients.ts'
@@ -205,7 +206,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       players.push(slot)
       await openPlayer(slot)
     }
-    await waitFor(() => players.every((p) => p.player?.tags.some((t) => t.type === 9) === true), {
+    await waitFor(() => players.every((p) => p.player?.tags.some((t) => t.type === TAG_VIDEO) === true), {
       timeout: 30_000,
       what: 'video at every chaos player',
     })
@@ -225,7 +226,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       for (const slot of players) {
         const tags = slot.player?.tags ?? []
         for (const tag of tags.slice(slot.seen)) {
-          if (tag.type !== 9) continue
+          if (tag.type !== TAG_VIDEO) continue
           slot.frames++
           slot.lastAt = tag.at
           if (slot.excused && slot.backAt > 0 && tag.at > slot.backAt) slot.excused = false

@@ -2,18 +2,28 @@
 // 6.1+ send them): no encoder on Debian 12 sends these tags, so a test sends
 // them byte by byte. The clip comes from enhanced-clip.ts; the RTMP client is
 // node-media-server's own (handshake, connect, createStream, publish).
+import {
+  EX_CODED_FRAMES,
+  EX_CODED_FRAMES_X,
+  EX_SEQUENCE_START,
+  FRAME_INTER,
+  FRAME_KEY,
+  fourcc as fourccId,
+  TAG_VIDEO,
+  VIDEO_EX_HEADER,
+} from '@meshcast/interface'
 import AVPacket from 'node-media-server/src/core/avpacket.js'
 import Rtmp from 'node-media-server/src/protocol/rtmp.js'
 import RtmpClient from 'node-media-server/src/protocol/rtmp_client.js'
 import type { EnhancedClip } from './enhanced-clip.ts'
 
 /** Enhanced RTMP's VideoPacketType (the low nibble of the first byte when its top bit is set). */
-export const PACKET_TYPE = { sequenceStart: 0, codedFrames: 1, codedFramesX: 3 } as const
+export const PACKET_TYPE = {
+  sequenceStart: EX_SEQUENCE_START,
+  codedFrames: EX_CODED_FRAMES,
+  codedFramesX: EX_CODED_FRAMES_X,
+} as const
 
-const EX_HEADER = 0x80
-const KEY = 1
-const INTER = 2
-const VIDEO = 9
 /** where a type-0 chunk with a 1-byte basic header holds the message stream id */
 const STREAM_ID_OFFSET = 8
 
@@ -30,7 +40,7 @@ export function enhancedVideoTag(
 ): Buffer {
   const withCts = fourcc === 'hvc1' && packetType === PACKET_TYPE.codedFrames
   const head = Buffer.alloc(5 + (withCts ? 3 : 0))
-  head[0] = EX_HEADER | ((key ? KEY : INTER) << 4) | packetType
+  head[0] = VIDEO_EX_HEADER | ((key ? FRAME_KEY : FRAME_INTER) << 4) | packetType
   head.write(fourcc, 1, 'latin1')
   if (withCts) head.writeIntBE(cts, 5, 3)
   return Buffer.concat([head, payload])
@@ -62,9 +72,7 @@ export interface EnhancedPublishOptions {
 }
 
 /** The FourCC as metadata's `videocodecid` carries it: a big-endian uint32 (OBS 30, ffmpeg 6.1). */
-export function fourccId(fourcc: string): number {
-  return Buffer.from(fourcc, 'latin1').readUInt32BE(0)
-}
+export { fourccId }
 
 /**
  * Publishes `clip` to `url` (rtmp://host/app/name) in real time, looped with
@@ -148,7 +156,7 @@ export class EnhancedPublisher {
 
   #sendVideo(dts: number, body: Buffer, key: boolean): void {
     const packet = new AVPacket()
-    packet.codec_type = VIDEO
+    packet.codec_type = TAG_VIDEO
     packet.dts = dts
     packet.pts = dts
     packet.size = body.length

@@ -1,3 +1,15 @@
+import {
+  FILE_HEADER_BYTES,
+  HAS_AUDIO,
+  HAS_VIDEO,
+  PREVIOUS_TAG_SIZE_BYTES,
+  TAG_AUDIO,
+  TAG_HEADER_BYTES,
+  TAG_SCRIPT,
+  TAG_TYPE_MASK,
+  TAG_VIDEO,
+} from '@meshcast/interface'
+
 /** What an FLV byte stream says about itself: header flags and its script tags. */
 export interface FlvSummary {
   /** the FLV header's TypeFlags: which tracks it declares */
@@ -11,9 +23,6 @@ export interface FlvSummary {
   truncated: boolean
 }
 
-const HEADER = 9
-const PREVIOUS_SIZE = 4
-const TAG_HEADER = 11
 const AMF0_STRING = 0x02
 
 /** The AMF0 string a script tag's data starts with, or `?` when it does not start with one. */
@@ -25,29 +34,29 @@ function scriptName(data: Buffer): string {
 
 /** Reads the header and every whole tag of FLV bytes; throws on bytes that are not FLV. */
 export function summarizeFlv(bytes: Buffer): FlvSummary {
-  if (bytes.length < HEADER || bytes.toString('latin1', 0, 3) !== 'FLV') {
+  if (bytes.length < FILE_HEADER_BYTES || bytes.toString('latin1', 0, 3) !== 'FLV') {
     throw new Error('not FLV: no FLV signature')
   }
   const flags = bytes[4] as number
   const summary: FlvSummary = {
-    declaresAudio: (flags & 0x04) !== 0,
-    declaresVideo: (flags & 0x01) !== 0,
+    declaresAudio: (flags & HAS_AUDIO) !== 0,
+    declaresVideo: (flags & HAS_VIDEO) !== 0,
     scriptNames: [],
     audioTags: 0,
     videoTags: 0,
     truncated: false,
   }
-  let at = bytes.readUInt32BE(5) + PREVIOUS_SIZE
-  while (at + TAG_HEADER <= bytes.length) {
-    const type = (bytes[at] as number) & 0x1f
+  let at = bytes.readUInt32BE(5) + PREVIOUS_TAG_SIZE_BYTES
+  while (at + TAG_HEADER_BYTES <= bytes.length) {
+    const type = (bytes[at] as number) & TAG_TYPE_MASK
     const size = bytes.readUIntBE(at + 1, 3)
-    if (at + TAG_HEADER + size > bytes.length) break
-    const data = bytes.subarray(at + TAG_HEADER, at + TAG_HEADER + size)
-    if (type === 8) summary.audioTags++
-    else if (type === 9) summary.videoTags++
-    else if (type === 18) summary.scriptNames.push(scriptName(data))
+    if (at + TAG_HEADER_BYTES + size > bytes.length) break
+    const data = bytes.subarray(at + TAG_HEADER_BYTES, at + TAG_HEADER_BYTES + size)
+    if (type === TAG_AUDIO) summary.audioTags++
+    else if (type === TAG_VIDEO) summary.videoTags++
+    else if (type === TAG_SCRIPT) summary.scriptNames.push(scriptName(data))
     else throw new Error(`not FLV: tag type ${type} at byte ${at}`)
-    at += TAG_HEADER + size + PREVIOUS_SIZE
+    at += TAG_HEADER_BYTES + size + PREVIOUS_TAG_SIZE_BYTES
   }
   summary.truncated = at < bytes.length
   return summary
@@ -72,7 +81,7 @@ export async function readFlvHead(url: string, opts: FlvHeadOptions = {}): Promi
     const s = summarizeFlv(Buffer.concat(chunks))
     return s.audioTags + s.videoTags >= want
   }
-  const haveHeader = () => Buffer.concat(chunks).length >= HEADER
+  const haveHeader = () => Buffer.concat(chunks).length >= FILE_HEADER_BYTES
   const deadline = AbortSignal.timeout(opts.timeout ?? 5000)
   if (url.startsWith('ws')) {
     const ws = new WebSocket(url)

@@ -1,18 +1,27 @@
+import {
+  FILE_HEADER_BYTES,
+  FRAME_KEY,
+  PREVIOUS_TAG_SIZE_BYTES,
+  TAG_AUDIO,
+  TAG_HEADER_BYTES,
+  TAG_SCRIPT,
+  TAG_TYPE_MASK,
+  TAG_VIDEO,
+  tagTimestamp,
+  videoFrameType,
+} from '@meshcast/interface'
+
 /** One FLV tag as a test looks at it. */
 export interface FlvTag {
-  /** 8 audio, 9 video, 18 script data */
+  /** TAG_AUDIO, TAG_VIDEO or TAG_SCRIPT (8, 9, 18) */
   type: number
   /** the tag's timestamp, ms */
   timestamp: number
-  /** video: a keyframe (frame type 1) */
+  /** video: a keyframe (FRAME_KEY) */
   keyframe: boolean
   /** ms since the epoch when its last byte arrived */
   at: number
 }
-
-const HEADER = 9
-const PREVIOUS_SIZE = 4
-const TAG_HEADER = 11
 
 /**
  * Reads an FLV byte stream in whatever pieces it arrives (HTTP chunks,
@@ -27,20 +36,21 @@ export class FlvTagReader {
     this.#buf = Buffer.concat([this.#buf, chunk])
     const out: FlvTag[] = []
     if (!this.#headerSeen) {
-      if (this.#buf.length < HEADER + PREVIOUS_SIZE) return out
+      if (this.#buf.length < FILE_HEADER_BYTES + PREVIOUS_TAG_SIZE_BYTES) return out
       if (this.#buf.toString('latin1', 0, 3) !== 'FLV') throw new Error('not an FLV stream: no FLV signature')
-      this.#buf = this.#buf.subarray(HEADER + PREVIOUS_SIZE)
+      this.#buf = this.#buf.subarray(FILE_HEADER_BYTES + PREVIOUS_TAG_SIZE_BYTES)
       this.#headerSeen = true
     }
-    while (this.#buf.length >= TAG_HEADER) {
-      const type = (this.#buf[0] as number) & 0x1f
-      if (type !== 8 && type !== 9 && type !== 18) throw new Error(`not an FLV stream: tag type ${type}`)
+    while (this.#buf.length >= TAG_HEADER_BYTES) {
+      const type = (this.#buf[0] as number) & TAG_TYPE_MASK
+      if (type !== TAG_AUDIO && type !== TAG_VIDEO && type !== TAG_SCRIPT)
+        throw new Error(`not an FLV stream: tag type ${type}`)
       const size = this.#buf.readUIntBE(1, 3)
-      const total = TAG_HEADER + size + PREVIOUS_SIZE
+      const total = TAG_HEADER_BYTES + size + PREVIOUS_TAG_SIZE_BYTES
       if (this.#buf.length < total) break
-      // 24-bit timestamp plus an 8-bit extension that holds the high byte
-      const timestamp = (this.#buf.readUIntBE(4, 3) | ((this.#buf[7] as number) << 24)) >>> 0
-      const keyframe = type === 9 && (this.#buf[TAG_HEADER] as number) >> 4 === 1
+      const timestamp = tagTimestamp(this.#buf)
+      const keyframe =
+        type === TAG_VIDEO && videoFrameType(this.#buf[TAG_HEADER_BYTES] as number) === FRAME_KEY
       out.push({ type, timestamp, keyframe, at: now })
       this.#buf = this.#buf.subarray(total)
     }

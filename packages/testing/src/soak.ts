@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { TAG_VIDEO } from '@meshcast/interface'
 import { TestCluster } from './cluster.ts'
 import { type Publisher, publish } from './ffmpeg-clients.ts'
 import { playWsFlv, type WsFlvPlayer } from './flv-tags.ts'
@@ -172,7 +173,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         players.push(p)
         edgeOf.set(p, edge)
       }
-    await waitFor(() => players.every((p) => p.tags.some((t) => t.type === 9)), {
+    await waitFor(() => players.every((p) => p.tags.some((t) => t.type === TAG_VIDEO)), {
       timeout: 30_000,
       what: 'video at every soak player',
     })

@@ -2,13 +2,14 @@
 // intact (not only that it decodes): over RTMP with node-media-server's
 // client, over HTTP-FLV with fetch; both parse with node-media-server's own
 // RTMP and FLV parsers.
+import { TAG_SCRIPT } from '@meshcast/interface'
 import AMF from 'node-media-server/src/protocol/amf.js'
 import Flv from 'node-media-server/src/protocol/flv.js'
 import RtmpClient from 'node-media-server/src/protocol/rtmp_client.js'
 
 /** One audio, video or data tag as a player got it. */
 export interface MediaTag {
-  /** 8 audio, 9 video, 18 data */
+  /** TAG_AUDIO, TAG_VIDEO or TAG_SCRIPT (8, 9, 18) */
   type: number
   dts: number
   /** the tag body (a copy) */
@@ -102,7 +103,7 @@ export async function playHttpFlvTags(url: string): Promise<TagPlayer> {
 
 /** The object of an `onMetaData` data tag (with or without `@setDataFrame`), or null for any other tag. */
 export function metadataOf(tag: MediaTag): Record<string, unknown> | null {
-  if (tag.type !== 18) return null
+  if (tag.type !== TAG_SCRIPT) return null
   try {
     const data = AMF.decodeAmf0Data(tag.body)
     const obj = data.dataObj
