@@ -27,6 +27,13 @@ import {
 /** Every password and token of this file: none may appear in any node's log. */
 const SECRETS = ['wonderland', 'builder', 'c4rol-pw', 'ann-pw', 'ben-pw', 'hang-pw', 'mc1.']
 
+/** A bound, not a wait: an answer to publish or play comes at once; a server silent this long answers nothing. */
+const ANSWER_BOUND_MS = 5000
+/** A window: an accepted publish is advertised within ~20 ms and pulled by an edge well within a second. */
+const REFUSED_STREAM_WINDOW_MS = 1000
+/** A window within the edge's 30 s owner hold: the other user's copy is advertised (the careless edge took it) and must stay unpulled. */
+const OWNER_AWAY_WINDOW_MS = 3000
+
 /** What an RTMP client is told when it publishes or plays `name` (its query included). */
 interface Attempt {
   code: string
@@ -60,7 +67,7 @@ async function attempt(
     }
     await c.sendCreateStream()
     const step = action === 'publish' ? c.sendPublish(name) : c.sendPlay(name)
-    await Promise.race([step.catch(() => undefined), sleep(5000)])
+    await Promise.race([step.catch(() => undefined), sleep(ANSWER_BOUND_MS)])
     return status
   } finally {
     c.disconnect()
@@ -127,7 +134,7 @@ describe('stream authentication (Red5 Pro Simple Authentication, file validator)
       const refused = origin.records().filter((r) => r.message === 'access refused: authentication failed')
       assert.ok(refused.length >= 1, 'a log line for the refusal')
       assert.match(JSON.stringify(refused[0]), /publish \/live\/nocreds.*127\./)
-      await sleep(1000)
+      await sleep(REFUSED_STREAM_WINDOW_MS)
       assert.ok(
         !(await streamsOn(origin)).includes('/live/nocreds'),
         'the refused stream exists on the origin',
@@ -331,7 +338,7 @@ describe('stream ownership: an edge fails over only to a copy of the same publis
             what: "the careless edge switching to ben's copy (as before ownership)",
           },
         )
-        await sleep(3000)
+        await sleep(OWNER_AWAY_WINDOW_MS)
         assert.equal(
           await upstreamOf(edge, '/live/owned'),
           null,

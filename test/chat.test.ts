@@ -392,7 +392,7 @@ describe('chatr, the clustered chat, in a real browser', () => {
         const ws = new WebSocket(
           new URL('ws', (globalThis as unknown as { location: URL }).location).href.replace('http', 'ws'),
         )
-        const got: { type: string; code?: string }[] = []
+        const got: { type: string; code?: string; ref?: number }[] = []
         ws.onmessage = (e) => got.push(JSON.parse(e.data))
         await new Promise((resolve) => {
           ws.onopen = resolve
@@ -405,7 +405,18 @@ describe('chatr, the clustered chat, in a real browser', () => {
         ws.send(JSON.stringify({ type: 'shout', text: 'hi' }))
         for (let i = 0; i < 20; i++)
           ws.send(JSON.stringify({ type: 'send', text: `flood ${i}`, ref: 10 + i }))
-        await new Promise((resolve) => setTimeout(resolve, 1000))
+        // each flood frame is answered, acknowledged or refused, naming its ref (or the socket closes)
+        const flood = Array.from({ length: 20 }, (_, i) => 10 + i)
+        const answered = () => flood.every((ref) => got.some((r) => r.ref === ref))
+        await new Promise<void>((resolve) => {
+          ws.onmessage = (e) => {
+            got.push(JSON.parse(e.data))
+            if (answered()) resolve()
+          }
+          ws.onclose = () => resolve()
+          if (answered()) resolve()
+          setTimeout(resolve, 10_000) // a bound: the assertions below then say what never came
+        })
         ws.close()
         return got
       })
@@ -545,6 +556,20 @@ async function keepTalking(page: Page, prefix: string, everyMs: number): Promise
   }
 }
 
+/** A window: how long a node stays cut off (the test's "15 s"), pages talking on both sides. */
+const CUT_MS = 15_000
+/** Two seconds' worth of a page's messages (4 a second): each page acknowledged this many means talk under way. */
+const TALK_ACKS = 8
+
+/** Waits until each page had `count` more of its messages acknowledged than `marks` says. */
+async function talked(outboxes: readonly Outbox[], count: number, what: string): Promise<void> {
+  const marks = outboxes.map((b) => b.acked.size)
+  await waitFor(() => outboxes.every((b, i) => b.acked.size >= (marks[i] ?? 0) + count), {
+    timeout: 15_000,
+    what,
+  })
+}
+
 /** Waits until every node shows a view of the given size (the sides of a partition). */
 async function viewSizes(nodes: NodeProcess[], sizes: number[], what: string): Promise<void> {
   await waitFor(
@@ -578,7 +603,7 @@ describe('chatr across a partition, in network namespaces, in a real browser', (
         }
         // 4 messages a second from each page, on both sides of each partition
         const stops = await Promise.all(pages.map((p, i) => keepTalking(p, `${names[i]}-`, 250)))
-        await new Promise((r) => setTimeout(r, 2000))
+        await talked(outboxes, TALK_ACKS, 'every page talking before the first cut')
         for (const [alone, rest] of [
           [2, [0, 1]],
           [0, [1, 2]],
@@ -591,7 +616,7 @@ describe('chatr across a partition, in network namespaces, in a real browser', (
             `node ${alone} alone, the others together`,
           )
           t.diagnostic(`node ${alone} cut off: two views after ${Date.now() - cutAt} ms`)
-          await new Promise((r) => setTimeout(r, Math.max(0, cutAt + 15_000 - Date.now())))
+          await new Promise((r) => setTimeout(r, Math.max(0, cutAt + CUT_MS - Date.now())))
           const healAt = Date.now()
           await lan.heal()
           await oneView(nodes)
@@ -600,7 +625,7 @@ describe('chatr across a partition, in network namespaces, in a real browser', (
           // a loose bound: what it guards is the 10-16 s of old TCP connections backing off (now closed at removal)
           assert.ok(healMs < 8000, `one view ${healMs} ms after the heal`)
         }
-        await new Promise((r) => setTimeout(r, 2000))
+        await talked(outboxes, TALK_ACKS, 'every page talking after the last heal')
         for (const stop of stops) await stop()
         // every message answered (acknowledged or refused) before counting
         await waitFor(() => outboxes.every((b) => b.sent.size === b.acked.size + b.refused.size), {

@@ -41,6 +41,8 @@ import {
 const AV_TOLERANCE_MS = 40
 /** How soon a single-track stream must start over HTTP-FLV / WS-FLV (ms). */
 const SINGLE_TRACK_START_MS = 5000
+/** At most this long (ms) a failing test waits for its refused publisher to exit, to print what it said. */
+const REFUSAL_OUTPUT_BOUND_MS = 500
 
 const cluster = new TestCluster()
 let origin: NodeProcess
@@ -417,7 +419,11 @@ describe('interop: a republish within 3 s keeps A/V aligned at players on the or
           timeout: 3000,
           what: 'the origin to accept the republish within 3 s',
         }).catch(async (err: Error) => {
-          await new Promise((r) => setTimeout(r, 500)) // what the refused publisher says about it
+          // what the refused publisher says about it: all of it once it exited (a bound for one that does not)
+          await Promise.race([
+            publisher.exited,
+            new Promise((r) => setTimeout(r, REFUSAL_OUTPUT_BOUND_MS).unref()),
+          ])
           const before = Object.entries(kept).map(([label, run]) => describeSync(label, run.measure()))
           throw new Error(
             `${err.message}; the second publisher ${publisher.running ? 'runs' : `exited`}, printing:\n${publisher.output()}\n/api/streams carriers: ${JSON.stringify(await carriersOf(origin, path))}\nthe kept players so far:\n${before.join('\n')}`,

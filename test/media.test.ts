@@ -4,9 +4,9 @@ import { describe, test } from 'node:test'
 import {
   assertMonotonic,
   carrierOn,
+  type FrameInfo,
   longestGap,
   type NodeProcess,
-  type PlayResult,
   play,
   playWsFlv,
   publish,
@@ -30,6 +30,38 @@ async function originAndEdge(
     ...(edge.properties === undefined ? {} : { properties: edge.properties }),
   })
   return { origin, edge: e }
+}
+
+/** A window: an edge that pulls without players starts within a few hundred ms of hearing of a stream. */
+const NO_PULL_WINDOW_MS = 1000
+/** How long a player has been receiving before a fault: the gap across it is measured from 2 s before. */
+const PLAYING_BEFORE_FAULT_MS = 2000
+
+/**
+ * Starts a player and resolves once it has been receiving for `PLAYING_BEFORE_FAULT_MS` (its
+ * first frame to its latest), with its result to come; fails at once if it ends before.
+ */
+async function playUnderWay(url: string, opts: { frames: number; timeout: number }) {
+  const frames: FrameInfo[] = []
+  const playing = play(url, { ...opts, onFrame: (f) => frames.push(f) })
+  const what = `the player to receive for ${PLAYING_BEFORE_FAULT_MS} ms`
+  const ended = playing.then((p) => {
+    throw new Error(`the player ended before ${what}: ${p.stderr.slice(-600)}`)
+  })
+  ended.catch(() => undefined)
+  const span = () => (frames.at(-1)?.at ?? 0) - (frames[0]?.at ?? 0)
+  await Promise.race([
+    waitFor(() => frames.length > 0 && span() >= PLAYING_BEFORE_FAULT_MS, { timeout: 20_000, what }),
+    ended,
+  ])
+  return { playing }
+}
+
+/** A counter or gauge of `/metrics`, by name and labels as written there (`{stream="/live/a"}`). */
+async function metric(node: NodeProcess, series: string): Promise<number> {
+  const text = await (await node.httpGet('/metrics')).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return Number(line?.slice(series.length + 1) ?? 0)
 }
 
 /** What issue 21 asks of a frozen serving origin: no worse than a dead one. */
@@ -88,7 +120,8 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       const publisher = await publish(`${origin.rtmpUrl}/live/demand`, { seconds: 120 })
       t.after(() => publisher.stop())
       await until('the edge to hear of the stream', async () => (await streamsOf(edge)).streams.length > 0)
-      await new Promise((r) => setTimeout(r, 1000))
+      // a window: nothing is to happen, so nothing can be awaited
+      await new Promise((r) => setTimeout(r, NO_PULL_WINDOW_MS))
       assert.equal(await carrierOn(edge, '/live/demand'), undefined, 'no pull while nobody watches')
       const p = await play(`${edge.rtmpUrl}/live/demand`, { frames: 30, timeout: 20_000 })
       assert.ok(p.frames.length >= 30, `${p.frames.length} frames; ${p.stderr.slice(-800)}`)
@@ -108,7 +141,10 @@ describe('the media plane: edges pull from origins over RTMP', () => {
     withCluster(async (cluster, t) => {
       const { origin, edge } = await originAndEdge(cluster)
       const playing = play(`${edge.rtmpUrl}/live/early`, { frames: 30, timeout: 30_000 })
-      await new Promise((r) => setTimeout(r, 2000))
+      await until(
+        'the player waiting at the edge',
+        async () => (await metric(edge, 'meshcast_subscribers{stream="/live/early"}')) >= 1,
+      )
       const publisher = await publish(`${origin.rtmpUrl}/live/early`, { seconds: 120 })
       t.after(() => publisher.stop())
       const p = await playing
@@ -120,14 +156,11 @@ describe('the media plane: edges pull from origins over RTMP', () => {
     'two origins with the stream: SIGKILL of the serving one, and the player keeps receiving without reconnecting',
     withCluster(async (cluster, t) => {
       const { edge, first, serving } = await twoOrigins(cluster, t, '/live/twice')
-      const playing: Promise<PlayResult> = play(`${edge.rtmpUrl}/live/twice`, {
-        frames: 250,
-        timeout: 40_000,
-      })
+      const { playing } = await playUnderWay(`${edge.rtmpUrl}/live/twice`, { frames: 250, timeout: 40_000 })
       // a browser-style player too: WS-FLV from the same edge, kept open across the switch
       const ws = await playWsFlv(`${edge.httpUrl.replace(/^http/, 'ws')}/live/twice.flv`)
       t.after(() => ws.close())
-      await new Promise((r) => setTimeout(r, 4000))
+      await waitFor(() => ws.tags.some((x) => x.type === 9), { what: 'WS-FLV video before the kill' })
       const killedAt = Date.now()
       serving.kill('SIGKILL')
       const p = await playing
@@ -156,8 +189,7 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       const { edge, first, serving } = await twoOrigins(cluster, t, '/live/frozen')
       // a stopped process takes no SIGTERM: let it go on however the test ends
       t.after(() => serving.kill('SIGCONT'))
-      const playing = play(`${edge.rtmpUrl}/live/frozen`, { frames: 250, timeout: 40_000 })
-      await new Promise((r) => setTimeout(r, 4000))
+      const { playing } = await playUnderWay(`${edge.rtmpUrl}/live/frozen`, { frames: 250, timeout: 40_000 })
       const frozenAt = Date.now()
       serving.kill('SIGSTOP')
       const p = await playing.finally(() => serving.kill('SIGCONT'))
@@ -180,11 +212,22 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       let publisher = await publish(`${origin.rtmpUrl}/live/back`, { seconds: 120 })
       t.after(() => publisher.stop())
       await until('the edge pulling', async () => (await carrierOn(edge, '/live/back')) !== undefined)
-      const playing = play(`${edge.rtmpUrl}/live/back`, { frames: 10_000, timeout: 20_000 })
-      await new Promise((r) => setTimeout(r, 3000))
+      const { playing } = await playUnderWay(`${edge.rtmpUrl}/live/back`, { frames: 10_000, timeout: 20_000 })
+      const mark = edge.records().length
       origin.kill('SIGKILL')
       await publisher.stop()
-      await new Promise((r) => setTimeout(r, 2000))
+      // the edge lost its upstream, has no other and now waits out retryDuration (after one quick retry)
+      await until('the edge to wait retryDuration for an upstream', async () =>
+        edge
+          .records()
+          .slice(mark)
+          .some(
+            (r) =>
+              r.message === 'no upstream has the stream; retrying' &&
+              r.path === '/live/back' &&
+              r.inMs === 30_000,
+          ),
+      )
       const restarted = await cluster.restart(0)
       await until(
         'one view of 2 again',
@@ -210,7 +253,10 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       const edge = await cluster.start({
         cluster: { origins: [cluster.address(1)], retryDuration: 2 },
       })
-      await new Promise((r) => setTimeout(r, 2500))
+      // a first attempt refused (nothing listens there yet): the origin is reached on a retry
+      await until('the edge to find nothing at its origin', async () =>
+        edge.records().some((r) => String(r.message).startsWith('nothing listens for the mesh at')),
+      )
       const origin = await cluster.start()
       const publisher = await publish(`${origin.rtmpUrl}/live/later`, { seconds: 120 })
       t.after(() => publisher.stop())
@@ -250,7 +296,13 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       })
       const publisher = await publish(`${origin.rtmpUrl}/live/secret`, { seconds: 120 })
       t.after(() => publisher.stop())
-      await new Promise((r) => setTimeout(r, 3000))
+      await until('the stranger to be told the origin is not of its cluster', async () =>
+        stranger.records().some((r) => /not of this cluster/.test(String(r.message))),
+      )
+      await until(
+        'the origin to have advertised the stream',
+        async () => (await streamsOf(origin)).streams.length > 0,
+      )
       assert.deepEqual((await streamsOf(stranger)).streams, [])
       const p = await play(`${stranger.rtmpUrl}/live/secret`, { frames: 5, timeout: 8000 })
       assert.equal(p.frames.length, 0)

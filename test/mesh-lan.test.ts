@@ -14,6 +14,14 @@ import {
   withLan,
 } from '@meshcast/testing'
 
+/** A window: two and a half of mDNS's 2 s rounds for two clusters to mix, were they going to (nothing to await). */
+const MDNS_MIX_WINDOW_MS = 5000
+/**
+ * A seed's quick retries after a dropped connection (0.5, 1, 2, 4 s; packages/mesh/src/transport/connector.ts
+ * QUICK_RETRIES) each with a 1 s dial: over by 12 s. They say nothing when done, so this is waited out.
+ */
+const SEED_QUICK_RETRIES_MS = 12_000
+
 const viewOf = async (node: NodeProcess) =>
   (await (await node.httpGet('/api/view')).json()) as { id: string; members: string[] }
 
@@ -122,7 +130,7 @@ describe('the mesh on a LAN (network namespaces)', () => {
           what: 'cluster B of 2',
         })
         // give mDNS a few rounds (2 s each) to mix them up if it were going to
-        await new Promise((r) => setTimeout(r, 5000))
+        await new Promise((r) => setTimeout(r, MDNS_MIX_WINDOW_MS))
         for (const v of await Promise.all(a.map(viewOf))) assert.equal(v.members.length, 2)
         for (const r of await reportsOf(b)) assert.equal(r.view.members.length, 2)
         for (const n of a) assert.ok(!n.records().some((r) => r.message === 'dropped inbound mesh message'))
@@ -142,6 +150,8 @@ describe('the mesh on a LAN (network namespaces)', () => {
         const before = await viewsAre(peers, [[0, 1, 2, 3]], 'one view of 4')
         const ids = before.map((r) => r.id)
         // The bound is for members past their first seconds (a just-started member gets 3x the silence: youngFor).
+        // Every peer had heard every other by the view above; youngFor is a timer with nothing to say at its
+        // end (a bare MeshPeer reports no first-heard times), so it is waited out from there.
         await new Promise((r) => setTimeout(r, DEFAULT_YOUNG_FOR))
 
         const cutAt = Date.now()
@@ -227,7 +237,7 @@ describe('the mesh on a LAN (network namespaces)', () => {
         await Promise.all(peers.map((p) => p.started))
         await viewsAre(peers, [[0, 1, 2, 3]], 'one view of 4 through the seed')
         await cutInTwo(lan, peers)
-        await new Promise((r) => setTimeout(r, 12_000))
+        await new Promise((r) => setTimeout(r, SEED_QUICK_RETRIES_MS))
         const healAt = Date.now()
         await lan.heal()
         await viewsAre(peers, [[0, 1, 2, 3]], 'one view of 4 after healing, with no seed retry due')

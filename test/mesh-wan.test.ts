@@ -15,6 +15,34 @@ const REGIONS: [number[], number[]] = [
 ]
 /** How long the cluster is watched doing nothing. */
 const STEADY_MS = 60_000
+/** mesh.profile=wan's youngFor (packages/mesh/src/options.ts, WAN): a member heard for less is judged leniently. */
+const WAN_YOUNG_FOR_MS = 20_000
+
+interface MemberInfo {
+  id: string
+  self: boolean
+  connected: boolean
+  /** ms since the epoch when the node asked first heard of it */
+  joinedAt: number
+}
+const membersOf = async (node: NodeProcess) =>
+  ((await (await node.httpGet('/api/members')).json()) as { members: MemberInfo[] }).members
+
+/** Waits until every node's members all pass `check` (each seen by each node). */
+async function everyMember(
+  nodes: readonly NodeProcess[],
+  check: (m: MemberInfo) => boolean,
+  what: string,
+  timeout: number,
+) {
+  await waitFor(
+    async () => {
+      const lists = await Promise.all(nodes.map(membersOf))
+      return lists.every((l) => l.length === nodes.length && l.every((m) => m.self || check(m))) || undefined
+    },
+    { timeout, interval: 250, what },
+  )
+}
 
 const viewOf = async (node: NodeProcess) =>
   (await (await node.httpGet('/api/view')).json()) as { id: string; members: string[] }
@@ -76,8 +104,8 @@ describe('the mesh across a WAN (100 ms ± 10 ms, 3 % loss, network namespaces)'
     'a steady minute with the default (lan) timings: no suspicion, no view change; a SIGKILL and a silent cut are detected',
     withLan(4, async (cluster, lan, t: TestContext) => {
       const nodes = await clusterAcross(cluster, lan, t)
-      // let the start-up settle (joins, the full mesh) before the steady minute begins
-      await sleep(5000)
+      // the start-up settled (joins, the full mesh) before the steady minute begins
+      await everyMember(nodes, (m) => m.connected, 'every node connected to every other', 30_000)
       const marks = nodes.map((n) => n.records().length)
       const before = await Promise.all(nodes.map(viewOf))
       await sleep(STEADY_MS)
@@ -114,8 +142,14 @@ describe('the mesh across a WAN (100 ms ± 10 ms, 3 % loss, network namespaces)'
     'mesh.profile=wan: the same cluster; a SIGKILL is seen as fast, a silent cut after five seconds of silence',
     withLan(4, async (cluster, lan, t: TestContext) => {
       const nodes = await clusterAcross(cluster, lan, t, { 'mesh.profile': 'wan' })
-      // past youngFor (20 s with wan timings), when silence is judged over suspectAfter alone
-      await sleep(21_000)
+      // past youngFor (20 s with wan timings), when silence is judged over suspectAfter alone: a
+      // product timer with nothing to announce its end, read off each node's own first-heard times
+      await everyMember(
+        nodes,
+        (m) => Date.now() - m.joinedAt >= WAN_YOUNG_FOR_MS,
+        'every member heard for longer than youngFor by every node',
+        WAN_YOUNG_FOR_MS + 30_000,
+      )
       const killed = nodes[3] as NodeProcess
       killed.kill('SIGKILL')
       const killMs = await oneViewOf(nodes.slice(0, 3), 3, 'the SIGKILLed node removed everywhere')

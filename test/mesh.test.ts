@@ -52,6 +52,12 @@ function startMany(cluster: TestCluster, count: number): Promise<NodeProcess[]> 
   return cluster.startMany(count)
 }
 
+/** Connections with another password `node` closed (its counter in /metrics). */
+async function refusedOtherPassword(node: NodeProcess): Promise<number> {
+  const text = await (await node.httpGet('/metrics')).text()
+  return Number(/^meshcast_mesh_messages_dropped_total\{reason="otherPassword"\} (\d+)/m.exec(text)?.[1] ?? 0)
+}
+
 describe('the mesh: membership', () => {
   test(
     'five nodes converge to one view, in join order, with the oldest as coordinator',
@@ -194,8 +200,11 @@ describe('the mesh: membership', () => {
       await waitFor(() => stranger.records().some((r) => /not of this cluster/.test(String(r.message))), {
         what: 'the "not of this cluster" line',
       })
-      // it keeps retrying every second; give it three tries, then count the lines
-      await new Promise((r) => setTimeout(r, 3000))
+      // it keeps retrying every second: once the node dialled has refused three more tries, count the lines
+      const refusedSoFar = await refusedOtherPassword(a as NodeProcess)
+      await waitFor(async () => (await refusedOtherPassword(a as NodeProcess)) >= refusedSoFar + 3, {
+        what: 'three more tries refused by the node dialled',
+      })
       const lines = stranger.records().filter((r) => /not of this cluster/.test(String(r.message)))
       assert.equal(lines.length, 1, 'said once, not on every retry')
       // the node dialled closes such a connection at once, and says so (a few lines per 10 s at most)

@@ -233,12 +233,17 @@ describe('TLS: RTMPS, HTTPS, pulls over RTMPS, certificate renewal', () => {
       slowed: await total(origin, 'meshcast_http_slowed_total'),
       refused: await counter(origin, 'meshcast_http_refused_total', 'request-rate'),
     }
+    /** a window: how long the flood goes on (its 429 comes after seconds of paced answers) */
+    const FLOOD_MS = 4000
+    /** a window within the flood in which another client asks, at this pace (a client's, not a second flood) */
+    const OTHERS_FOR_MS = 3500
+    const OTHERS_EVERY_MS = 200
     const request = Buffer.from('GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200))
     const answers = { ok: 0, tooMany: 0, bad: 0 }
     let connections = 0
     const t0 = Date.now()
     const flood = (async () => {
-      while (Date.now() - t0 < 4000) {
+      while (Date.now() - t0 < FLOOD_MS) {
         connections++
         await new Promise<void>((resolve) => {
           const tcp = net.connect({ host: origin.host, port: HTTPS_PORT, localAddress: from })
@@ -251,7 +256,7 @@ describe('TLS: RTMPS, HTTPS, pulls over RTMPS, certificate renewal', () => {
           })
           socket.on('error', () => undefined)
           socket.on('close', () => resolve())
-          const stop = setTimeout(() => socket.destroy(), Math.max(0, 4000 - (Date.now() - t0)))
+          const stop = setTimeout(() => socket.destroy(), Math.max(0, FLOOD_MS - (Date.now() - t0)))
           socket.once('close', () => clearTimeout(stop))
           const pump = () => {
             while (!socket.destroyed && socket.write(request));
@@ -263,9 +268,9 @@ describe('TLS: RTMPS, HTTPS, pulls over RTMPS, certificate renewal', () => {
     })()
     // another client, meanwhile, over HTTPS too
     const others: number[] = []
-    while (Date.now() - t0 < 3500) {
+    while (Date.now() - t0 < OTHERS_FOR_MS) {
       others.push((await httpsGet(`https://${origin.host}:${HTTPS_PORT}/api/status`, ca())).status)
-      await new Promise((r) => setTimeout(r, 200))
+      await new Promise((r) => setTimeout(r, OTHERS_EVERY_MS))
     }
     await flood
     const seconds = (Date.now() - t0) / 1000

@@ -13,8 +13,11 @@ describe('the app host', () => {
     )
     t.after(() => host.stop())
     await host.load()
+    // a listener after the host's own (subscribed at load): when it has all three, so has the host
+    const arrived: unknown[] = []
+    cluster.onMessage('app/good', (m) => arrived.push(m.data))
     for (const d of [1, 2, 3]) await cluster.send({ to: 'all' }, 'app/good', { c: 'ping', d })
-    await new Promise((r) => setTimeout(r, 10)) // at the host by now; the app has no handler yet
+    await until(() => arrived.length === 3, 'the pings at the host (the app has no handler yet)')
     await host.start()
     const [reply] = await cluster.invoke({ to: 'all' }, 'app/good/probe.pings', null)
     assert.deepEqual(reply, { node: cluster.id, ok: true, value: [1, 2, 3] })
@@ -89,10 +92,13 @@ describe('SoloCluster, the cluster of a standalone node', () => {
     await cluster.send({ to: 'edges' }, 'c', 'not an edge')
     await cluster.send({ to: 'allBut', ids: ['me'] }, 'c', 'excluded')
     await cluster.send({ to: 'all' }, 'c', 'not to self', { self: false })
-    await new Promise((r) => setTimeout(r, 0))
+    // delivered in the order sent: once this last one is in, whatever came before it is too
+    await cluster.send({ to: 'node', id: 'me' }, 'c', 'last')
+    await until(() => got.length > 0 && (got.at(-1) as unknown[])[1] === 'last', 'the last message')
     assert.deepEqual(got, [
       ['me', { when: '1970-01-01T00:00:00.000Z' }],
       ['me', 2],
+      ['me', 'last'],
     ])
     assert.deepEqual(
       cluster.view.members.map((m) => m.id),

@@ -96,6 +96,9 @@ export async function hostApps(
   }
 }
 
+/** How often `until` looks again: in-process conditions come true within a few ms. */
+const UNTIL_POLL_MS = 5
+
 /** Polls until `check` is true (these are in-process tests: a few ms at most). */
 export async function until(
   check: () => boolean | Promise<boolean>,
@@ -105,7 +108,7 @@ export async function until(
   const deadline = Date.now() + timeout
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
+    await new Promise((r) => setTimeout(r, UNTIL_POLL_MS))
   }
 }
 

@@ -188,14 +188,17 @@ describe('StreamAuth with the file validator', () => {
     // the same second and size would hide a change from a stat: move the time on
     utimesSync(file, new Date(), new Date(Date.now() + 5000))
     const carol = { username: 'carol', password: 'c4rol' }
-    await waitUntil(async () => (await auth.authorize(request({ credentials: carol }))).allowed)
+    await waitUntil(
+      async () => (await auth.authorize(request({ credentials: carol }))).allowed,
+      'carol let in',
+    )
     assert.equal(
       (await auth.authorize(request({ credentials: { username: 'alice', password: 'wonderland' } }))).allowed,
       false,
     )
     writeFileSync(file, 'carol=\n')
     utimesSync(file, new Date(), new Date(Date.now() + 10_000))
-    await waitUntil(async () => (auth.reloads()?.failures ?? 0) > 0)
+    await waitUntil(async () => (auth.reloads()?.failures ?? 0) > 0, 'the broken file refused')
     assert.equal((await auth.authorize(request({ credentials: carol }))).allowed, true)
     assert.match(log.lines.join('\n'), /credentials file not used: the previous users stay/)
   })
@@ -327,10 +330,14 @@ describe('StreamAuth with the roundtrip validator', () => {
   })
 })
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+/** How often `waitUntil` looks again: a reload is one stat and one read of a small file. */
+const WAIT_POLL_MS = 20
+
+/** Polls `check` until it is true: the wait for a condition, never a fixed sleep. */
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 20))
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, WAIT_POLL_MS))
   }
 }

@@ -18,11 +18,15 @@ function lossyPair(lossRate: number, maxInFlight = 500) {
   const random = new Random(SEED)
   const delivered: number[] = []
   const lost: number[] = []
+  let awaited: { count: number; resolve: () => void } | null = null
   let sender: BusSender
   const receiver = new BusReceiver(
     { ackEvery: Math.floor(maxInFlight / 4), maxNak: 5000, tailAfter: 50 },
     {
-      deliver: (_from, env: BusEnvelope) => delivered.push(('d' in env ? env.d : 0) as number),
+      deliver: (_from, env: BusEnvelope) => {
+        delivered.push(('d' in env ? env.d : 0) as number)
+        if (awaited !== null && delivered.length >= awaited.count) awaited.resolve()
+      },
       lost: (_from, range) => lost.push(range.to - range.from + 1),
       ack: (_from, seq) => setTimeout(() => sender.ack(R, seq), 1),
     },
@@ -52,18 +56,30 @@ function lossyPair(lossRate: number, maxInFlight = 500) {
     }
     receiver.flushAcks()
   }, 10)
-  return { sender, receiver, delivered, lost, stop: () => clearInterval(timer) }
+  /** Resolves once `count` messages were delivered, or after `timeoutMs` (the test's assertions then say what is missing). */
+  const deliveredAll = (count: number, timeoutMs: number) =>
+    new Promise<void>((resolve) => {
+      const bound = setTimeout(resolve, timeoutMs)
+      awaited = {
+        count,
+        resolve: () => {
+          clearTimeout(bound)
+          resolve()
+        },
+      }
+      if (delivered.length >= count) awaited.resolve()
+    })
+  return { sender, receiver, delivered, lost, deliveredAll, stop: () => clearInterval(timer) }
 }
 
 describe('bus NAKACK over a lossy network', () => {
   test('30% frame loss plus reordering: every message once, in order, no gap', async () => {
-    const { sender, delivered, lost, stop } = lossyPair(0.3)
+    const { sender, delivered, lost, deliveredAll, stop } = lossyPair(0.3)
     const count = 5000
     const sends: Promise<void>[] = []
     for (let i = 1; i <= count; i++) sends.push(sender.send(['all'], `"c":"t","d":${i}`))
     await Promise.all(sends)
-    const deadline = Date.now() + 20_000
-    while (delivered.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    await deliveredAll(count, 20_000)
     stop()
     assert.equal(delivered.length, count)
     assert.deepEqual(
@@ -75,14 +91,15 @@ describe('bus NAKACK over a lossy network', () => {
 
   test('flow control: the sender never has more than maxInFlight unacknowledged', async () => {
     let peak = 0
-    const { sender, delivered, stop } = lossyPair(0, 200)
+    const { sender, delivered, deliveredAll, stop } = lossyPair(0, 200)
     const sends: Promise<void>[] = []
     const watch = setInterval(() => (peak = Math.max(peak, sender.highest - (sender.lowestHeld - 1))), 1)
     for (let i = 1; i <= 3000; i++) sends.push(sender.send(['all'], `"c":"t","d":${i}`))
     await Promise.all(sends)
-    while (delivered.length < 3000) await new Promise((r) => setTimeout(r, 10))
+    await deliveredAll(3000, 20_000)
     clearInterval(watch)
     stop()
+    assert.equal(delivered.length, 3000)
     assert.ok(peak <= 200, `peak in flight ${peak}`)
   })
 
