@@ -1,4 +1,4 @@
-import type { NodeType } from '@meshcast/interface'
+import { type NodeType, RETRY_DURATION_MS } from '@meshcast/interface'
 import { deepFreeze } from './deep-freeze.ts'
 import type { ClusterSettings, DiscoverySettings, Listeners } from './types.ts'
 
@@ -18,7 +18,7 @@ export const DEFAULT_RTMP_PORT = 1935
 /** Red5 Pro's default: false, the node takes part in the subscriber round-robin. */
 export const DEFAULT_PRIVATE_INSTANCE = false
 /** Red5 Pro's default: seconds an edge waits before retrying an unreachable origin. */
-export const DEFAULT_RETRY_DURATION = 30
+export const DEFAULT_RETRY_DURATION = RETRY_DURATION_MS / 1000
 /** Let the origins list decide: empty makes an origin, otherwise an edge. */
 export const DEFAULT_NODE_TYPE: NodeType = 'auto'
 /** false: subscribers wait for the publisher to come back rather than being dropped. */

@@ -1,5 +1,5 @@
 import type { ConfigProblem } from '@meshcast/interface'
-import { LineIndex } from '@meshcast/interface'
+import { EDGE_STALL_MS, LineIndex } from '@meshcast/interface'
 import { Pair, parseLines } from 'dot-properties'
 import {
   ADMIN_LISTENER_KEYS,
@@ -72,7 +72,11 @@ const EDGE_KEYS = new Map<string, keyof EdgeTimings>([
   ['edge.stall', 'stallSeconds'],
 ])
 
-export const DEFAULT_EDGE_TIMINGS: EdgeTimings = { lingerSeconds: 10, waitSeconds: 30, stallSeconds: 2 }
+export const DEFAULT_EDGE_TIMINGS: EdgeTimings = {
+  lingerSeconds: 10,
+  waitSeconds: 30,
+  stallSeconds: EDGE_STALL_MS / 1000,
+}
 
 /** Seconds an RTMP connection has to publish or play. */
 const SETUP_TIMEOUT_KEY = 'rtmp.setup_timeout'

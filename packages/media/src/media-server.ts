@@ -3,7 +3,7 @@ import type net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { type SecureContext, TLSSocket } from 'node:tls'
 import type { Authorize, HostPort, Logger, Startable } from '@meshcast/interface'
-import { ALLOW_ALL, MeshcastError, SafeEmitter } from '@meshcast/interface'
+import { ALLOW_ALL, EDGE_STALL_MS, MeshcastError, SafeEmitter } from '@meshcast/interface'
 import { isStandIn } from './feed.ts'
 import { FlvHttp } from './flv-http.ts'
 import { listen } from './listen.ts'
@@ -33,7 +33,7 @@ import { type StreamSession, toStreamSession } from './stream-session.ts'
 import { type StreamTraffic, TrafficTally } from './traffic.ts'
 
 /** ms without audio or video before a pulled upstream counts as stalled. */
-export const DEFAULT_STALL_MS = 2000
+export const DEFAULT_STALL_MS = EDGE_STALL_MS
 /** ms a pull may take from connecting to its first media packet. */
 export const DEFAULT_PULL_TIMEOUT_MS = 5000
 /** What a refused publisher is told. */

@@ -1,4 +1,4 @@
-import { isWildcard, type Role } from '@meshcast/interface'
+import { isWildcard, RETRY_DURATION_MS, type Role } from '@meshcast/interface'
 import type { MeshIdentity } from './transport/identity.ts'
 import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from './transport/inbound-gate.ts'
 import { DEFAULT_HEAL_WINDOW_MS } from './transport/lost-members.ts'
@@ -153,7 +153,7 @@ export function settings(given: MeshInit): MeshSettings {
     self: init.self,
     mdns: init.mdns ?? true,
     seeds: init.seeds ?? [],
-    retryInterval: init.retryInterval ?? 30_000,
+    retryInterval: init.retryInterval ?? RETRY_DURATION_MS,
     heartbeatInterval: init.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL,
     suspectAfter: init.suspectAfter ?? DEFAULT_SUSPECT_AFTER,
     closedGrace: init.closedGrace ?? DEFAULT_CLOSED_GRACE,
