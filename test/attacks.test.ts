@@ -19,6 +19,7 @@ import {
   publish,
   RtmpClient,
   rssMiB,
+  TAG_VIDEO,
   TestCluster,
   type WsFlvPlayer,
   waitFor,
@@ -33,10 +34,8 @@ const SERVER_HANDSHAKE = 1 + 1536 + 1536
 const RSS_BOUND_MIB = 300
 const STATUS_BOUND_MS = 100
 const GAP_BOUND_MS = 500
-/** packages/node/src/settle-memory.ts */
-const SETTLE_AFTER_MS = 3000
-/** What the settling (a compile cache write, one full GC) may take once it begins, on a loaded box. */
-const SETTLE_TAKES_MS = 1000
+/** What packages/node/src/settle-memory.ts logs once its compile cache write and full GC are done (3 s after ready). */
+const SETTLED_LINE = 'start-up memory settled'
 /** A bound, not a wait: a publish is answered at once; a server silent this long answered nothing. */
 const ANSWER_BOUND_MS = 3000
 
@@ -118,7 +117,7 @@ function handshakeThen(payload: Buffer) {
 }
 
 function videoGap(tags: readonly FlvTag[], since: number, until = Date.now()): number {
-  const video = tags.filter((t) => t.type === 9 && t.at >= since && t.at <= until)
+  const video = tags.filter((t) => t.type === TAG_VIDEO && t.at >= since && t.at <= until)
   let gap = video.length === 0 ? until - since : 0
   for (let i = 1; i < video.length; i++)
     gap = Math.max(gap, (video[i] as FlvTag).at - (video[i - 1] as FlvTag).at)
@@ -195,10 +194,13 @@ class Watch {
     await this.#ask()
     if (this.statusMs.length === 0) await this.#ask()
     // every player must be receiving again (a gap still open counts up to now)
-    await waitFor(() => players.every((p) => p.tags.some((t) => t.type === 9 && t.at > Date.now() - 300)), {
-      timeout: 5000,
-      what: 'every player to be receiving video',
-    })
+    await waitFor(
+      () => players.every((p) => p.tags.some((t) => t.type === TAG_VIDEO && t.at > Date.now() - 300)),
+      {
+        timeout: 5000,
+        what: 'every player to be receiving video',
+      },
+    )
     const gaps = players.map((p) => videoGap(p.tags, this.since))
     const sorted = [...this.statusMs].sort((a, b) => a - b)
     const worst = sorted.at(-1) ?? Number.NaN
@@ -240,18 +242,19 @@ describe('attacks: nothing a stranger sends stalls a player or exhausts a node',
       name: 'edge',
       cluster: { nodeType: 'edge', origins: [`${origin.host}:${origin.rtmpPort}`] },
     })
-    // both nodes are ready by now (the edge after the origin): each settles SETTLE_AFTER_MS after its ready
-    const readyAt = Date.now()
     publisher = await publish(`${origin.rtmpUrl}/live/guarded`, { seconds: 600 })
     const ws = (n: NodeProcess) => `${n.httpUrl.replace(/^http/, 'ws')}/live/guarded.flv`
     players = [await playWsFlv(ws(origin)), await playWsFlv(ws(edge))]
-    await waitFor(() => players.every((p) => p.tags.filter((tag) => tag.type === 9).length >= 25), {
+    await waitFor(() => players.every((p) => p.tags.filter((tag) => tag.type === TAG_VIDEO).length >= 25), {
       timeout: 20_000,
       what: 'video at both players',
     })
     // `meshcast start` settles its memory (a full GC, the compile cache written) 3 s after ready:
-    // a start-up pause, not an attack's cost. It logs nothing, so its timer is waited out.
-    await sleep(Math.max(0, readyAt + SETTLE_AFTER_MS + SETTLE_TAKES_MS - Date.now()))
+    // a start-up pause, not an attack's cost
+    await waitFor(() => [origin, edge].every((n) => n.records().some((r) => r.message === SETTLED_LINE)), {
+      timeout: 20_000,
+      what: 'both nodes past their start-up collection',
+    })
   })
 
   after(async () => {

@@ -17,6 +17,7 @@ import {
   REPO_ROOT,
   RtmpClient,
   runCli,
+  TAG_VIDEO,
   TestCluster,
   waitFor,
   withChromium,
@@ -160,7 +161,7 @@ describe('stream authentication (Red5 Pro Simple Authentication, file validator)
       assert.ok(rtmp.frames.length >= 25, `RTMP from the edge: ${rtmp.frames.length} frames\n${rtmp.stderr}`)
       const flv = await playHttpFlvTags(`${edge.httpUrl}/live/show.flv?username=alice&password=wonderland`)
       try {
-        await waitFor(() => flv.tags.filter((t) => t.type === 9).length >= 10, {
+        await waitFor(() => flv.tags.filter((t) => t.type === TAG_VIDEO).length >= 10, {
           timeout: 10_000,
           what: 'HTTP-FLV video',
         })
@@ -344,7 +345,7 @@ describe('stream ownership: an edge fails over only to a copy of the same publis
           null,
           'the edge pulls nothing while the owner is away',
         )
-        const framesBefore = watching.tags.filter((t) => t.type === 9).length
+        const framesBefore = watching.tags.filter((t) => t.type === TAG_VIDEO).length
         assert.equal(watching.ended, null, 'the player stays, waiting')
         // cy, the studio's second encoder, takes over the name on origin1
         publishers.push(
@@ -354,7 +355,7 @@ describe('stream ownership: an edge fails over only to a copy of the same publis
           timeout: 20_000,
           what: "the edge pulling cy's copy",
         })
-        await waitFor(() => watching.tags.filter((t) => t.type === 9).length >= framesBefore + 25, {
+        await waitFor(() => watching.tags.filter((t) => t.type === TAG_VIDEO).length >= framesBefore + 25, {
           timeout: 15_000,
           what: "the edge's player getting cy's picture",
         })

@@ -23,6 +23,7 @@ import {
   SwarmStack,
   type SwarmTask,
   skipOrFail,
+  TAG_VIDEO,
   uniquePassword,
   type WsFlvPlayer,
   waitFor,
@@ -92,7 +93,7 @@ async function playFrom(edge: Pick<SwarmTask, 'container'>): Promise<WsFlvPlayer
 }
 
 function videoTags(player: WsFlvPlayer): FlvTag[] {
-  return player.tags.filter((tag) => tag.type === 9)
+  return player.tags.filter((tag) => tag.type === TAG_VIDEO)
 }
 
 /** The longest time between two video tags arriving, over the tags that came after `since` (ms since the epoch). */

@@ -19,8 +19,10 @@ import {
   playHttpFlvTags,
   playRtmpTags,
   type SkippableContext,
+  TAG_VIDEO,
   type TagPlayer,
   type TestCluster,
+  VIDEO_EX_HEADER,
   waitFor,
   withChromium,
   withCluster,
@@ -75,7 +77,7 @@ async function carriers(node: NodeProcess, path: string): Promise<Carrier[]> {
   return body.streams.find((s) => s.path === path)?.carriers ?? []
 }
 
-const isExVideo = (t: MediaTag) => t.type === 9 && ((t.body[0] ?? 0) & 0x80) !== 0
+const isExVideo = (t: MediaTag) => t.type === TAG_VIDEO && ((t.body[0] ?? 0) & VIDEO_EX_HEADER) !== 0
 const packetType = (t: MediaTag) => (t.body[0] ?? 0) & 0x0f
 const frameType = (t: MediaTag) => ((t.body[0] ?? 0) >> 4) & 0x07
 
@@ -86,7 +88,7 @@ const frameType = (t: MediaTag) => ((t.body[0] ?? 0) >> 4) & 0x07
  * (so dts strictly increase, as they were sent).
  */
 function assertIntact(what: string, got: MediaTag[], publisher: EnhancedPublisher): number {
-  const video = got.filter((t) => t.type === 9)
+  const video = got.filter((t) => t.type === TAG_VIDEO)
   const [head, ...frames] = video
   assert.ok(head !== undefined && isExVideo(head), `${what}: the first video tag is an Enhanced RTMP one`)
   assert.equal(packetType(head), 0, `${what}: the first video tag is the SequenceStart`)
@@ -122,7 +124,7 @@ async function framesAt(player: TagPlayer, what: string): Promise<void> {
   await waitFor(
     () => {
       if (player.ended !== null) throw new Ended(`${what} ended: ${player.ended}`)
-      return player.tags.filter((t) => t.type === 9).length > FRAMES
+      return player.tags.filter((t) => t.type === TAG_VIDEO).length > FRAMES
     },
     { timeout: 15_000, what: `${FRAMES} frames at ${what}`, fatal: isEnded },
   )

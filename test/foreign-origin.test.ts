@@ -11,6 +11,7 @@ import {
   play,
   playWsFlv,
   publish,
+  TAG_VIDEO,
   waitFor,
   withChromium,
   withNginxRtmp,
@@ -34,7 +35,7 @@ interface ForeignStreams {
   }[]
 }
 
-const video = (tags: readonly FlvTag[]) => tags.filter((x) => x.type === 9)
+const video = (tags: readonly FlvTag[]) => tags.filter((x) => x.type === TAG_VIDEO)
 
 describe('foreign origins: edges front RTMP servers that are not meshcast nodes (nginx-rtmp)', () => {
   test(

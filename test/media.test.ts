@@ -11,6 +11,7 @@ import {
   playWsFlv,
   publish,
   streamsOf,
+  TAG_VIDEO,
   type TestCluster,
   waitFor,
   withCluster,
@@ -160,12 +161,12 @@ describe('the media plane: edges pull from origins over RTMP', () => {
       // a browser-style player too: WS-FLV from the same edge, kept open across the switch
       const ws = await playWsFlv(`${edge.httpUrl.replace(/^http/, 'ws')}/live/twice.flv`)
       t.after(() => ws.close())
-      await waitFor(() => ws.tags.some((x) => x.type === 9), { what: 'WS-FLV video before the kill' })
+      await waitFor(() => ws.tags.some((x) => x.type === TAG_VIDEO), { what: 'WS-FLV video before the kill' })
       const killedAt = Date.now()
       serving.kill('SIGKILL')
       const p = await playing
       assert.equal(ws.closed, null, 'the WS-FLV player stays connected')
-      const video = ws.tags.filter((x) => x.type === 9)
+      const video = ws.tags.filter((x) => x.type === TAG_VIDEO)
       assert.ok(video.filter((x) => x.at > killedAt + 200).length > 50, 'WS-FLV video after the kill')
       for (let i = 1; i < video.length; i++) {
         const [a, b] = [video[i - 1]?.timestamp ?? 0, video[i]?.timestamp ?? 0]

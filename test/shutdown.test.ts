@@ -9,6 +9,7 @@ import {
   playWsFlv,
   publish,
   type StreamsBody,
+  TAG_VIDEO,
   waitFor,
   withCluster,
 } from '@meshcast/testing'
@@ -181,7 +182,8 @@ describe('graceful shutdown (SIGTERM)', () => {
       const publisher = await publish(`${origin.rtmpUrl}/live/held`, { seconds: 60 })
       t.after(() => publisher.stop())
       const wsUrl = (node: NodeProcess) => `${node.httpUrl.replace(/^http/, 'ws')}/live/held.flv`
-      const video = (p: { tags: { type: number; at: number }[] }) => p.tags.filter((tag) => tag.type === 9)
+      const video = (p: { tags: { type: number; at: number }[] }) =>
+        p.tags.filter((tag) => tag.type === TAG_VIDEO)
       const player = await playWsFlv(wsUrl(leaving))
       t.after(() => player.close())
       await waitFor(() => video(player).length >= 25, { timeout: 15_000, what: 'video at the edge player' })

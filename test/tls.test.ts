@@ -17,6 +17,7 @@ import {
   play,
   playWsFlv,
   publish,
+  TAG_VIDEO,
   TestCluster,
   type TlsFiles,
   waitFor,
@@ -123,7 +124,7 @@ describe('TLS: RTMPS, HTTPS, pulls over RTMPS, certificate renewal', () => {
   test('the edge pulls over RTMPS, the certificate checked against tls.ca, and serves the stream', async () => {
     const player = await playWsFlv(`${edge.httpUrl.replace(/^http/, 'ws')}/live/secure.flv`)
     try {
-      await waitFor(() => player.tags.filter((t) => t.type === 9).length >= 25, {
+      await waitFor(() => player.tags.filter((t) => t.type === TAG_VIDEO).length >= 25, {
         timeout: 20_000,
         what: 'video at the edge',
       })
@@ -143,7 +144,7 @@ describe('TLS: RTMPS, HTTPS, pulls over RTMPS, certificate renewal', () => {
           timeout: 20_000,
           what: "the edge without tls.ca to refuse the origin's certificate",
         })
-        assert.equal(player.tags.filter((t) => t.type === 9).length, 0)
+        assert.equal(player.tags.filter((t) => t.type === TAG_VIDEO).length, 0)
       } finally {
         player.close()
       }

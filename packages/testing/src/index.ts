@@ -1,7 +1,7 @@
 /** How long a member counts as just started (its silence is suspected later): tests of steady-state detection wait it out. */
 
 // what FlvTag.type and MediaTag.type hold, for tests outside the packages
-export { TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO } from '@meshcast/interface'
+export { TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO, VIDEO_EX_HEADER } from '@meshcast/interface'
 export { DEFAULT_YOUNG_FOR } from '@meshcast/mesh'
 /** node-media-server's RTMP client (connect, createStream, publish or play), for raw RTMP in tests. */
 export { default as RtmpClient } from 'node-media-server/src/protocol/rtmp_client.js'

@@ -29,7 +29,7 @@ export function startCommand(setExit: (code: number) => void): Command {
       setExit(1)
       return
     }
-    settleAfterStart()
+    settleAfterStart(logger)
     setExit(await runUntilSignal(daemon, logger, run, stop))
   })
 }
