@@ -8,7 +8,7 @@ import net from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { playWsFlv, publish, TAG_VIDEO, TestCluster, waitFor } from '@meshcast/testing'
-import { progress, progressDone, round } from './lib.ts'
+import { longestVideoGap, progress, progressDone, round } from './lib.ts'
 
 const C0C1 = Buffer.concat([Buffer.from([3]), Buffer.alloc(8), randomBytes(1528)])
 /** Set Chunk Size 1: sent once, before the first block (a second one would arrive in 1-byte chunks). */
@@ -84,13 +84,7 @@ async function measure(rate: number | undefined): Promise<Run> {
     }
     const ms = Date.now() - t0
     const busy = (cpuMs(pid) - c0) / ms
-    const times = [
-      t0,
-      ...player.tags.filter((t) => t.type === TAG_VIDEO && t.at >= t0).map((t) => t.at),
-      t0 + ms,
-    ]
-    let gap = 0
-    for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] ?? 0) - (times[i - 1] ?? 0))
+    const gap = longestVideoGap(player.tags, t0, ms)
     const slowed = origin.records().filter((r) => /chunk rate/.test(String(r.message))).length
     socket.destroy()
     player.close()

@@ -8,7 +8,7 @@ import net from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { playWsFlv, publish, TAG_VIDEO, TestCluster, waitFor } from '@meshcast/testing'
-import { median, round } from './lib.ts'
+import { longestVideoGap, median, round } from './lib.ts'
 
 const SECONDS = Number(process.argv[2] ?? 10)
 const cpuMs = (pid: number) => {
@@ -84,13 +84,7 @@ async function run(mode: string, properties: Record<string, string | number>): P
     await prober
     const ms = Date.now() - t0
     const cpu = (cpuMs(pid) - c0) / ms
-    const times = [
-      t0,
-      ...player.tags.filter((t) => t.type === TAG_VIDEO && t.at >= t0).map((t) => t.at),
-      t0 + ms,
-    ]
-    let gap = 0
-    for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] ?? 0) - (times[i - 1] ?? 0))
+    const gap = longestVideoGap(player.tags, t0, ms)
     const result: Run = {
       mode,
       seconds: round(ms / 1000) ?? 0,

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { basename } from 'node:path'
+import { TAG_VIDEO } from '@meshcast/testing'
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -22,6 +23,22 @@ export function max(values: readonly number[]): number {
 
 export function min(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((a, b) => Math.min(a, b), Infinity)
+}
+
+/** The longest time a player went without video between `from` and `from + ms` (the window's ends count as frames). */
+export function longestVideoGap(
+  tags: readonly { type: number; at: number }[],
+  from: number,
+  ms: number,
+): number {
+  const times = [
+    from,
+    ...tags.filter((t) => t.type === TAG_VIDEO && t.at >= from).map((t) => t.at),
+    from + ms,
+  ]
+  let gap = 0
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] ?? 0) - (times[i - 1] ?? 0))
+  return gap
 }
 
 export const round = (v: number | null | undefined, digits = 1) =>

@@ -197,17 +197,7 @@ function secondsOrZero(place: ProblemPlace, problems: ProblemList, fallback: num
 
 /** Sets what one known key says; a bad value becomes a problem and leaves the default. */
 function setKey(
-  reading: Listeners & {
-    discovery: DiscoveryReading
-    edge: EdgeTimings
-    shutdown: ShutdownSettings
-    rtmpLimits: RtmpLimits
-    httpLimits: HttpLimits
-    meshLimits: MeshLimits
-    auth: AuthReading
-    admin: AdminReading
-    tls: TlsReading
-  },
+  reading: Omit<PropertiesReading, 'webapps' | 'warnings' | 'problems'>,
   key: string,
   place: ProblemPlace,
   problems: ProblemList,
