@@ -5,8 +5,8 @@
 // which classifies tags as the RTMP probe's RtmpClient does.
 
 import { TAG_VIDEO } from '../../packages/interface/src/flv.ts'
-import { KEYFRAME, VIDEO_HEADER } from '../../packages/media/src/flv-kinds.ts'
-import { type AVPacket, Flv } from '../../packages/media/src/nms.ts'
+import { KEYFRAME, VIDEO_HEADER } from '../../packages/media/src/flv/flv-kinds.ts'
+import { type AVPacket, Flv } from '../../packages/media/src/nms/nms.ts'
 import { errorText, round } from '../lib.ts'
 
 export interface FlvProbeResult {

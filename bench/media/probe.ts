@@ -4,8 +4,8 @@
 // a tenth of a millisecond, so this one keeps counts and times only.
 
 import { TAG_AUDIO, TAG_VIDEO } from '../../packages/interface/src/flv.ts'
-import { AUDIO_FRAME, INTER_FRAME, KEYFRAME, VIDEO_HEADER } from '../../packages/media/src/flv-kinds.ts'
-import { type AVPacket, RtmpClient } from '../../packages/media/src/nms.ts'
+import { AUDIO_FRAME, INTER_FRAME, KEYFRAME, VIDEO_HEADER } from '../../packages/media/src/flv/flv-kinds.ts'
+import { type AVPacket, RtmpClient } from '../../packages/media/src/nms/nms.ts'
 import { errorText } from '../lib.ts'
 
 /** onStatus codes after which ffmpeg stops playing (rtmpproto.c: STATE_STOPPED), or that refuse the play. */

@@ -1,6 +1,6 @@
 import type { Logger } from '@meshcast/interface'
-import { type BaseSession, Context, FlvSession, RtmpSession } from './nms.ts'
-import { isClusterPull, PULL_SKIP_BYTES, skipToKeyframes } from './slow-pull.ts'
+import { type BaseSession, Context, FlvSession, RtmpSession } from './nms/nms.ts'
+import { isClusterPull, PULL_SKIP_BYTES, skipToKeyframes } from './pull/slow-pull.ts'
 
 /**
  * Bytes queued in this process for a player (not yet taken by its socket).

@@ -11,7 +11,7 @@
 // less, e.g. ffmpeg `-analyzeduration 1000000`, can skip ahead); streams
 // with audio and video keep NMS's one GOP.
 import { PREVIOUS_TAG_SIZE_BYTES, TAG_HEADER_BYTES, tagTimestamp } from '@meshcast/interface'
-import { type AVPacket, type BroadcastServer, Context, type RtmpSession } from './nms.ts'
+import { type AVPacket, type BroadcastServer, Context, type RtmpSession } from './nms/nms.ts'
 
 /** Icecast's default burst-size: 8 s of a 64 kb/s stream. */
 export const AUDIO_BURST_BYTES = 64 * 1024

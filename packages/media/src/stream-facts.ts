@@ -12,8 +12,8 @@ import {
   VIDEO_CODEC_AVC,
   VIDEO_CODEC_HEVC,
 } from '@meshcast/interface'
-import { AUDIO_HEADER, INTER_FRAME, KEYFRAME, VIDEO_HEADER } from './flv-kinds.ts'
-import { AMF, type AVPacket, type BaseSession, type BroadcastServer, SpsInfo } from './nms.ts'
+import { AUDIO_HEADER, INTER_FRAME, KEYFRAME, VIDEO_HEADER } from './flv/flv-kinds.ts'
+import { AMF, type AVPacket, type BaseSession, type BroadcastServer, SpsInfo } from './nms/nms.ts'
 import { dropBurst, keepAudioBurst, videoBurst } from './startup-burst.ts'
 
 export interface Tracks {

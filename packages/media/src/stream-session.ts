@@ -1,5 +1,5 @@
-import type { NmsSession } from './nms.ts'
-import { publishOwner } from './publish-owner.ts'
+import type { NmsSession } from './nms/nms.ts'
+import { publishOwner } from './publish/publish-owner.ts'
 
 /** A publisher or player as the rest of meshcast sees it. */
 export interface StreamSession {

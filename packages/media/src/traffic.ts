@@ -1,4 +1,4 @@
-import type { BaseSession, BroadcastServer } from './nms.ts'
+import type { BaseSession, BroadcastServer } from './nms/nms.ts'
 
 /** Bytes one stream moved on this node. */
 export interface StreamTraffic {

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import { mock, test } from 'node:test'
-import type { RtmpSession } from '../src/nms.ts'
-import { throttleChunks } from '../src/rtmp-bounds.ts'
+import type { RtmpSession } from '../src/nms/nms.ts'
+import { throttleChunks } from '../src/rtmp/rtmp-bounds.ts'
 
 /** A session whose data handler parses `chunksPer(data)` chunks, on a socket that records pauses. */
 function session() {

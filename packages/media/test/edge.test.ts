@@ -6,7 +6,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { MediaServer, type Relay, type StreamInfo, type StreamSession } from '../src/index.ts'
-import { nmsWs } from '../src/nms.ts'
+import { nmsWs } from '../src/nms/nms.ts'
 import {
   alive,
   decodingPlayer,

@@ -17,7 +17,7 @@ import {
   videoFrameType,
 } from '@meshcast/interface'
 import { MediaServer, type StreamInfo } from '../src/index.ts'
-import { Context, RtmpClient } from '../src/nms.ts'
+import { Context, RtmpClient } from '../src/nms/nms.ts'
 import {
   dtsNotIncreasing,
   ffmpeg,

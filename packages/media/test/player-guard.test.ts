@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { test } from 'node:test'
 import { silentLogger } from '@meshcast/interface'
-import { RtmpSession } from '../src/nms.ts'
+import { RtmpSession } from '../src/nms/nms.ts'
 import { PlayerGuard, playerBacklog } from '../src/player-guard.ts'
 
 function player(backlog: number): { session: RtmpSession; destroyed: () => boolean } {

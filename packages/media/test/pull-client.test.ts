@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, describe, test } from 'node:test'
-import type { AVPacket } from '../src/nms.ts'
-import { PullClient, PullError } from '../src/pull-client.ts'
+import type { AVPacket } from '../src/nms/nms.ts'
+import { PullClient, PullError } from '../src/pull/pull-client.ts'
 import { type FakeConnection, type FakeServer, fakeRtmpServer, rawChunk } from './fixtures/fake-rtmp.ts'
 
 const HOST = '127.0.88.60'

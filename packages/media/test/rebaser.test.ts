@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type Anchor, Rebaser, type RebaserPacket } from '../src/rebaser.ts'
+import { type Anchor, Rebaser, type RebaserPacket } from '../src/pull/rebaser.ts'
 
 const AUDIO = 8
 const VIDEO = 9

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { LEARN_PACKETS, SilenceWatch } from '../src/silence.ts'
+import { LEARN_PACKETS, SilenceWatch } from '../src/pull/silence.ts'
 
 /** Feeds media every `everyMs` from `from` for `n` packets; returns the time of the last. */
 function feed(w: SilenceWatch, from: number, everyMs: number, n: number): number {

@@ -3,9 +3,9 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { describe, test } from 'node:test'
 import { silentLogger } from '@meshcast/interface'
-import { AVPacket, Rtmp, RtmpSession } from '../src/nms.ts'
+import { AVPacket, Rtmp, RtmpSession } from '../src/nms/nms.ts'
 import { PlayerGuard } from '../src/player-guard.ts'
-import { isClusterPull, messageKind, skipStats, skipToKeyframes } from '../src/slow-pull.ts'
+import { isClusterPull, messageKind, skipStats, skipToKeyframes } from '../src/pull/slow-pull.ts'
 
 /** A player whose socket holds what it is given until `drain`. */
 function player(query: Record<string, string> = {}) {

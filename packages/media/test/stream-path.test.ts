@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { isStreamPath } from '@meshcast/interface'
-import { metadataBody, signedPts } from '../src/packet-filter.ts'
+import { metadataBody, signedPts } from '../src/pull/packet-filter.ts'
 import { parseFlvUrl } from '../src/stream-path.ts'
 
 describe('stream paths', () => {

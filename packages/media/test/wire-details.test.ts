@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { audioCodecName, videoCodecName } from '../src/codec-names.ts'
-import { isFrameTag } from '../src/flv-header.ts'
-import { AMF, AVPacket, Flv, Rtmp } from '../src/nms.ts'
-import { withStreamId } from '../src/rtmp-stream-id.ts'
+import { audioCodecName, videoCodecName } from '../src/flv/codec-names.ts'
+import { isFrameTag } from '../src/flv/flv-header.ts'
+import { AMF, AVPacket, Flv, Rtmp } from '../src/nms/nms.ts'
+import { withStreamId } from '../src/rtmp/rtmp-stream-id.ts'
 import { declaredTracks } from '../src/stream-facts.ts'
 
 const meta = (obj: Record<string, unknown>) => AMF.encodeAmf0Data({ cmd: 'onMetaData', dataObj: obj })

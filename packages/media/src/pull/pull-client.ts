@@ -1,8 +1,8 @@
 import net from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import { CREDENTIAL_KEYS, type Credentials, isWildcard, MeshcastError } from '@meshcast/interface'
-import { type AVPacket, RtmpClient } from './nms.ts'
-import { PULL_MARK } from './startup-burst.ts'
+import { type AVPacket, RtmpClient } from '../nms/nms.ts'
+import { PULL_MARK } from '../startup-burst.ts'
 
 /** What a pull of `path` (`/app/name`) from `url` sends its upstream: a member's token, or a foreign origin's credentials. */
 export type PullCredentials = (path: string, url: string) => Credentials

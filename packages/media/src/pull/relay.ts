@@ -6,9 +6,9 @@ import {
   TAG_VIDEO,
   UpstreamResumedError,
 } from '@meshcast/interface'
+import { isMediaFrame, KEYFRAME, VIDEO_HEADER } from '../flv/flv-kinds.ts'
+import { AVPacket } from '../nms/nms.ts'
 import type { Feed } from './feed.ts'
-import { isMediaFrame, KEYFRAME, VIDEO_HEADER } from './flv-kinds.ts'
-import { AVPacket } from './nms.ts'
 import { PullClient, type PullCredentials, PullError, type PullFailureReason } from './pull-client.ts'
 import type { DownReason, Relay } from './relay-types.ts'
 import { SilenceWatch } from './silence.ts'

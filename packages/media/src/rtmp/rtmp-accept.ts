@@ -1,5 +1,5 @@
 import { isStreamName, type Logger, MAX_STREAM_NAME } from '@meshcast/interface'
-import { Context, type RtmpSession } from './nms.ts'
+import { Context, type RtmpSession } from '../nms/nms.ts'
 import { type BoundLog, RtmpBoundError } from './rtmp-bounds.ts'
 
 /** The status a refused publisher gets: fatal for ffmpeg, OBS (librtmp) and NMS's own client. */

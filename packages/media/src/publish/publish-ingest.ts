@@ -14,11 +14,11 @@
 //   after what was sent) does for a republish what it does for an edge's
 //   upstream switch.
 import { type Logger, TAG_VIDEO, VIDEO_CODEC_AVC } from '@meshcast/interface'
-import { KEYFRAME, VIDEO_HEADER } from './flv-kinds.ts'
+import { KEYFRAME, VIDEO_HEADER } from '../flv/flv-kinds.ts'
+import type { AVPacket, BroadcastServer, RtmpSession } from '../nms/nms.ts'
+import { Rebaser } from '../pull/rebaser.ts'
+import { resetFacts } from '../stream-facts.ts'
 import { admit, broadcast, rebase } from './ingest.ts'
-import type { AVPacket, BroadcastServer, RtmpSession } from './nms.ts'
-import { Rebaser } from './rebaser.ts'
-import { resetFacts } from './stream-facts.ts'
 
 interface Timeline {
   readonly rebaser: Rebaser

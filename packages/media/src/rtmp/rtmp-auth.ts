@@ -14,8 +14,8 @@ import {
   type Logger,
   mergeCredentials,
 } from '@meshcast/interface'
-import type { RtmpSession } from './nms.ts'
-import { setPublishOwner } from './publish-owner.ts'
+import type { RtmpSession } from '../nms/nms.ts'
+import { setPublishOwner } from '../publish/publish-owner.ts'
 import { PLAY_REFUSED, PUBLISH_REFUSED, sendRefusal } from './rtmp-accept.ts'
 
 /** `text` split at its first `?`: the part before and the query after (empty when none). */

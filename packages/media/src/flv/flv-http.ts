@@ -9,9 +9,9 @@ import {
   type Logger,
   mergeCredentials,
 } from '@meshcast/interface'
+import { Context, FlvSession, type NmsWebSocket, type NmsWebSocketServer, nmsWs } from '../nms/nms.ts'
+import { parseFlvUrl } from '../stream-path.ts'
 import { declareTracks } from './flv-header.ts'
-import { Context, FlvSession, type NmsWebSocket, type NmsWebSocketServer, nmsWs } from './nms.ts'
-import { parseFlvUrl } from './stream-path.ts'
 
 export interface FlvHttpOptions {
   acceptsPublish: boolean

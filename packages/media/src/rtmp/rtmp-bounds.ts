@@ -1,6 +1,6 @@
 import type net from 'node:net'
 import { BurstLog, type Logger, PerAddress, remoteHost } from '@meshcast/interface'
-import type { RtmpSession } from './nms.ts'
+import type { RtmpSession } from '../nms/nms.ts'
 
 /**
  * What one RTMP connection may make this node hold. node-media-server takes

@@ -21,8 +21,8 @@ import {
   videoCodecOrPacketType,
   videoFrameType,
 } from '@meshcast/interface'
-import { type BaseSession, RtmpSession } from './nms.ts'
-import { PULL_MARK } from './startup-burst.ts'
+import { type BaseSession, RtmpSession } from '../nms/nms.ts'
+import { PULL_MARK } from '../startup-burst.ts'
 
 /** A pull further behind than this skips to the next keyframe (~2.7 s of a 3 Mbit/s stream). */
 export const PULL_SKIP_BYTES = 1024 * 1024

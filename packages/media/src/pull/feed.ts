@@ -6,11 +6,11 @@ import {
   TAG_SCRIPT,
   TAG_VIDEO,
 } from '@meshcast/interface'
-import { AUDIO_HEADER, METADATA, VIDEO_HEADER } from './flv-kinds.ts'
-import { admit, broadcast, rebase } from './ingest.ts'
-import { type AVPacket, BaseSession, BroadcastServer, Context } from './nms.ts'
+import { AUDIO_HEADER, METADATA, VIDEO_HEADER } from '../flv/flv-kinds.ts'
+import { type AVPacket, BaseSession, BroadcastServer, Context } from '../nms/nms.ts'
+import { admit, broadcast, rebase } from '../publish/ingest.ts'
+import { resetFacts } from '../stream-facts.ts'
 import { Rebaser } from './rebaser.ts'
-import { resetFacts } from './stream-facts.ts'
 
 /** The `protocol` of a pull's stand-in publisher. */
 export const PULL_PROTOCOL = 'rtmp-pull'

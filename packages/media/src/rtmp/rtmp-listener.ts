@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { formatAddress, type HostPort, ListenError } from '@meshcast/interface'
-import { listen } from './listen.ts'
+import { listen } from '../listen.ts'
 
 /**
  * Listens for RTMP clients. meshcast owns the socket rather than

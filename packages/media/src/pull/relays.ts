@@ -1,6 +1,6 @@
 import { isStreamPath, type Logger, MeshcastError } from '@meshcast/interface'
+import { type BaseSession, Context } from '../nms/nms.ts'
 import { Feed, type FeedEnd, isStandIn } from './feed.ts'
-import { type BaseSession, Context } from './nms.ts'
 import { PullRelay, type RelayOptions } from './relay.ts'
 import type { Relay, RelayPort } from './relay-types.ts'
 

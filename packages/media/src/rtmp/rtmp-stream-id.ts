@@ -6,7 +6,7 @@
 // stream the client plays. Here media is serialised for stream 1 (the id
 // NMS's first createStream returns, so nearly every player's), and a player
 // on another id gets a patched copy.
-import { Rtmp, type RtmpSession } from './nms.ts'
+import { Rtmp, type RtmpSession } from '../nms/nms.ts'
 
 /** The stream id NMS's first `createStream` answers, which media is serialised for. */
 export const MEDIA_STREAM_ID = 1

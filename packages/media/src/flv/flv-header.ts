@@ -7,9 +7,9 @@
 // for the stream's first frame, with the metadata and sequence headers that
 // precede it held back.
 import { TAG_AUDIO, TAG_HEADER_BYTES, TAG_VIDEO } from '@meshcast/interface'
+import { Flv, type FlvSession } from '../nms/nms.ts'
+import { type Tracks, tracksOf } from '../stream-facts.ts'
 import { isMediaFrame } from './flv-kinds.ts'
-import { Flv, type FlvSession } from './nms.ts'
-import { type Tracks, tracksOf } from './stream-facts.ts'
 
 /** FLV signature bytes ("FLV", version 1). */
 const FLV_SIGNATURE = Buffer.from('FLV\x01', 'latin1')

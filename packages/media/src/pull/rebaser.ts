@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { TAG_AUDIO, TAG_VIDEO } from '@meshcast/interface'
-import { isMediaFrame, KEYFRAME } from './flv-kinds.ts'
+import { isMediaFrame, KEYFRAME } from '../flv/flv-kinds.ts'
 
 /** What the rebaser reads of a packet (node-media-server's AVPacket has these fields). */
 export interface RebaserPacket {

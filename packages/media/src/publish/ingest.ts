@@ -3,9 +3,9 @@
 // messages straight to BroadcastServer.broadcastMessage; on the way, here,
 // what passes and what the stream learns from it.
 import { TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO } from '@meshcast/interface'
-import type { AVPacket, BaseSession, BroadcastServer } from './nms.ts'
-import { metadataBody, signedPts } from './packet-filter.ts'
-import { noteAfterBroadcast, noteBeforeBroadcast } from './stream-facts.ts'
+import type { AVPacket, BaseSession, BroadcastServer } from '../nms/nms.ts'
+import { metadataBody, signedPts } from '../pull/packet-filter.ts'
+import { noteAfterBroadcast, noteBeforeBroadcast } from '../stream-facts.ts'
 
 /**
  * Whether `p` may go on, fixed up: audio, video and `onMetaData` only (the
