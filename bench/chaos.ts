@@ -1,6 +1,6 @@
 // Chaos: 2 origins publishing the same stream, 3 edges with a WS-FLV player each, and a random
 // node SIGKILLed (then restarted) or SIGSTOPped (then continued) every 20-40 s, for 10 minutes (or
-// the minutes given). With `lan` (issue 15): each node on a host of its own in network namespaces
+// the minutes given). With `lan`: each node on a host of its own in network namespaces
 // (needs root), a fault every 10-30 s, and link down (then up) among the faults. After every fault and recovery: how long until every running node shows one
 // view of exactly the running nodes. Fails when a node exits on its own or a view does not agree
 // within 30 s. Prints the events and figures and writes bench/results/chaos.json.

@@ -1,4 +1,4 @@
-// The chaos run of issue 15 in network namespaces, short: 2 origins publishing the same stream and
+// The chaos run (`runChaos`) in network namespaces, short: 2 origins publishing the same stream and
 // 3 edges with a WS-FLV player each, each on a host of its own (mDNS on); every 10-20 s a random
 // node is SIGKILLed (then restarted), SIGSTOPped (then continued) or cut off (link down, then up).
 // The long run is `npx -y pnpm@10 bench:chaos 10 <seed> lan`. CHAOS_SEED replays a seed.

@@ -24,7 +24,7 @@ import {
 } from '@meshcast/testing'
 
 /**
- * Issue 13: real players and encoders meshcast did not write, against one
+ * Real players and encoders meshcast did not write, against one
  * origin and one edge shared by every case (streamOnDemand false: the edge
  * pulls each stream as soon as it is published). Each case skips without
  * its tool, and fails under CI=true. The defects they prove: (1) a republish

@@ -65,7 +65,7 @@ async function metric(node: NodeProcess, series: string): Promise<number> {
   return Number(line?.slice(series.length + 1) ?? 0)
 }
 
-/** What issue 21 asks of a frozen serving origin: no worse than a dead one. */
+/** The bound for a frozen serving origin: no worse than a dead one. */
 const MAX_FREEZE_GAP_MS = 1000
 
 /**

@@ -17,11 +17,11 @@ import {
   withLan,
 } from '@meshcast/testing'
 
-/** Three streams of this much video over a link capped below their sum (issue 21: 8 Mbit/s for three 3.1). */
+/** Three streams of this much video over a link capped below their sum (8 Mbit/s for three 3.1). */
 const STREAMS = 3
 const VIDEO_RATE = '3500k'
 const EDGE_LINK = '8mbit'
-/** Packets the edge loses in the lossy case (issue 21: 15 %). */
+/** Packets the edge loses in the lossy case (15 %). */
 const LOSS_PERCENT = 15
 /** How long the edge's players watch through the thin link. */
 const WATCH_MS = 30_000

@@ -64,7 +64,7 @@ describe('the simulator itself', () => {
   })
 })
 
-describe('the mesh under simulated faults: schedules from the issue', () => {
+describe('the mesh under simulated faults: schedules aimed at known faults', () => {
   test('the coordinator (the only seed) killed 0-500 ms after the others joined: the survivors are one view within seconds; with healing off they stay split', async (t) => {
     // Before the others have heard each other (gossipsub relays a new peer's messages from its
     // next heartbeat on) and before meshSettle connects them: each survivor is alone.
@@ -98,7 +98,7 @@ describe('the mesh under simulated faults: schedules from the issue', () => {
       assert.notEqual(healed.took, null, `${delay} ms: ${healed.sim.describe()}`)
       if (healed.split) splits++
       figures.push(`${delay}:${healed.took}`)
-      // the same schedule as the issue found it: no lost member looked for
+      // the same schedule as the split was first found: no lost member looked for
       if ((await kill(delay, 0)).took === null) stuck++
     }
     t.diagnostic(`delay after join (ms): one view after the kill (ms): ${figures.join(' ')}`)

@@ -107,7 +107,7 @@ async function viewOf(node: NodeProcess): Promise<{ id: string; members: string[
 }
 
 /**
- * The chaos run of issues 21 and 15: 2 origins publishing the same stream, 3 edges
+ * The chaos run: 2 origins publishing the same stream, 3 edges
  * listing both with a WS-FLV player each, and a random node SIGKILLed
  * (then restarted), SIGSTOPped (then continued) or, on a LAN, cut off
  * (its link down, then up) again and again. After

@@ -194,7 +194,7 @@ export type GstSource = 'rtmp2src' | 'rtmpsrc' | 'souphttpsrc'
 const GST_CHAIN = /GstFakeSink:(video|audio): last-message = chain .*?pts: (?:(\d+):(\d+):([\d.]+)|none)/
 // GST_DEBUG lines: "0:00:00.133  9882 0x55… WARN  flvdemux gstflvdemux.c:…"; gst-launch's own "WARNING: from element …"
 const GST_WARNING = /\s(ERROR|WARN)\s|^(WARNING|ERROR): from element/
-// rtmp2src drops what arrives on another message stream id at DEBUG level only: the defect of issue 13 (2)
+// rtmp2src drops what arrives on another message stream id at DEBUG level only: the defect packages/media's `rtmp-stream-id.ts` works around
 const GST_IGNORING = /rtmp2src .*Ignoring \S+ message with stream/
 
 /**

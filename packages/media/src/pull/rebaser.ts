@@ -64,7 +64,7 @@ interface PerTrack {
  *
  * One offset serves both tracks (A/V sync). It is fixed at an anchor: the
  * first video keyframe after a switch or a jump (the first audio frame when
- * the stream has no video). The rules, measured in the spike:
+ * the stream has no video). The rules, measured when the rebaser was written:
  * - the first upstream keeps its timestamps;
  * - an upstream whose keyframe lies within `sameTimelineMs` of where the
  *   last one stopped is the same source: keep the mapping and continue, or,
