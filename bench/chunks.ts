@@ -1,7 +1,7 @@
 // What one connection sending 1-byte RTMP chunks costs an origin that serves a player, with the
 // chunk-rate throttle on (rtmp.max_chunk_rate's default) and off (0), in one run: the origin's CPU
 // while the connection sends, and the player's longest gap. The connection never publishes, so the
-// setup bound (rtmp.max_setup, 10 s) ends it. Usage: node bench/chunks.ts; writes bench/results/chunks.json.
+// setup bound (rtmp.setup_timeout, 10 s) ends it. Usage: node bench/chunks.ts; writes bench/results/chunks.json.
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'

@@ -1,6 +1,6 @@
 import { isEdgeRole, type Role } from './roles.ts'
 
-/** Load figures a member gossips with its heartbeat. */
+/** Load figures a member sends with its heartbeat. */
 export interface MemberLoad {
   /** subscribers the node serves now */
   subscribers: number

@@ -17,7 +17,7 @@ export function createAppHost(config: NodeConfig, id: string, mesh: Mesh | null,
   )
 }
 
-/** This node as the only member of its cluster: what the mesh would gossip, had it one. */
+/** This node as the only member of its cluster: what the mesh would announce, had it one. */
 function soloMember(config: NodeConfig, id: string): Member {
   return {
     id,

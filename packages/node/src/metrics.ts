@@ -226,7 +226,7 @@ function addMesh(registry: Registry, mesh: NonNullable<MetricsSources['mesh']>):
 }
 
 function addPulls(registry: Registry, pulls: NonNullable<MetricsSources['pulls']>): void {
-  gauge(registry, 'meshcast_pulls_active', 'Streams this node pulls (or waits to pull) now', () =>
+  gauge(registry, 'meshcast_pulls_active', 'Streams this node pulls from an upstream now', () =>
     pulls.active(),
   )
   counter(

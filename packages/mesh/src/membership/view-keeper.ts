@@ -62,7 +62,7 @@ export class ViewKeeper {
     return this.#view.coordinator === this.#selfId
   }
 
-  /** The view as the coordinator gossips it; null on other members. */
+  /** The view as the coordinator announces it in its heartbeats; undefined on other members. */
   wire(): WireView | undefined {
     if (!this.isCoordinator) return undefined
     const wire: WireView = {

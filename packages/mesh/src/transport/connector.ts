@@ -80,7 +80,8 @@ function isForeignCluster(err: unknown): boolean {
 
 /**
  * Keeps this node connected: dials the configured seeds (retrying every
- * `retryInterval`), peers mDNS finds, and members heard of through gossip.
+ * `retryInterval`), peers mDNS finds, and members heard of through heartbeats
+ * (their own, or a view that names them).
  * Of two nodes that find each other, only the lower id dials, so a pair
  * does not end up with two connections.
  */

@@ -49,7 +49,11 @@ export interface WireView {
   sides?: string[][]
 }
 
-/** Gossiped by every member every heartbeat interval (and at once after a change). */
+/**
+ * Sent by every member every heartbeat interval to each connected peer on its
+ * heartbeat link, and on gossip where `gossipNeeded` says; also shortly after
+ * a change, and to a peer that just connected.
+ */
 export interface HeartbeatFrame {
   v: 1
   k: 'hb'
