@@ -84,11 +84,11 @@ const P = {
   viewPollMs: 25,
   viewTimeoutMs: 120_000,
   /**
-   * let the daemons settle before reading their memory and CPU: each runs
+   * how long to wait before reading the daemons' memory and CPU: each runs
    * one full GC 3 s after ready, and members connect to each other 1 s
    * after the view holds (meshSettle)
    */
-  idleSettleMs: 8000,
+  idleWaitMs: 8000,
   /** window over which each daemon's idle CPU is read */
   idleCpuWindowMs: 5000,
   /** peers per group for the failure-detection and bus phases */
@@ -230,7 +230,7 @@ interface ViewRun {
   /** the same view still on every node after the idle wait */
   stableAfterIdle: boolean | null
   rssMiB: number[]
-  /** per daemon: % of one core over idleCpuWindowMs once settled */
+  /** per daemon: % of one core over idleCpuWindowMs once idle */
   idleCpuPct: number[]
   /** machine CPU from the first spawn until one view */
   cpu?: CpuShares
@@ -336,7 +336,7 @@ async function timeToView(n: number, run: number): Promise<ViewRun> {
       return result
     }
     progress(`views: N=${n} run ${run}/${P.viewRuns}: one view after ${result.ms} ms; idling`)
-    await sleep(P.idleSettleMs)
+    await sleep(P.idleWaitMs)
     const pids = cluster.nodes.map((node) => daemonPid(node.child.pid as number))
     result.rssMiB = pids.map((pid) => round(rssMiB(pid), 1) ?? 0)
     const window = processCpuWindow(pids)

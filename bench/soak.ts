@@ -12,7 +12,7 @@ if (!(MINUTES >= 2)) throw new Error(`soak minutes must be a number of at least 
 const durationMs = MINUTES * 60_000
 const result = await runSoak({
   durationMs,
-  // V8 and glibc settle in the first minutes: judge what comes after
+  // V8 and glibc grow in the first minutes: judge what comes after
   warmupMs: Math.min(5 * 60_000, durationMs / 4),
   sampleMs: 10_000,
   onSample: (at, rss) =>

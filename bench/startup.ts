@@ -7,8 +7,8 @@ import { TestCluster } from '@meshcast/testing'
 import { quantile, rssMiB, sleep } from './lib.ts'
 
 const RUNS = Number(process.argv[2] ?? 10)
-/** Idle means settled: V8 shrinks its young generation some seconds after the GC a node runs 3 s after ready. */
-const IDLE_SETTLE_MS = 15_000
+/** Idle means past start-up: V8 shrinks its young generation some seconds after the GC a node runs 3 s after ready. */
+const IDLE_WAIT_MS = 15_000
 
 const startMs: number[] = []
 const rss: number[] = []
@@ -18,7 +18,7 @@ for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now()
     const node = await cluster.start({ cluster: { nodeType: 'off' }, args: ['--log-level', 'info'] })
     startMs.push(performance.now() - t0)
-    await sleep(IDLE_SETTLE_MS)
+    await sleep(IDLE_WAIT_MS)
     const mib = rssMiB(node.child.pid as number)
     if (mib === null) throw new Error('the node exited while idle')
     rss.push(mib)

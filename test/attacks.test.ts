@@ -34,8 +34,8 @@ const SERVER_HANDSHAKE = 1 + 1536 + 1536
 const RSS_BOUND_MIB = 300
 const STATUS_BOUND_MS = 100
 const GAP_BOUND_MS = 500
-/** What packages/node/src/settle-memory.ts logs once its compile cache write and full GC are done (3 s after ready). */
-const SETTLED_LINE = 'start-up memory settled'
+/** What packages/node/src/trim-memory.ts logs once its compile cache write and full GC are done (3 s after ready). */
+const TRIMMED_LINE = 'start-up memory trimmed'
 /** A bound, not a wait: a publish is answered at once; a server silent this long answered nothing. */
 const ANSWER_BOUND_MS = 3000
 
@@ -249,9 +249,9 @@ describe('attacks: nothing a stranger sends stalls a player or exhausts a node',
       timeout: 20_000,
       what: 'video at both players',
     })
-    // `meshcast start` settles its memory (a full GC, the compile cache written) 3 s after ready:
+    // `meshcast start` trims its memory (a full GC, the compile cache written) 3 s after ready:
     // a start-up pause, not an attack's cost
-    await waitFor(() => [origin, edge].every((n) => n.records().some((r) => r.message === SETTLED_LINE)), {
+    await waitFor(() => [origin, edge].every((n) => n.records().some((r) => r.message === TRIMMED_LINE)), {
       timeout: 20_000,
       what: 'both nodes past their start-up collection',
     })

@@ -104,7 +104,7 @@ describe('the mesh across a WAN (100 ms ± 10 ms, 3 % loss, network namespaces)'
     'a steady minute with the default (lan) timings: no suspicion, no view change; a SIGKILL and a silent cut are detected',
     withLan(4, async (cluster, lan, t: TestContext) => {
       const nodes = await clusterAcross(cluster, lan, t)
-      // the start-up settled (joins, the full mesh) before the steady minute begins
+      // the start-up finished (joins, the full mesh) before the steady minute begins
       await everyMember(nodes, (m) => m.connected, 'every node connected to every other', 30_000)
       const marks = nodes.map((n) => n.records().length)
       const before = await Promise.all(nodes.map(viewOf))

@@ -32,8 +32,8 @@ export function params(quick: boolean) {
     /** CPU is measured over this window once every player plays */
     loadWindowS: quick ? 5 : 20,
     idleWindowS: quick ? 3 : 10,
-    /** let processes settle (JIT, GC) before a window or an RSS reading */
-    settleMs: 3000,
+    /** let processes warm up (JIT, GC) before a window or an RSS reading */
+    warmupMs: 3000,
     goals: {
       warmEdgeVsOrigin: 1.2,
       coldEdgeMedianMs: 150,

@@ -58,11 +58,11 @@ async function loadSeries(P: Params, system: System): Promise<LoadResult> {
   })
   const readers: RtmpProbe[] = []
   try {
-    await sleep(P.settleMs)
+    await sleep(P.warmupMs)
     progress(`${label}: idle for ${P.idleWindowS} s`)
     const idle = await measureWindow(d.pids, P.idleWindowS)
     const { playersOn, playUrl, note } = await d.publish()
-    await sleep(P.settleMs)
+    await sleep(P.warmupMs)
     progress(`${label}: relaying one stream, no player, for ${P.idleWindowS} s`)
     const relaying = await measureWindow(d.pids, P.idleWindowS)
     const steps: LoadStep[] = []

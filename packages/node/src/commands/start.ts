@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import { createLogger } from '../logging.ts'
 import { runUntilSignal, watchForStop } from '../run-until-signal.ts'
-import { settleAfterStart } from '../settle-memory.ts'
+import { trimMemoryAfterStart } from '../trim-memory.ts'
 import { addConfOptions, addLogOptions, type ConfOptions, type LogOptions } from './options.ts'
 import { startNode } from './start-node.ts'
 
@@ -29,7 +29,7 @@ export function startCommand(setExit: (code: number) => void): Command {
       setExit(1)
       return
     }
-    settleAfterStart(logger)
+    trimMemoryAfterStart(logger)
     setExit(await runUntilSignal(daemon, logger, run, stop))
   })
 }

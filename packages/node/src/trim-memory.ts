@@ -12,10 +12,10 @@ import type { Logger } from '@meshcast/interface'
  * later: V8 gives the young generation back about 8 s after this
  * collection, so an idle node is at its ~104 MiB from ~12 s after ready.
  */
-export const SETTLE_AFTER_MS = 3000
+export const TRIM_AFTER_MS = 3000
 
 /** The debug line logged once the cache is written and the collection done. */
-export const SETTLED_LINE = 'start-up memory settled'
+export const TRIMMED_LINE = 'start-up memory trimmed'
 
 /**
  * Called once a node is ready (by `meshcast start`, not by the Daemon class,
@@ -28,7 +28,7 @@ export const SETTLED_LINE = 'start-up memory settled'
  *   `--expose-gc` can be turned on at run time; the function is taken from a
  *   fresh context, as it is only bound in contexts made after the flag.
  */
-export function settleAfterStart(logger: Logger): void {
+export function trimMemoryAfterStart(logger: Logger): void {
   // both block the event loop for a moment (writing ~1,200 cached modules, a full GC): not
   // while the first clients and peers arrive
   setTimeout(() => {
@@ -38,9 +38,9 @@ export function settleAfterStart(logger: Logger): void {
     const began = Date.now()
     gc()
     // tests wait for this line rather than for the timer: the pause is start-up's, not a load's
-    logger.debug(SETTLED_LINE, {
+    logger.debug(TRIMMED_LINE, {
       ms: Date.now() - began,
       rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
     })
-  }, SETTLE_AFTER_MS).unref()
+  }, TRIM_AFTER_MS).unref()
 }
