@@ -1,7 +1,7 @@
 // Benchmark: the coordinator dies right after a join. Three nodes on loopback, mDNS off, the
 // second and third seeded with the first only (an origin, as cluster.xml `origins` makes it); the
-// first is SIGKILLed DELAY ms after all three agree on one view, before `meshSettle` has connected
-// the other two. Each try then waits up to WAIT s for the survivors to agree on one two-member
+// first is SIGKILLed DELAY ms after all three agree on one view, before the view has held for
+// `viewHold` and connected the other two. Each try then waits up to WAIT s for the survivors to agree on one two-member
 // view, and records how long that took, or that they stayed split. Before healing most
 // tries at 0.1-0.5 s split, some for good.
 // Usage: npx -y pnpm@10 bench:heal [tries per delay] [delays ms, comma-separated] [wait s];

@@ -86,7 +86,7 @@ const P = {
   /**
    * how long to wait before reading the daemons' memory and CPU: each runs
    * one full GC 3 s after ready, and members connect to each other 1 s
-   * after the view holds (meshSettle)
+   * after the view holds (viewHold)
    */
   idleWaitMs: 8000,
   /** window over which each daemon's idle CPU is read */

@@ -28,7 +28,7 @@ async function converged(nodes: NodeProcess[], count: number, timeout = 15_000):
   )
 }
 
-/** Waits until every node is connected to every other member (members connect once the view holds: meshSettle). */
+/** Waits until every node is connected to every other member (members connect once the view holds: viewHold). */
 async function meshed(nodes: NodeProcess[], timeout = 15_000): Promise<void> {
   await waitFor(
     async () => {
@@ -135,7 +135,7 @@ describe('the mesh: membership', () => {
   )
 
   // The survivors know each other only through the coordinator's view: they are not connected
-  // yet (meshSettle), their only seed is the dead node, and mDNS is off. Before healing, most such
+  // yet (viewHold), their only seed is the dead node, and mDNS is off. Before healing, most such
   // kills split them into two one-member views, some for good (bench:heal).
   for (const delayMs of [0, 300])
     test(

@@ -23,7 +23,7 @@ export const DEFAULT_VIEW_BUNDLING = 100
  * ms a view must hold before members open connections to the members they
  * are not yet connected to (the rest of the full mesh); a removal opens them at once.
  */
-export const DEFAULT_MESH_SETTLE = 1000
+export const DEFAULT_VIEW_HOLD = 1000
 /** ms a starting node waits to hear of an existing cluster before it leads its own. */
 export const DEFAULT_JOIN_TIMEOUT = 1000
 /** Largest application message, as JSON (bytes). */
@@ -84,7 +84,7 @@ export interface MeshInit {
   /** ms a coordinator holds admissions back to admit them in one view */
   viewBundling?: number
   /** ms a view must hold before the rest of the full mesh is dialled */
-  meshSettle?: number
+  viewHold?: number
   maxMessageBytes?: number
   maxQueuedBytes?: number
   maxBatchBytes?: number
@@ -133,7 +133,7 @@ const WAN: Partial<MeshInit> = {
   youngFor: 20_000,
   joinTimeout: 3000,
   viewBundling: 300,
-  meshSettle: 2000,
+  viewHold: 2000,
   nakInterval: 250,
   invokeTimeout: 10_000,
   requestTimeout: 10_000,
@@ -161,7 +161,7 @@ export function settings(given: MeshInit): MeshSettings {
     youngFor: init.youngFor ?? DEFAULT_YOUNG_FOR,
     joinTimeout: init.joinTimeout ?? DEFAULT_JOIN_TIMEOUT,
     viewBundling: init.viewBundling ?? DEFAULT_VIEW_BUNDLING,
-    meshSettle: init.meshSettle ?? DEFAULT_MESH_SETTLE,
+    viewHold: init.viewHold ?? DEFAULT_VIEW_HOLD,
     maxMessageBytes: init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxQueuedBytes: init.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
     maxBatchBytes: init.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,

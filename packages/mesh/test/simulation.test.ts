@@ -67,14 +67,14 @@ describe('the simulator itself', () => {
 describe('the mesh under simulated faults: schedules aimed at known faults', () => {
   test('the coordinator (the only seed) killed 0-500 ms after the others joined: the survivors are one view within seconds; with healing off they stay split', async (t) => {
     // Before the others have heard each other (gossipsub relays a new peer's messages from its
-    // next heartbeat on) and before meshSettle connects them: each survivor is alone.
+    // next heartbeat on) and before the view holds for viewHold and connects them: each survivor is alone.
     const kill = async (delay: number, healWindow?: number) => {
       const sim = new Simulation({ seed: 1000 + delay, mesh: healWindow === undefined ? {} : { healWindow } })
       sim.add('o1', { role: 'origin' })
       await sim.run(1500)
       sim.add('e1', { role: 'edge', seeds: ['o1'] })
       sim.add('e2', { role: 'edge', seeds: ['o1'] })
-      // joined: both are in the origin's view (they have not connected to each other yet: meshSettle)
+      // joined: both are in the origin's view (they have not connected to each other yet: viewHold)
       assert.notEqual(await sim.until(() => sim.disagreement() === null, 5000, 5), null)
       await sim.run(delay)
       sim.kill('o1')

@@ -35,11 +35,11 @@ export class Gms {
   /** reconciles when the admissions the view keeper holds back are due */
   #admitTimer: TimerHandle | null = null
   /**
-   * Whether the view has held for `meshSettle`, so members connect to the
-   * members they have no connection to yet (see #settleMesh).
+   * Whether the view has held for `viewHold`, so members connect to the
+   * members they have no connection to yet (see #connectOnceHeld).
    */
   #meshOpen = false
-  #settleTimer: TimerHandle | null = null
+  #holdTimer: TimerHandle | null = null
 
   constructor(ctx: MeshContext, hooks: GmsHooks) {
     this.#ctx = ctx
@@ -153,9 +153,9 @@ export class Gms {
   stop(): void {
     const clock = this.#ctx.clock
     if (this.#admitTimer !== null) clock.clearTimeout(this.#admitTimer)
-    if (this.#settleTimer !== null) clock.clearTimeout(this.#settleTimer)
+    if (this.#holdTimer !== null) clock.clearTimeout(this.#holdTimer)
     this.#admitTimer = null
-    this.#settleTimer = null
+    this.#holdTimer = null
   }
 
   #installed(change: ViewChange): void {
@@ -174,7 +174,7 @@ export class Gms {
       ctx.sender.addMember(m.id)
       connector?.learn(m.id, m.mesh)
     }
-    this.#settleMesh(left.length > 0)
+    this.#connectOnceHeld(left.length > 0)
     for (const m of left) if (!ctx.table.has(m.id)) ctx.sender.removeMember(m.id)
     // a member gone without a goodbye may be alive behind a fault: its address is looked at until it answers
     for (const m of left)
@@ -202,7 +202,7 @@ export class Gms {
 
   /**
    * Members connect to each other (the full mesh) once a view has held for
-   * `meshSettle`; a removal connects them at once, as links may be missing
+   * `viewHold`; a removal connects them at once, as links may be missing
    * now. Each joiner connects to its seeds and the coordinator, which is
    * all a join needs. When 20 nodes start at once, each view used to
    * set every member dialling the newcomers while later ones still waited
@@ -211,19 +211,19 @@ export class Gms {
    * after the last node was up (measured). The bus needs no full mesh
    * meanwhile: a bus link dials the member it sends to.
    */
-  #settleMesh(now: boolean): void {
+  #connectOnceHeld(now: boolean): void {
     const clock = this.#ctx.clock
-    if (this.#settleTimer !== null) clock.clearTimeout(this.#settleTimer)
-    this.#settleTimer = null
+    if (this.#holdTimer !== null) clock.clearTimeout(this.#holdTimer)
+    this.#holdTimer = null
     if (now) {
       this.#openMesh()
       return
     }
     this.#meshOpen = false
-    this.#settleTimer = clock.setTimeout(() => {
-      this.#settleTimer = null
+    this.#holdTimer = clock.setTimeout(() => {
+      this.#holdTimer = null
       this.#openMesh()
-    }, this.#ctx.s.meshSettle)
+    }, this.#ctx.s.viewHold)
   }
 
   #openMesh(): void {
