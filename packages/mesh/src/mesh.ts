@@ -517,7 +517,7 @@ export class Mesh implements Startable, ClusterPort {
    * anyone this node has joined; otherwise this node leads its own view.
    */
   async #join(): Promise<void> {
-    // With seeds, listen for joinTimeout after the first dial to them settles: under load
+    // With seeds, listen for joinTimeout after the first dial to them ends (reached or not): under load
     // (20 nodes starting on 2 cores) that dial alone took over joinTimeout, and each node
     // that led its own cluster meanwhile had to be merged later (measured: seconds).
     const connector = this.#connector

@@ -37,7 +37,7 @@ function harness(windowMs = 60_000) {
       random: () => 0.5,
     },
   )
-  /** Runs every timer due within `ms`, in order, letting each dial settle. */
+  /** Runs every timer due within `ms`, in order, letting each dial end. */
   async function advance(ms: number): Promise<void> {
     const end = now + ms
     for (;;) {

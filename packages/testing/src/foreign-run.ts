@@ -103,7 +103,7 @@ export class ForeignProcess {
   }
 }
 
-/** Resolves after `ms`, or at once when `done` is already settled (a process that exited). */
+/** Resolves after `ms`, or at once when `done` has already ended (a process that exited). */
 export async function untilOr(ms: number, done: Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, ms)))])

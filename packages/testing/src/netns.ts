@@ -712,16 +712,16 @@ export class NetnsLan {
     for (const socket of this.#forwarded) socket.destroy()
     this.#forwards.clear()
     const failures: unknown[] = []
-    const settle = async (work: Promise<unknown>[]) => {
+    const awaitAll = async (work: Promise<unknown>[]) => {
       for (const r of await Promise.allSettled(work)) if (r.status === 'rejected') failures.push(r.reason)
     }
-    await settle([...this.#agents.values()].map(async (a) => await stopAgent(await a)))
+    await awaitAll([...this.#agents.values()].map(async (a) => await stopAgent(await a)))
     this.#agents.clear()
     const namespaces = [...this.#namespaces]
-    await settle(namespaces.map(killAllIn))
+    await awaitAll(namespaces.map(killAllIn))
     // the veth pairs go with their namespaces; deleting them first also frees
     // them if something outside still pins a namespace
-    await settle(
+    await awaitAll(
       this.#hosts.map(async (h) => {
         try {
           await ip('-n', this.hub, 'link', 'delete', h.port)
@@ -730,7 +730,7 @@ export class NetnsLan {
         }
       }),
     )
-    await settle(namespaces.map(deleteNamespace))
+    await awaitAll(namespaces.map(deleteNamespace))
     for (const ns of namespaces) removeEtc(ns)
     if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true })
     this.#namespaces.clear()

@@ -218,7 +218,7 @@ class Transition {
 
   #withdrawn(node: string): void {
     const { phase } = this.s
-    // an attempt under way settles it as it ends: its upstream is no longer offered
+    // an attempt under way decides it as it ends: its upstream is no longer offered
     if (phase.kind !== 'live' || phase.upstream.id !== node) return
     if (this.#candidates().length === 0) {
       // node-media-server holds an unpublished stream open for a grace period: the advert is the faster sign.

@@ -21,7 +21,7 @@ interface Owner {
 }
 
 /** Lets every promise callback queued so far run (and those they queue): a macrotask turn. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+const flushMicrotasks = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
  * Virtual time for a whole simulated cluster. Every timer and every
@@ -97,7 +97,7 @@ export class Scheduler {
   /** Runs every task due up to `ms` virtual ms from now; time then stands at that point. */
   async run(ms: number): Promise<void> {
     const until = this.#now + ms
-    await settle()
+    await flushMicrotasks()
     for (;;) {
       const task = this.#heap[0]
       if (task === undefined || task.at > until) break
@@ -118,7 +118,7 @@ export class Scheduler {
       }
       this.steps++
       task.fn()
-      await settle()
+      await flushMicrotasks()
     }
     this.#now = until
   }

@@ -101,7 +101,7 @@ export class Connector {
   /** the peer each seed turned out to be */
   readonly #seedPeers = new Map<string, string>()
   #timer: TimerHandle | null = null
-  /** settles once every seed has been dialled once (reached or not) */
+  /** resolves once every seed has been dialled once (reached or not) */
   readonly #firstRound = Promise.withResolvers<void>()
   /** per seed DNS name: the addresses it resolved to last (kept while a lookup fails) */
   readonly #resolved = new Map<string, readonly string[]>()
