@@ -126,26 +126,27 @@ export function boundRtmpSession(
     alloc()
   }
   const setup = bounds.setupMs > 0 ? setupTimer(session, bounds.setupMs, closed) : null
-  let settled = false
-  const settle = () => {
+  let setupOver = false
+  /** the connection started publishing or playing, or closed: its setup is over */
+  const endSetup = () => {
     if (setup !== null) clearTimeout(setup)
-    if (settled) return
-    settled = true
+    if (setupOver) return
+    setupOver = true
     started()
   }
   const onPush = session.onPush
   session.onPush = () => {
     publishing = true
-    settle()
+    endSetup()
     if (bounds.inactivityMs > 0) watchInactivity(session, bounds.inactivityMs, closed)
     onPush()
   }
   const onPlay = session.onPlay
   session.onPlay = () => {
-    settle()
+    endSetup()
     onPlay()
   }
-  session.socket.once('close', settle)
+  session.socket.once('close', endSetup)
 }
 
 /**
@@ -255,16 +256,16 @@ export class RtmpAdmission {
       )
     }
     let pending = true
-    const settle = () => {
+    const releasePending = () => {
       if (!pending) return
       pending = false
       this.#pending.give(address)
     }
     socket.once('close', () => {
-      settle()
+      releasePending()
       this.#open.give(address)
     })
-    return settle
+    return releasePending
   }
 }
 

@@ -130,7 +130,7 @@ export class Bus {
       this.#pending.set(i, pending)
       for (const m of targets) {
         const timer = (this.#c.clock ?? systemClock).setTimeout(() => {
-          this.#settle(i, failedReply(m.id, 'TimeoutError', `no reply within ${timeout} ms`))
+          this.#takeReply(i, failedReply(m.id, 'TimeoutError', `no reply within ${timeout} ms`))
         }, timeout)
         pending.waiting.set(m.id, timer)
       }
@@ -156,14 +156,14 @@ export class Bus {
     for (const [i, pending] of this.#pending)
       for (const id of ids)
         if (pending.waiting.has(id))
-          this.#settle(i, failedReply(id, 'MemberLeftError', 'the member left the view'))
+          this.#takeReply(i, failedReply(id, 'MemberLeftError', 'the member left the view'))
   }
 
   /** Fails every pending invocation (the mesh is stopping). */
   stop(): void {
     for (const [i, pending] of this.#pending)
       for (const id of [...pending.waiting.keys()])
-        this.#settle(i, failedReply(id, 'MeshNotRunningError', 'the mesh stopped'))
+        this.#takeReply(i, failedReply(id, 'MeshNotRunningError', 'the mesh stopped'))
   }
 
   /** A message delivered in order from `from` (or from this node itself). */
@@ -198,7 +198,7 @@ export class Bus {
       const reply: InvokeReply = ok
         ? { node: from, ok: true, value: envelope.p.v ?? null }
         : { node: from, ok: false, error: envelope.p.e ?? { name: 'Error', message: 'unknown error' } }
-      this.#settle(i, reply)
+      this.#takeReply(i, reply)
     }
   }
 
@@ -224,7 +224,8 @@ export class Bus {
     void this.#c.sender.send(['node', from], `"p":${JSON.stringify(p)}`)
   }
 
-  #settle(i: number, reply: InvokeReply): void {
+  /** One target's reply (or its failure) to invocation `i`: the invocation resolves once every target has one. */
+  #takeReply(i: number, reply: InvokeReply): void {
     const pending = this.#pending.get(i)
     const timer = pending?.waiting.get(reply.node)
     if (pending === undefined || timer === undefined) return

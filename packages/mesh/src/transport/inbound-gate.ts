@@ -33,7 +33,7 @@ export class InboundGate implements ConnectionGater {
   readonly #pending: PerAddress
   readonly #refused: (kind: InboundRefusal, remote: string, detail: string) => void
   /** connections still counted as pending, and their address */
-  readonly #settling = new Map<MultiaddrConnection, string | undefined>()
+  readonly #handshaking = new Map<MultiaddrConnection, string | undefined>()
 
   constructor(
     limits: InboundLimits,
@@ -58,11 +58,11 @@ export class InboundGate implements ConnectionGater {
       this.#refused('pendingPerIp', remote, detail)
       return true
     }
-    this.#settling.set(maConn, host)
+    this.#handshaking.set(maConn, host)
     maConn.addEventListener(
       'close',
       () => {
-        this.#settle(maConn)
+        this.#endHandshake(maConn)
         this.#open.give(host)
       },
       { once: true },
@@ -71,7 +71,7 @@ export class InboundGate implements ConnectionGater {
   }
 
   denyInboundEncryptedConnection(_peer: unknown, maConn: MultiaddrConnection): boolean {
-    this.#settle(maConn)
+    this.#endHandshake(maConn)
     return false
   }
 
@@ -80,9 +80,9 @@ export class InboundGate implements ConnectionGater {
     return { open: this.#open.held(host), pending: this.#pending.held(host) }
   }
 
-  #settle(maConn: MultiaddrConnection): void {
-    if (!this.#settling.has(maConn)) return
-    this.#pending.give(this.#settling.get(maConn))
-    this.#settling.delete(maConn)
+  #endHandshake(maConn: MultiaddrConnection): void {
+    if (!this.#handshaking.has(maConn)) return
+    this.#pending.give(this.#handshaking.get(maConn))
+    this.#handshaking.delete(maConn)
   }
 }
