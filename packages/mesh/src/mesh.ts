@@ -538,7 +538,7 @@ export class Mesh implements Startable, ClusterPort {
       await this.#alarm.sleep(Math.min(50, Math.max(1, deadline - this.#clock.now())))
     }
     if (this.#phase !== 'joining') return
-    this.#stateTransfer.settle()
+    this.#stateTransfer.startFromOwn()
     this.#phase = 'joined'
     const view = this.#keeper.view
     this.#log.info('joined the cluster', {

@@ -39,7 +39,7 @@ export class StateTransfer {
         true,
       )
       if (reply.k !== 'state') throw new Error(`expected a state frame, got "${reply.k}"`)
-      this.settle(reply)
+      this.startFrom(reply)
       ctx.log.info('received state', { from: coordinator, names: Object.keys(reply.state) })
       return true
     } catch (err) {
@@ -52,24 +52,30 @@ export class StateTransfer {
     }
   }
 
-  /** Opens the bus windows where the state leaves off, then hands the state to the applications; without one, this node starts from its own. */
-  settle(frame?: StateFrame): void {
-    if (this.#nakack.settled) return
-    this.#nakack.open(frame?.digest ?? {})
-    if (frame !== undefined) this.#registry.apply(frame.state)
-    this.#nakack.settle()
+  /** Opens the bus windows where the state leaves off, then hands the state to the applications. */
+  startFrom(frame: StateFrame): void {
+    if (this.#nakack.windowsOpen) return
+    this.#nakack.openAt(frame.digest)
+    this.#registry.apply(frame.state)
+    this.#nakack.openWindows()
+  }
+
+  /** No state to take (this node leads its view): it starts from its own, each window where heartbeats say. */
+  startFromOwn(): void {
+    if (this.#nakack.windowsOpen) return
+    this.#nakack.openWindows()
   }
 
   /** A node that was alone and is now led by another: it joins that cluster, state and all. */
   rejoin(): void {
     if (this.#rejoining !== null) return
-    this.#nakack.unsettle()
+    this.#nakack.holdWindows()
     const ctx = this.#ctx
     this.#rejoining = (async () => {
-      while (ctx.phase() === 'joined' && !this.#nakack.settled) {
+      while (ctx.phase() === 'joined' && !this.#nakack.windowsOpen) {
         const current = ctx.keeper.view.coordinator
         if (current === ctx.id) {
-          this.settle()
+          this.startFromOwn()
           break
         }
         await this.fetch(current)

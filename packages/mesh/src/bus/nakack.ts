@@ -8,7 +8,7 @@ import type { SeqRange } from './receive-window.ts'
  * bus link, gaps asked for again from their sender, acks in heartbeats and
  * direct frames. The sender and receiver keep the numbers; this part moves
  * their frames and opens the receiving windows once the state this node
- * starts from is known (`open`).
+ * starts from is known (`openAt`, then `openWindows`).
  */
 export class Nakack {
   readonly #ctx: MeshContext
@@ -17,7 +17,7 @@ export class Nakack {
   /** per member: the last heartbeat's bus fields, replayed once the windows open */
   readonly #lastBusInfo = new Map<string, { seq: number; joinedAt: number | undefined }>()
   /** bus windows open only once the state this node starts from is known */
-  #settled = false
+  #windowsOpen = false
   #ticks = 0
 
   constructor(ctx: MeshContext, gap: (from: string, lost: SeqRange) => void) {
@@ -25,24 +25,24 @@ export class Nakack {
     this.#gap = gap
   }
 
-  get settled(): boolean {
-    return this.#settled
+  get windowsOpen(): boolean {
+    return this.#windowsOpen
   }
 
   /** This node takes a new state (it rejoins a cluster): its windows wait for that state's digest. */
-  unsettle(): void {
-    this.#settled = false
+  holdWindows(): void {
+    this.#windowsOpen = false
   }
 
   /** Opens the windows of the senders a state's digest names, right after what it reflects. */
-  open(digest: Record<string, number>): void {
+  openAt(digest: Record<string, number>): void {
     const { id, receiver } = this.#ctx
     for (const [sender, seq] of Object.entries(digest)) if (sender !== id) receiver.open(sender, seq + 1)
   }
 
   /** The state is in: the other senders' windows open where their heartbeats say. */
-  settle(): void {
-    this.#settled = true
+  openWindows(): void {
+    this.#windowsOpen = true
     for (const [sender, info] of this.#lastBusInfo)
       this.#ctx.receiver.heartbeat(sender, info.seq, info.joinedAt)
   }
@@ -66,7 +66,7 @@ export class Nakack {
     if (ack !== undefined) sender.ack(m.id, ack)
     const info = { seq: frame.seq, joinedAt: frame.joined[id] }
     this.#lastBusInfo.set(m.id, info)
-    if (this.#settled) receiver.heartbeat(m.id, info.seq, info.joinedAt)
+    if (this.#windowsOpen) receiver.heartbeat(m.id, info.seq, info.joinedAt)
   }
 
   /** A batch from a member. */
@@ -87,7 +87,7 @@ export class Nakack {
 
   /** Every NAK interval: asks for the gaps that persisted; acks what light traffic never acked. */
   tick(): void {
-    if (this.#settled) this.#requestRetransmissions()
+    if (this.#windowsOpen) this.#requestRetransmissions()
     // Light traffic never reaches ackEvery: ack what is delivered every other tick.
     if (++this.#ticks % 2 === 0) this.#ctx.receiver.flushAcks()
   }
