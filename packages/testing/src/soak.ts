@@ -259,8 +259,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       return { name: n.name, startMiB, endMiB, maxMiB, drift: endMiB / startMiB - 1 }
     })
     // messages said more than 5 s before the end have had time to reach every other client
-    const settled = said.slice(0, Math.max(0, said.length - chats.length * 5))
-    const chatDelivered = settled.filter((text) => {
+    const due = said.slice(0, Math.max(0, said.length - chats.length * 5))
+    const chatDelivered = due.filter((text) => {
       const sender = Number(/^soak (\d+)-/.exec(text)?.[1])
       return chats.every((c, i) => i === sender || c.heard.has(text))
     }).length
@@ -268,7 +268,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       durationMs: opts.durationMs,
       nodes: nodeResults,
       playersCycled,
-      chatSent: settled.length,
+      chatSent: due.length,
       chatDelivered,
       httpAsked,
       httpAnswered,
