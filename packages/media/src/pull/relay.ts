@@ -24,7 +24,7 @@ export interface RelayOptions {
 
 /** What a relay tells its owner (MediaRelays); not part of RelayEvents, not for the edge controller. */
 export interface RelayOwnerEvents {
-  /** `close(kick)` was called (never for `hostClosed()`): the owner forgets the relay and settles its feed */
+  /** `close(kick)` was called (never for `hostClosed()`): the owner forgets the relay and keeps or ends its feed */
   '@close': { kick: boolean }
 }
 
@@ -139,7 +139,7 @@ export class PullRelay implements Relay {
     this.ownerEvents.emit('@close', { kick })
   }
 
-  /** The owner closes the relay (it settles the feed itself): nothing is told back. */
+  /** The owner closes the relay (it keeps or ends the feed itself): nothing is told back. */
   hostClosed(): void {
     this.#shutDown()
   }

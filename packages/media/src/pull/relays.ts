@@ -19,8 +19,8 @@ export class RelayOpenError extends MeshcastError {
  * path continues their timeline.
  *
  * The owner of both, mediasoup style: a relay's or a feed's own end comes
- * back as its `@close` (the relay then is forgotten and its feed settled;
- * the feed is forgotten); `closeAll` closes the relays with `hostClosed()`,
+ * back as its `@close` (the relay then is forgotten and its feed kept or
+ * ended; the feed is forgotten); `closeAll` closes the relays with `hostClosed()`,
  * which tells nothing back.
  */
 export class MediaRelays implements RelayPort {
