@@ -246,6 +246,7 @@ export class Daemon implements Startable {
           this.#uncatch = null
         },
       },
+      // its stop is for a start that failed before the apps started; AppHost.stop runs once either way
       { name: 'applications loaded', start: () => this.#apps.load(), stop: () => this.#apps.stop() },
       {
         name: 'http',
