@@ -28,7 +28,6 @@ import {
 } from './rtmp/rtmp-bounds.ts'
 import { closeServer, listenTcp } from './rtmp/rtmp-listener.ts'
 import { installMediaStreamId, playOnOwnStreamId } from './rtmp/rtmp-stream-id.ts'
-import { noBurstForPulls } from './startup-burst.ts'
 import { type StreamSession, toStreamSession } from './stream-session.ts'
 import { type StreamTraffic, TrafficTally } from './traffic.ts'
 
@@ -383,8 +382,6 @@ export class MediaServer implements Startable {
     const closed = (kind: BoundKind, detail: string) => this.#boundLog.closed(kind, detail, session.ip)
     const slowed = (detail: string) => this.#slowLog.event('chunk-rate', detail, session.ip)
     boundRtmpSession(session, this.#bounds, closed, admitted, slowed)
-    // innermost first: the burst swap must run with NMS's play, after the access check's wait
-    noBurstForPulls(session)
     authenticateRtmp(session, this.#authorize, this.#log)
     refusePublish(session, () => (this.acceptsPublish ? this.#draining : this.#refuseText), this.#log)
     refusePlay(session, () => this.#draining, this.#log)

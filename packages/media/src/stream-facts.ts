@@ -12,9 +12,9 @@ import {
   VIDEO_CODEC_AVC,
   VIDEO_CODEC_HEVC,
 } from '@meshcast/interface'
+import { cacheIfAny, type SingleTrack } from './fanout/media-cache.ts'
 import { AUDIO_HEADER, INTER_FRAME, KEYFRAME, VIDEO_HEADER } from './flv/flv-kinds.ts'
 import { AMF, type AVPacket, type BaseSession, type BroadcastServer, SpsInfo } from './nms/nms.ts'
-import { dropBurst, keepAudioBurst, videoBurst } from './startup-burst.ts'
 
 export interface Tracks {
   audio: boolean
@@ -44,7 +44,7 @@ const facts = new WeakMap<BroadcastServer, Facts>()
 /** Forgets what was learnt: a new publisher may carry other tracks. */
 export function resetFacts(b: BroadcastServer): void {
   facts.delete(b)
-  dropBurst(b)
+  cacheIfAny(b)?.dropBurst()
 }
 
 /**
@@ -54,7 +54,6 @@ export function resetFacts(b: BroadcastServer): void {
 export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
   const f = factsOf(b)
   if (p.codec_type === TAG_AUDIO) {
-    if (!f.audio) dropBurst(b)
     f.audio = true
     if (p.flags !== AUDIO_HEADER) f.frames = true
     if (!publisher.audioCodec) publisher.audioCodec = p.codec_id
@@ -62,26 +61,22 @@ export function noteBeforeBroadcast(b: BroadcastServer, p: AVPacket, publisher: 
     f.video = true
     if (p.flags === KEYFRAME || p.flags === INTER_FRAME) f.frames = true
     if (p.flags === VIDEO_HEADER) fillVideo(publisher, p)
-    if (p.flags === KEYFRAME && videoOnly(b)) videoBurst.before(b)
   } else if (p.codec_type === TAG_SCRIPT) {
     f.declared = declaredTracks(p.data.subarray(0, p.size))
   }
 }
 
-/**
- * After NMS broadcast a packet: FourCC codec ids it read from metadata into
- * the publisher become legacy ones; a single-track stream keeps its startup
- * burst for new players.
- */
-export function noteAfterBroadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
-  if (p.codec_type === TAG_SCRIPT) {
-    publisher.videoCodec = legacyId(publisher.videoCodec)
-    publisher.audioCodec = legacyId(publisher.audioCodec)
-  } else if (p.codec_type === TAG_AUDIO && p.flags !== AUDIO_HEADER && only(b, 'audio')) keepAudioBurst(b, p)
-  else if (p.codec_type === TAG_VIDEO && p.flags === KEYFRAME && only(b, 'video')) videoBurst.after(b, p)
+/** After a packet was broadcast: FourCC codec ids read from metadata into the publisher become legacy ones. */
+export function noteAfterBroadcast(p: AVPacket, publisher: BaseSession): void {
+  if (p.codec_type !== TAG_SCRIPT) return
+  publisher.videoCodec = legacyId(publisher.videoCodec)
+  publisher.audioCodec = legacyId(publisher.audioCodec)
 }
 
-const videoOnly = (b: BroadcastServer) => only(b, 'video')
+/** The one track a stream has, for its startup burst (null: both, or not known yet). */
+export function singleTrack(b: BroadcastServer): SingleTrack {
+  return only(b, 'audio') ? 'audio' : only(b, 'video') ? 'video' : null
+}
 
 /** Frames came, of this track only (and no metadata promises the other). */
 function only(b: BroadcastServer, track: keyof Tracks): boolean {

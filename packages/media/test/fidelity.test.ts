@@ -16,6 +16,7 @@ import {
   tagTimestamp,
   videoFrameType,
 } from '@meshcast/interface'
+import { cacheIfAny } from '../src/fanout/media-cache.ts'
 import { MediaServer, type StreamInfo } from '../src/index.ts'
 import { Context, RtmpClient } from '../src/nms/nms.ts'
 import {
@@ -108,10 +109,10 @@ async function flvPrefix(path: string, bytes: number): Promise<Buffer> {
  */
 const FIRST_WINDOW_MS = 200
 
-/** The newest media timestamp of `path`'s cache here (NMS's GOP cache, or the audio burst). */
+/** The newest media timestamp of `path`'s cache here (the GOP, or the audio burst). */
 function newestMediaMs(path: string): number {
-  const last = [...(Context.broadcasts.get(path)?.flvGopCache ?? [])].at(-1)
-  return last === undefined ? 0 : tagTimestamp(last)
+  const b = Context.broadcasts.get(path)
+  return (b === undefined ? undefined : cacheIfAny(b)?.newest()?.dts) ?? 0
 }
 
 /** What an HTTP-FLV player got in its first `ms`. */

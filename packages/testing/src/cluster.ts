@@ -19,6 +19,8 @@ export interface StartNodeOptions {
   rtmpPort?: number
   args?: string[]
   cwd?: string
+  /** variables on top of this process's environment (e.g. `NODE_OPTIONS` for a profile) */
+  env?: Record<string, string>
   /** wait for `ready` (default true) */
   ready?: boolean
 }
@@ -80,6 +82,7 @@ export class TestCluster {
       ...(opts.rtmpPort === undefined ? {} : { rtmpPort: opts.rtmpPort }),
       ...(opts.args === undefined ? {} : { args: opts.args }),
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+      ...(opts.env === undefined ? {} : { env: opts.env }),
     }
     this.#launches.push(launch)
     const node = new NodeProcess(launch)

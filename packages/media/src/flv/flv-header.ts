@@ -7,6 +7,7 @@
 // for the stream's first frame, with the metadata and sequence headers that
 // precede it held back.
 import { TAG_AUDIO, TAG_HEADER_BYTES, TAG_VIDEO } from '@meshcast/interface'
+import { cacheIfAny } from '../fanout/media-cache.ts'
 import { Flv, type FlvSession } from '../nms/nms.ts'
 import { type Tracks, tracksOf } from '../stream-facts.ts'
 import { isMediaFrame } from './flv-kinds.ts'
@@ -48,11 +49,11 @@ function isFlvHeader(buffer: Buffer): boolean {
   return buffer.length === 13 && buffer.subarray(0, 4).equals(FLV_SIGNATURE)
 }
 
-/** Without word from the stream itself: the sequence headers NMS holds (a publisher resuming keeps them). */
+/** Without word from the stream itself: the sequence headers kept (a publisher resuming keeps them). */
 function cached(session: FlvSession): Tracks | null {
-  const b = session.broadcast
-  const audio = b.flvAudioHeader !== null
-  const video = b.flvVideoHeader !== null
+  const cache = cacheIfAny(session.broadcast)
+  const audio = (cache?.audioHeader ?? null) !== null
+  const video = (cache?.videoHeader ?? null) !== null
   return audio || video ? { audio, video } : null
 }
 

@@ -1,11 +1,11 @@
 // The one road into a stream's broadcast, for a publisher's packets
-// (publish-ingest.ts) and a pull's (feed.ts): node-media-server hands parsed
-// messages straight to BroadcastServer.broadcastMessage; on the way, here,
-// what passes and what the stream learns from it.
+// (publish-ingest.ts) and a pull's (feed.ts): what passes, what the stream
+// learns from it, then out to its players (fanout/).
 import { TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO } from '@meshcast/interface'
+import { fanOut } from '../fanout/fanout.ts'
 import type { AVPacket, BaseSession, BroadcastServer } from '../nms/nms.ts'
 import { metadataBody, signedPts } from '../pull/packet-filter.ts'
-import { noteAfterBroadcast, noteBeforeBroadcast } from '../stream-facts.ts'
+import { noteAfterBroadcast, noteBeforeBroadcast, singleTrack } from '../stream-facts.ts'
 
 /**
  * Whether `p` may go on, fixed up: audio, video and `onMetaData` only (the
@@ -34,6 +34,6 @@ export function rebase(p: AVPacket, out: number): void {
 /** Broadcasts `p` from `publisher`, noting what the stream carries. */
 export function broadcast(b: BroadcastServer, p: AVPacket, publisher: BaseSession): void {
   noteBeforeBroadcast(b, p, publisher)
-  b.broadcastMessage(p)
-  noteAfterBroadcast(b, p, publisher)
+  fanOut(b, p, singleTrack(b))
+  noteAfterBroadcast(p, publisher)
 }

@@ -53,8 +53,6 @@ function ingest(session: RtmpSession, p: AVPacket, log: Logger): void {
   const out = timeline.rebaser.map(p)
   if (out === null) return
   rebase(p, out)
-  // NMS's resume offsets (set in postPublish) are replaced by the timeline above
-  if (b._dtsOffset[8] || b._dtsOffset[9]) b._dtsOffset = {}
   broadcast(b, p, session)
 }
 

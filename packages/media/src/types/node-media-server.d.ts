@@ -55,6 +55,11 @@ declare module 'node-media-server/src/session/base_session.js' {
     videoWidth: number
     videoHeight: number
     audioCodec: number
+    audioChannels: number
+    audioSamplerate: number
+    audioDatarate: number
+    videoFramerate: number
+    videoDatarate: number
     sendBuffer: (buffer: Buffer) => void
     close: () => void
   }
@@ -81,16 +86,8 @@ declare module 'node-media-server/src/server/broadcast_server.js' {
     postPlay(session: BaseSession): string | null
     donePlay(session: BaseSession): void
     getPublishStatus(): 'publishing' | 'reconnecting' | 'idle'
-    broadcastMessage(packet: AVPacket): void
-    /** per-track dts shift NMS adds when "the same client" resumes a publish (keyed by codec_type) */
-    _dtsOffset: Record<number, number>
-    /** the cached FLV tags a new FLV player gets first (null until the stream sends one) */
-    flvMetaData: Buffer | null
-    flvAudioHeader: Buffer | null
-    flvVideoHeader: Buffer | null
-    /** what a new player gets after the headers: from the last video keyframe on (null before one) */
-    flvGopCache: Set<Buffer> | null
-    rtmpGopCache: Set<Buffer> | null
+    // broadcastMessage and NMS's caches are left out on purpose: media goes through
+    // packages/media's fanout/, which keeps its own cache (NMS's stays empty)
   }
   export = BroadcastServer
 }
