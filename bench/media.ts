@@ -4,12 +4,14 @@
 // on an edge that must start its pull; the failover gap at a kept edge player when
 // the serving origin is SIGKILLed (a second origin has the stream); resume after
 // the origin comes back and the stream is republished (no alternative); edge CPU
-// and RSS idle, relaying one stream, and at 1, 10 and 50 players.
+// and RSS idle, relaying one stream, and at 1, 10 and 50 players; an edge relaying
+// 50 streams of 2 Mbit/s nobody watches; an edge serving a ladder of players (up to
+// 2,000) until a frame comes late.
 // Prints a table on stdout, progress on stderr, and writes bench/results/media.json
 // (a run of some phases only updates those phases in it, each phase keeping the
 // commit it was measured at; a --quick run writes to the temp folder instead, and
 // says where).
-// Usage: npx -y pnpm@10 bench:media [ttff] [failover] [resume] [load] [--quick]
+// Usage: npx -y pnpm@10 bench:media [ttff] [failover] [resume] [load] [relay] [players] [--quick]
 //
 // Every player is an in-process probe in this benchmark's process (one process
 // for all players keeps the load on the servers, not on 50 ffmpeg processes):
@@ -28,6 +30,8 @@ import { CLK_TCK, type CpuShares, cpuMark, cpuSince, errorText, progressDone, ro
 import { LOG_ARGS, METHOD, PHASES, type Phase, params } from './media/params.ts'
 import { phaseFailover } from './media/phases/failover.ts'
 import { phaseLoad } from './media/phases/load.ts'
+import { phasePlayers } from './media/phases/players.ts'
+import { phaseRelay } from './media/phases/relay.ts'
 import { phaseResume } from './media/phases/resume.ts'
 import { phaseTtff } from './media/phases/ttff.ts'
 import { printReport, type Results, tableRows } from './media/report.ts'
@@ -76,6 +80,12 @@ async function runPhase(phase: Phase): Promise<Record<string, unknown>> {
     case 'load':
       results.load = await phaseLoad(P, all)
       return { ...results.load }
+    case 'relay':
+      results.relay = await phaseRelay(P, all)
+      return { ...results.relay }
+    case 'players':
+      results.players = await phasePlayers(P, all)
+      return { ...results.players }
   }
 }
 

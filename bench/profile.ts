@@ -16,6 +16,7 @@ import { ffmpegPath, testPatternArgs } from '@meshcast/node/ffmpeg'
 import { carrierOn, type NodeProcess, TestCluster } from '@meshcast/testing'
 import { CLK_TCK, daemonPid, progress, progressDone, round, sleep } from './lib.ts'
 import { tempDir, track } from './media/children.ts'
+import { encodeClip, replay } from './media/clip.ts'
 import { measureWindow } from './media/phases/window.ts'
 import { RtmpProbe } from './media/probe.ts'
 import { until } from './media/until.ts'
@@ -115,26 +116,6 @@ function summarize(
       .map(([key, ms]) => ({ key, ms: round(ms, 0) ?? 0, pct: round((100 * ms) / busy, 1) ?? 0 }))
       .sort((a, b) => b.ms - a.ms)
   return { totalMs: fromEndMs - toEndMs, busyMs: busy, byFunction: shares(fn), byModule: shares(mod) }
-}
-
-/** A clip of `seconds` at `bitrate` (the test pattern with noise), encoded once. */
-async function encodeClip(dir: string, bitrate: string, seconds: number): Promise<string> {
-  const file = join(dir, 'clip.flv')
-  const args = testPatternArgs(file, { seconds, videoBitrate: bitrate }).filter((a) => a !== '-re')
-  const child = track(spawn(ffmpegPath(), ['-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }))
-  let err = ''
-  child.stderr?.on('data', (d) => {
-    err += d
-  })
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  if (code !== 0) throw new Error(`ffmpeg could not encode the clip (exit ${code}): ${err.slice(-400)}`)
-  return file
-}
-
-/** Publishes `clip` to `url`, looped in real time, without encoding. */
-function replay(clip: string, url: string): void {
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip]
-  track(spawn(ffmpegPath(), [...args, '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' }))
 }
 
 /** CPU ticks (utime, stime) of each thread of `pid`, by thread name. */

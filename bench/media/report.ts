@@ -5,6 +5,8 @@ import { METHOD, type Params, type Phase } from './params.ts'
 import type { FailoverPhase, FailoverSummary } from './phases/failover.ts'
 import type { Skipped } from './phases/kept-player.ts'
 import type { LoadPhase } from './phases/load.ts'
+import type { PlayersPhase } from './phases/players.ts'
+import type { RelayPhase } from './phases/relay.ts'
 import type { ResumePhase, ResumeSummary } from './phases/resume.ts'
 import type { Role, TtffPhase } from './phases/ttff.ts'
 import type { Proto, SystemName } from './system.ts'
@@ -14,6 +16,8 @@ export interface Results {
   failover?: FailoverPhase
   resume?: ResumePhase
   load?: LoadPhase
+  relay?: RelayPhase
+  players?: PlayersPhase
 }
 
 /** ms with a decimal below 100 (TTFF on loopback is a few ms) */
@@ -285,10 +289,98 @@ function loadRows(P: Params, load: LoadPhase): Row[] {
         '',
       ])
     }
-  for (const [system, err] of Object.entries(load.errors))
-    rows.push([`load ${system}`, err.split('\n')[0] ?? '', '', 'FAIL'])
-  for (const [system, why] of Object.entries(load.skipped))
-    rows.push([`load ${system}`, `skipped: ${why}`, '', ''])
+  rows.push(...unrunRows('load', load))
+  return rows
+}
+
+/** A phase's systems that failed or were skipped, a row each. */
+function unrunRows(
+  phase: string,
+  p: { errors: Record<string, string>; skipped: Record<string, string> },
+): Row[] {
+  return [
+    ...Object.entries(p.errors).map(
+      ([system, err]): Row => [`${phase} ${system}`, err.split('\n')[0] ?? '', '', 'FAIL'],
+    ),
+    ...Object.entries(p.skipped).map(
+      ([system, why]): Row => [`${phase} ${system}`, `skipped: ${why}`, '', ''],
+    ),
+  ]
+}
+
+function relayRows(P: Params, relay: RelayPhase): Row[] {
+  const rows: Row[] = []
+  const nginx = relay.results.find((r) => r.system === 'nginx-rtmp')
+  for (const r of relay.results) {
+    rows.push([
+      `${r.system} edge relaying ${relay.streams} streams of ${relay.clipKbps} kbit/s, no player: CPU % of a core (idle / relaying) / RSS MiB (same)`,
+      `${fmt(r.idle.cpuPct.edge, 1)} / ${fmt(r.relaying.cpuPct.edge, 1)}; ${fmt(r.idle.rssMiB.edge, 1)} / ${fmt(r.relaying.rssMiB.edge, 1)}`,
+      r.system === 'meshcast' && relay.streams === 50 ? `relaying < ${P.goals.relay50Pct} %` : '',
+      r.system === 'meshcast' && relay.streams === 50
+        ? goalVerdict((r.relaying.cpuPct.edge ?? Number.POSITIVE_INFINITY) < P.goals.relay50Pct)
+        : othersNote([r.idle.cpu, r.relaying.cpu]),
+    ])
+    const limit =
+      r.system === 'meshcast' && nginx?.perStream.cpuPct != null
+        ? P.goals.relayVsNginx * Math.max(nginx.perStream.cpuPct, 0)
+        : null
+    rows.push([
+      '  per relayed stream: CPU % / RSS MiB',
+      `${fmt(r.perStream.cpuPct, 3)} / ${fmt(r.perStream.rssMiB, 2)}`,
+      limit === null ? '' : `≤ ${P.goals.relayVsNginx} × nginx-rtmp = ${fmt(limit, 3)}`,
+      limit === null ? '' : goalVerdict(r.perStream.cpuPct !== null && r.perStream.cpuPct <= limit),
+    ])
+  }
+  rows.push(...unrunRows('relay', relay))
+  return rows
+}
+
+function playersRows(P: Params, players: PlayersPhase): Row[] {
+  const rows: Row[] = []
+  const nginx = players.results.find((r) => r.system === 'nginx-rtmp')
+  for (const r of players.results) {
+    rows.push([
+      `${r.system} edge, ${['0'].concat(r.steps.map((s) => String(s.players))).join(' / ')} players: CPU % of a core / RSS MiB`,
+      [r.relaying, ...r.steps.map((s) => s.window)]
+        .map((w) => `${fmt(w.cpuPct.edge, 1)} / ${fmt(w.rssMiB.edge, 0)}`)
+        .join('; '),
+      '',
+      othersNote([r.relaying.cpu, ...r.steps.map((s) => s.window.cpu)]),
+    ])
+    rows.push([
+      '  on time (latest frame ms behind the stream; sink / probe KiB/s)',
+      r.steps
+        .map(
+          (s) =>
+            `${s.players}: ${s.onTime ? 'yes' : 'NO'} (${fmt(s.lateMs)} ms; ${fmt(s.sinkMinKBps)} / ${fmt(s.probeKBps)}${s.cut > 0 ? `; ${s.cut} not playing` : ''})`,
+        )
+        .join('; '),
+      `no frame > ${P.goals.lateBoundMs} ms late`,
+      `most on time: ${fmt(r.mostOnTime)}`,
+    ])
+    for (const pp of r.perPlayer) {
+      const theirs = nginx?.perPlayer.find((x) => x.players === pp.players)?.cpuPct ?? null
+      const judged = r.system === 'meshcast' && theirs !== null && (pp.players === 50 || pp.players === 500)
+      const rssJudged = r.system === 'meshcast' && pp.rssKiB !== null
+      rows.push([
+        `  per player at ${pp.players}: CPU % / RSS KiB (over no player; over the step before)`,
+        `${fmt(pp.cpuPct, 4)} / ${fmt(pp.rssKiB, 1)}; ${fmt(pp.marginalCpuPct, 4)} / ${fmt(pp.marginalRssKiB, 1)}`,
+        join2(
+          judged
+            ? `CPU ≤ ${P.goals.playerVsNginx} × nginx-rtmp = ${fmt((theirs ?? 0) * P.goals.playerVsNginx, 4)}`
+            : '',
+          rssJudged ? `RSS ≤ ${P.goals.rssPerPlayerKiB} KiB` : '',
+        ),
+        join2(
+          judged
+            ? `CPU ${goalVerdict(pp.cpuPct !== null && pp.cpuPct <= (theirs ?? 0) * P.goals.playerVsNginx)}`
+            : '',
+          rssJudged ? `RSS ${goalVerdict((pp.rssKiB ?? 0) <= P.goals.rssPerPlayerKiB)}` : '',
+        ),
+      ])
+    }
+  }
+  rows.push(...unrunRows('players', players))
   return rows
 }
 
@@ -299,6 +391,8 @@ export function tableRows(P: Params, results: Results, phaseErrors: Partial<Reco
     ...(results.failover === undefined ? [] : failoverRows(P, results.failover)),
     ...(results.resume === undefined ? [] : resumeRows(P, results.resume)),
     ...(results.load === undefined ? [] : loadRows(P, results.load)),
+    ...(results.relay === undefined ? [] : relayRows(P, results.relay)),
+    ...(results.players === undefined ? [] : playersRows(P, results.players)),
     ...Object.entries(phaseErrors).map(([phase, err]): Row => [`${phase}: phase failed`, err, '', 'FAIL']),
   ]
 }

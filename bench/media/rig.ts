@@ -1,8 +1,10 @@
 // What one deployment started, so the phase that made it can always tear it
 // down (after a failure halfway too) and quote its servers' logs in an error.
+import type { ChildProcess } from 'node:child_process'
 import { type Publisher, publish } from '@meshcast/testing'
 import { sleep } from '../lib.ts'
 import { track } from './children.ts'
+import { type Clip, replay } from './clip.ts'
 
 /** A server, or a whole cluster, as the rig stops it. */
 export interface Stoppable {
@@ -14,6 +16,7 @@ export interface Stoppable {
 export class Rig {
   readonly #publishers: Publisher[] = []
   readonly #servers: Stoppable[] = []
+  readonly #replays: ChildProcess[] = []
 
   add<T extends Stoppable>(server: T): T {
     this.#servers.push(server)
@@ -28,12 +31,18 @@ export class Rig {
     return p
   }
 
+  /** Publishes `clip` to `url`, looped, without encoding (killed with the rig's servers). */
+  replay(clip: Clip, url: string): void {
+    this.#replays.push(replay(clip, url))
+  }
+
   report(): string {
     return this.#servers.map((s) => s.report()).join('\n')
   }
 
   /** The publishers first, then every server at once; a rig can be stopped twice. */
   async stop(): Promise<void> {
+    for (const child of this.#replays.splice(0)) child.kill('SIGKILL')
     await Promise.all(
       this.#publishers.splice(0).map(async (p) => {
         p.child.kill('SIGKILL')

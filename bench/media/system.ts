@@ -3,6 +3,7 @@
 // two) and edges into a rig, publishes, and waits until the edges can serve.
 // The phases do the measuring, the same way for every system; the rig tears
 // everything down.
+import type { Clip } from './clip.ts'
 import type { Rig } from './rig.ts'
 
 export type SystemName = 'meshcast' | 'node-media-server' | 'nginx-rtmp'
@@ -86,6 +87,13 @@ export interface LoadDeployment {
   publish(): Promise<{ playersOn: 'edge' | 'origin'; playUrl: string; note: string }>
 }
 
+/** Relay: an origin and an edge, nothing published until `publish`. */
+export interface RelayDeployment {
+  readonly pids: { edge: number; origin: number }
+  /** publishes the paths (each a replay of `clip`) and waits until the edge relays every one, with no player */
+  publish(clip: Clip): Promise<{ note: string }>
+}
+
 export interface System {
   readonly name: SystemName
   /** why it cannot run on this machine, or null */
@@ -97,4 +105,6 @@ export interface System {
   readonly resume: Setup<ResumeDeployment, { eager: boolean }>
   /** the stream is published by the deployment's `publish`, not by `deploy` */
   readonly load: Setup<LoadDeployment>
+  /** `paths`: the streams the edge is to relay (or why the system has no such relay to compare) */
+  readonly relay: Setup<RelayDeployment, { paths: readonly string[] }> | { readonly skipped: string }
 }

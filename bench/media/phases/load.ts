@@ -2,11 +2,12 @@
 // stream with no player, then at 1, 10 and 50 players, each step measured over
 // a window once every player plays.
 import { loadavg } from 'node:os'
-import { errorText, median, min, progress, round, sleep } from '../../lib.ts'
+import { median, min, progress, round, sleep } from '../../lib.ts'
 import { type Params, STREAM_APP } from '../params.ts'
 import { RtmpProbe } from '../probe.ts'
 import { Rig } from '../rig.ts'
 import type { System, SystemName } from '../system.ts'
+import { eachSystem } from './each-system.ts'
 import { measureWindow, type Window } from './window.ts'
 
 export interface LoadStep {
@@ -125,27 +126,6 @@ async function loadSeries(P: Params, system: System): Promise<LoadResult> {
 }
 
 export async function phaseLoad(P: Params, systems: readonly System[]): Promise<LoadPhase> {
-  const results: LoadResult[] = []
-  const errors: Record<string, string> = {}
-  const skipped: Record<string, string> = {}
-  for (const system of systems) {
-    const missing = system.missing()
-    if (missing !== null) {
-      skipped[system.name] = missing
-      continue
-    }
-    try {
-      results.push(await loadSeries(P, system))
-    } catch (err) {
-      errors[system.name] = errorText(err)
-    }
-  }
-  return {
-    date: new Date().toISOString(),
-    loadAverage: loadavg(),
-    players: P.loadPlayers,
-    results,
-    errors,
-    skipped,
-  }
+  const bySystem = await eachSystem(systems, (system) => loadSeries(P, system))
+  return { date: new Date().toISOString(), loadAverage: loadavg(), players: P.loadPlayers, ...bySystem }
 }

@@ -64,6 +64,14 @@ const edge = (c: TestCluster, name: string, origins: number[]) =>
 const pulling = (node: NodeProcess, path: string, what = 'the edge to pull') =>
   until(what, async () => (await carrierOn(node, path))?.source === 'edge')
 
+/** An origin and an edge listing it (repeating every stream), and their pids. */
+async function originAndEdge(rig: Rig) {
+  const c = cluster(rig)
+  const o = await origin(c, 'origin')
+  const e = await edge(c, 'edge', [0])
+  return { o, e, pids: { edge: server(e).pid(), origin: server(o).pid() } }
+}
+
 export const meshcast: System = {
   name: 'meshcast',
   missing: () => null,
@@ -189,15 +197,28 @@ export const meshcast: System = {
   load: {
     layout: 'an origin and an edge',
     async deploy(rig, path) {
-      const c = cluster(rig)
-      const o = await origin(c, 'origin')
-      const e = await edge(c, 'edge', [0])
+      const { o, e, pids } = await originAndEdge(rig)
       return {
-        pids: { edge: server(e).pid(), origin: server(o).pid() },
+        pids,
         publish: async () => {
           await rig.publish(`${o.rtmpUrl}${path}`)
           await pulling(e, path)
           return { playersOn: 'edge', playUrl: `${e.rtmpUrl}${path}`, note: 'edge in repeat mode' }
+        },
+      }
+    },
+  },
+
+  relay: {
+    layout: 'an origin and an edge repeating every stream',
+    async deploy(rig, _path, { paths }) {
+      const { o, e, pids } = await originAndEdge(rig)
+      return {
+        pids,
+        publish: async (clip) => {
+          for (const p of paths) rig.replay(clip, `${o.rtmpUrl}${p}`)
+          for (const p of paths) await pulling(e, p, `the edge to pull ${p}`)
+          return { note: 'edge in repeat mode (streamOnDemand false)' }
         },
       }
     },

@@ -12,11 +12,17 @@ import { until } from '../until.ts'
 import { NginxServer } from './nginx-server.ts'
 import { plainResume } from './plain-resume.ts'
 
+/** the players phase's largest step, and then some: nginx's default 1024 would refuse players first */
+const WORKER_CONNECTIONS = 8192
+
 /** Starts servers on successive addresses of a fresh loopback subnet, each stopped by the rig. */
 function starter(rig: Rig): (name: string, pull?: string[]) => Promise<NginxServer> {
   const address = loopbackSubnet()
   let next = 0
-  return async (name, pull = []) => rig.add(await NginxServer.start({ name, host: address(next++), pull }))
+  return async (name, pull = []) =>
+    rig.add(
+      await NginxServer.start({ name, host: address(next++), pull, workerConnections: WORKER_CONNECTIONS }),
+    )
 }
 
 /** A pull started by the first player of any stream of the app. */
@@ -134,6 +140,31 @@ export const nginx: System = {
           probe.close()
           if (!ok) throw new Error(`no keyframe at the nginx edge: ${edge.report()}`)
           return { playersOn: 'edge', playUrl: edge.rtmp(path), note: 'edge with a static pull' }
+        },
+      }
+    },
+  },
+
+  relay: {
+    layout: 'an origin and an edge with a static pull per stream',
+    async deploy(rig, _path, { paths }) {
+      const start = starter(rig)
+      const origin = await start('nginx-origin')
+      const edge = await start(
+        'nginx-edge',
+        paths.map((p) => staticPull(origin, p)),
+      )
+      return {
+        pids: { edge: edge.pid(), origin: origin.pid() },
+        publish: async (clip) => {
+          for (const p of paths) rig.replay(clip, origin.rtmp(p))
+          // every pull delivers: a keyframe from each path at the edge (the probes leave again)
+          const probes = paths.map((p) => new RtmpProbe(edge.rtmp(p)).start())
+          const keys = await Promise.all(probes.map((r) => r.firstKey(20_000)))
+          for (const r of probes) r.close()
+          const missing = paths.filter((_, i) => keys[i] === null)
+          if (missing.length > 0) throw new Error(`no keyframe at the nginx edge for ${missing.join(', ')}`)
+          return { note: 'a static pull per stream' }
         },
       }
     },

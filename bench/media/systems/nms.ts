@@ -104,4 +104,9 @@ export const nms: System = {
       }
     },
   },
+
+  relay: {
+    skipped:
+      'its relay edge gives players no decodable stream (the ttff and load phases), so a relay of many streams is no comparison',
+  },
 }

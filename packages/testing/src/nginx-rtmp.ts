@@ -52,6 +52,8 @@ export interface NginxRtmpOptions {
   directives?: readonly string[]
   /** a name for reports */
   name?: string
+  /** nginx's `worker_connections` (1024, its default); a benchmark with thousands of players needs more */
+  workerConnections?: number
 }
 
 /** Every nginx still running; SIGKILLed if the test process exits first. */
@@ -246,7 +248,7 @@ function nginxConf(opts: NginxRtmpOptions, dir: string): string {
     'worker_processes 1;',
     `pid ${join(dir, 'nginx.pid')};`,
     `error_log ${join(dir, 'error.log')} info;`,
-    'events { worker_connections 1024; }',
+    `events { worker_connections ${opts.workerConnections ?? 1024}; }`,
     'rtmp {',
     '  server {',
     `    listen ${host}:${opts.port ?? 1935};`,

@@ -8,8 +8,16 @@
 // publisher and the players; its postPlay still admits a player, then the
 // player gets this cache.
 
+import type { Socket } from 'node:net'
 import { METADATA } from '../flv/flv-kinds.ts'
-import { AMF, type AVPacket, type BaseSession, type BroadcastServer } from '../nms/nms.ts'
+import {
+  AMF,
+  type AVPacket,
+  type BaseSession,
+  type BroadcastServer,
+  FlvSession,
+  RtmpSession,
+} from '../nms/nms.ts'
 import { isClusterPull } from '../pull/slow-pull.ts'
 import { Cached, cacheOf, type MediaCache, type SingleTrack } from './media-cache.ts'
 
@@ -27,9 +35,41 @@ export function fanOut(b: BroadcastServer, p: AVPacket, single: SingleTrack): vo
   const c = new Cached(p.codec_type, p.flags, p.dts, p.data, p.size)
   cache.add(c, single)
   for (const s of b.subscribers.values()) {
+    corkUntilTickEnds(s)
     if (s.protocol === 'rtmp') s.sendBuffer(c.rtmp)
     else if (s.protocol === 'flv') s.sendBuffer(c.flv)
   }
+}
+
+/** the player sockets corked in this tick */
+const corked = new Set<Socket>()
+
+/**
+ * Holds a player's writes until the current tick ends: the messages of one
+ * read (a pull's or a publisher's) go out in one `writev` per player, not one
+ * system call per message (nginx-rtmp chains its buffers the same way).
+ */
+function corkUntilTickEnds(s: BaseSession): void {
+  const socket = socketOf(s)
+  if (socket === null || corked.has(socket) || socket.destroyed) return
+  if (corked.size === 0) process.nextTick(uncorkAll)
+  corked.add(socket)
+  socket.cork()
+}
+
+function uncorkAll(): void {
+  for (const socket of corked) socket.uncork()
+  corked.clear()
+}
+
+/** The TCP (or TLS) socket under a player: an RTMP session's, an HTTP-FLV response's, a WS-FLV WebSocket's. */
+function socketOf(s: BaseSession): Socket | null {
+  if (s instanceof RtmpSession) return s.socket
+  if (s instanceof FlvSession) {
+    const res = s.res as { socket?: Socket | null; _socket?: Socket | null }
+    return res.socket ?? res._socket ?? null
+  }
+  return null
 }
 
 /**
@@ -56,6 +96,7 @@ function install(b: BroadcastServer, cache: MediaCache): void {
 
 function startPlayer(cache: MediaCache, session: BaseSession): void {
   const cached = cache.forPlayer(isClusterPull(session))
+  corkUntilTickEnds(session)
   if (session.protocol === 'rtmp') for (const c of cached) session.sendBuffer(c.rtmp)
   else if (session.protocol === 'flv') for (const c of cached) session.sendBuffer(c.flv)
 }
