@@ -6,7 +6,8 @@
 // the origin comes back and the stream is republished (no alternative); edge CPU
 // and RSS idle, relaying one stream, and at 1, 10 and 50 players; an edge relaying
 // 50 streams of 2 Mbit/s nobody watches; an edge serving a ladder of players (up to
-// 2,000) until a frame comes late.
+// 1,000: on this 2-core box, 2,000 players of 2 Mbit/s saturate loopback itself) until a
+// frame comes late.
 // Prints a table on stdout, progress on stderr, and writes bench/results/media.json
 // (a run of some phases only updates those phases in it, each phase keeping the
 // commit it was measured at; a --quick run writes to the temp folder instead, and

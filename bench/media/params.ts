@@ -38,7 +38,7 @@ export function params(quick: boolean) {
     relayClipS: 10,
     relayWindowS: quick ? 5 : 20,
     /** players at each step (sinks and 4 timing probes); the ladder stops at the first step not served on time */
-    playersLadder: quick ? [50, 200] : [50, 500, 1000, 2000],
+    playersLadder: quick ? [50, 200] : [50, 500, 1000],
     playersWindowS: quick ? 5 : 15,
     /** let processes warm up (JIT, GC) before a window or an RSS reading */
     warmupMs: 3000,
