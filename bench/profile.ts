@@ -1,6 +1,6 @@
 // Where an edge spends its CPU: an origin and an edge (meshcast daemons), the
 // edge under V8's sampling profiler (--cpu-prof), relaying `--streams` streams
-// and serving `--players` in-process RTMP players for `--seconds`. Prints the
+// and serving `--players` RTMP sink players (bench/media/sinks.ts) for `--seconds`. Prints the
 // edge's CPU and RSS over the window and its self time by function and by
 // module, so a change to the media path can be profiled before and after.
 //
@@ -18,7 +18,7 @@ import { CLK_TCK, daemonPid, progress, progressDone, round, sleep } from './lib.
 import { tempDir, track } from './media/children.ts'
 import { encodeClip, replay } from './media/clip.ts'
 import { measureWindow } from './media/phases/window.ts'
-import { RtmpProbe } from './media/probe.ts'
+import { Sinks } from './media/sinks.ts'
 import { until } from './media/until.ts'
 
 const { values } = parseArgs({
@@ -136,6 +136,32 @@ function threadTicks(pid: number): Map<string, [number, number]> {
   return out
 }
 
+/** The node's memory as its /metrics tells it: RSS, JavaScript heap used, external (bytes). */
+async function memoryFigures(
+  node: NodeProcess,
+): Promise<{ rss?: number; heapUsed?: number; external?: number }> {
+  const text = await (await node.httpGet('/metrics')).text()
+  const read = (name: string) => {
+    const m = new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(text)
+    return m === null ? undefined : Number(m[1])
+  }
+  return {
+    rss: read('process_resident_memory_bytes'),
+    heapUsed: read('nodejs_heap_size_used_bytes'),
+    heapTotal: read('nodejs_heap_size_total_bytes'),
+    external: read('nodejs_external_memory_bytes'),
+  }
+}
+
+async function sinkReport(players: readonly Sinks[]) {
+  const all = await Promise.all(players.map((p) => p.report()))
+  return { playing: all.reduce((n, r) => n + r.playing, 0), bytes: all.reduce((n, r) => n + r.bytes, 0) }
+}
+
+async function sinkBytes(players: readonly Sinks[]): Promise<number> {
+  return (await sinkReport(players)).bytes
+}
+
 /** Collections so far by kind: [count, seconds], from the node's /metrics. */
 async function gcFigures(node: NodeProcess): Promise<Map<string, [number, number]>> {
   const text = await (await node.httpGet('/metrics')).text()
@@ -153,7 +179,7 @@ async function main(): Promise<void> {
   const dir = tempDir('meshcast-profile-')
   const profDir = values.keep ?? join(dir, 'prof')
   const cluster = new TestCluster()
-  const players: RtmpProbe[] = []
+  const players: Sinks[] = []
   try {
     progress('profile: starting an origin and an edge (the edge under --cpu-prof)')
     const origin = await cluster.start({ name: 'origin', args: ['--log-level', 'info'] })
@@ -169,6 +195,7 @@ async function main(): Promise<void> {
     await sleep(WARMUP_MS)
     progress(`profile: the edge idle for ${SECONDS} s`)
     const idle = await measureWindow({ edge: pid }, SECONDS)
+    const idleMemory = await memoryFigures(edge)
     const paths = Array.from({ length: STREAMS }, (_, i) => `/live/p${i}`)
     if (STREAMS === 1) {
       const args = testPatternArgs(`${origin.rtmpUrl}${paths[0]}`, { videoBitrate: values.bitrate })
@@ -181,20 +208,23 @@ async function main(): Promise<void> {
     progress(`profile: waiting for the edge to pull ${STREAMS} stream${STREAMS === 1 ? '' : 's'}`)
     for (const p of paths)
       await until(`the edge to pull ${p}`, async () => (await carrierOn(edge, p))?.source === 'edge')
-    for (let i = 0; i < PLAYERS; i++)
-      players.push(new RtmpProbe(`${edge.rtmpUrl}${paths[i % STREAMS]}`).start())
-    await Promise.all(players.map((r) => r.firstKey(20_000)))
+    for (let i = 0; i < STREAMS && PLAYERS > 0; i++) {
+      const share = Math.floor(PLAYERS / STREAMS) + (i < PLAYERS % STREAMS ? 1 : 0)
+      if (share > 0) players.push(new Sinks(`${edge.rtmpUrl}${paths[i]}`, share))
+    }
+    await Promise.all(players.map((p) => p.report()))
     await sleep(WARMUP_MS)
     progress(`profile: measuring for ${SECONDS} s`)
-    const frames = players.map((r) => r.videoFrames)
+    const bytesBefore = await sinkBytes(players)
     const threadsBefore = threadTicks(pid)
     const gcBefore = await gcFigures(edge)
     const window = await measureWindow({ edge: pid, origin: daemonPid(origin.child.pid as number) }, SECONDS)
     const threadsAfter = threadTicks(pid)
     const gcAfter = await gcFigures(edge)
     const windowEnd = performance.now()
-    const fps = players.map((r, i) => (r.videoFrames - (frames[i] ?? 0)) / window.seconds)
-    for (const r of players.splice(0)) r.close()
+    const endMemory = await memoryFigures(edge)
+    const got = await sinkReport(players)
+    for (const p of players.splice(0)) p.stop()
     progress('profile: stopping the edge (it writes its profile on exit)')
     await edge.stop()
     const stopMs = performance.now() - windowEnd
@@ -206,7 +236,16 @@ async function main(): Promise<void> {
         `CPU ${pct(window.cpuPct.edge)} of a core, RSS ${window.rssMiB.edge} MiB; origin CPU ${pct(window.cpuPct.origin)}`,
     )
     if (PLAYERS > 0)
-      console.log(`players' fps: min ${round(Math.min(...fps), 1)}, max ${round(Math.max(...fps), 1)}`)
+      console.log(
+        `players: ${got.playing} of ${PLAYERS} playing, ${round((got.bytes - bytesBefore) / Math.max(1, got.playing) / 1024 / window.seconds, 1)} KiB/s each`,
+      )
+    const mib = (v: number | undefined) => round((v ?? 0) / 2 ** 20, 1)
+    console.log(
+      `memory (MiB, idle -> end of the window): RSS ${mib(idleMemory.rss)} -> ${mib(endMemory.rss)}, ` +
+        `JavaScript heap used ${mib(idleMemory.heapUsed)} -> ${mib(endMemory.heapUsed)} ` +
+        `(of ${mib(idleMemory.heapTotal)} -> ${mib(endMemory.heapTotal)} held), ` +
+        `external (buffers) ${mib(idleMemory.external)} -> ${mib(endMemory.external)}`,
+    )
     console.log('threads (% of a core over the window: user + system)')
     for (const [name, [u1, k1]] of threadsAfter) {
       const [u0, k0] = threadsBefore.get(name) ?? [0, 0]
@@ -243,7 +282,7 @@ async function main(): Promise<void> {
       console.log(`${String(f.pct).padStart(5)} %  ${f.ms} ms  ${f.key}`)
     if (values.keep !== undefined) console.log(`\nprofile kept: ${join(profDir, file)}`)
   } finally {
-    for (const r of players) r.close()
+    for (const p of players) p.stop()
     await cluster.stopAll()
   }
 }
