@@ -139,7 +139,7 @@ function threadTicks(pid: number): Map<string, [number, number]> {
 /** The node's memory as its /metrics tells it: RSS, JavaScript heap used, external (bytes). */
 async function memoryFigures(
   node: NodeProcess,
-): Promise<{ rss?: number; heapUsed?: number; external?: number }> {
+): Promise<{ rss?: number; heapUsed?: number; heapTotal?: number; external?: number }> {
   const text = await (await node.httpGet('/metrics')).text()
   const read = (name: string) => {
     const m = new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(text)
