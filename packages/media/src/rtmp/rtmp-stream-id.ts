@@ -1,11 +1,12 @@
-// node-media-server serialises each media message once for every RTMP player
-// (Rtmp.createMessage) with message stream id 0, whatever id createStream
-// gave the player, and sends |RtmpSampleAccess on stream 0 too. ffmpeg and
-// VLC do not care; GStreamer's rtmp2src drops it all ("Ignoring video
-// message with stream 0 != 1"). The RTMP spec puts media and data on the
-// stream the client plays. Here media is serialised for stream 1 (the id
-// NMS's first createStream returns, so nearly every player's), and a player
-// on another id gets a patched copy.
+// Media is serialised once for every RTMP player (the fan-out, fanout/tags.ts;
+// node-media-server's Rtmp.createMessage where NMS still builds a message),
+// and NMS did it with message stream id 0, whatever id createStream gave the
+// player, and sends |RtmpSampleAccess on stream 0 too. ffmpeg and VLC do not
+// care; GStreamer's rtmp2src drops it all ("Ignoring video message with
+// stream 0 != 1"). The RTMP spec puts media and data on the stream the
+// client plays. Here media is serialised for stream 1 (the id NMS's first
+// createStream returns, so nearly every player's), and a player on another
+// id gets a patched copy.
 import { Rtmp, type RtmpSession } from '../nms/nms.ts'
 
 /** The stream id NMS's first `createStream` answers, which media is serialised for. */

@@ -67,7 +67,6 @@ declare module 'node-media-server/src/session/base_session.js' {
 }
 
 declare module 'node-media-server/src/server/broadcast_server.js' {
-  import type AVPacket from 'node-media-server/src/core/avpacket.js'
   import type BaseSession from 'node-media-server/src/session/base_session.js'
 
   /** One stream path: its publisher, its players, the cached headers and GOP (server/broadcast_server.js). */
