@@ -75,6 +75,38 @@ describe('signals through node_modules/.bin/meshcast', () => {
     })
   }
 
+  test("a SIGINT repeated as the node starts stopping (a terminal's Ctrl-C under pnpm, which passes it on) is one graceful stop: exit 0", async (t) => {
+    const host = loopbackSubnet()(0)
+    const conf = writeConfDir({ password: uniquePassword() }, { 'mesh.mdns': 'false' })
+    const node = new NodeProcess({ name: 'double-sigint', conf, host })
+    t.after(async () => {
+      await node.stop()
+      rmSync(conf, { recursive: true, force: true })
+    })
+    try {
+      await node.ready()
+      node.kill('SIGINT')
+      // the copy comes once the node is already stopping (two at once would reach it as one)
+      await waitFor(() => node.records().some((r) => r.message === 'stopping') || undefined, {
+        timeout: 5000,
+        what: 'the node to start stopping',
+      })
+      node.kill('SIGINT')
+      assert.deepEqual(await node.exited, { code: 0, signal: null })
+      assert.ok(
+        node.records().some((r) => r.message === 'stopped'),
+        'a graceful stop was logged',
+      )
+      assert.ok(
+        !node.records().some((r) => /second signal/.test(String(r.message))),
+        'not taken for a second signal',
+      )
+    } catch (err) {
+      t.diagnostic(node.log())
+      throw err
+    }
+  })
+
   test('SIGTERM while the node is still starting stops it gracefully once it is up: exit 0, no default-action death', async (t) => {
     const host = loopbackSubnet()(0)
     // an origin that lists a seed nobody answers: its start waits for the join timeout

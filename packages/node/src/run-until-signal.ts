@@ -3,6 +3,14 @@ import type { Logger, Startable } from '@meshcast/interface'
 /** How long a stop may take before the process gives up and exits 1 (unless the service says more). */
 export const STOP_TIMEOUT_MS = 10_000
 
+/**
+ * A signal that repeats the first this soon is the same request delivered
+ * twice, not a second one: a terminal's Ctrl-C reaches `pnpm demo`'s pnpm and
+ * the node at once, and pnpm passes it on (seen: "second signal while
+ * stopping", exit 1, on every Ctrl-C). A person's second Ctrl-C comes later.
+ */
+export const REPEAT_WINDOW_MS = 500
+
 /** A service that may need longer than STOP_TIMEOUT_MS to stop (a node draining first). */
 export interface Stoppable extends Startable {
   readonly stopTimeoutMs?: number
@@ -16,6 +24,8 @@ export interface RunOptions {
 /** Why the process is asked to stop: the first SIGINT, SIGTERM (or stdin closing) from `watchForStop` on. */
 export interface StopRequest {
   readonly reason: Promise<string>
+  /** performance.now() of the first signal (or of stdin closing); null before */
+  askedAt(): number | null
   /** stop listening (the service never started) */
   disarm(): void
 }
@@ -28,15 +38,19 @@ export interface StopRequest {
  * stop; with this, the service stops as soon as it is up.
  */
 export function watchForStop(opts: RunOptions = {}): StopRequest {
-  const { promise: reason, resolve } = Promise.withResolvers<string>()
-  let asked = false
+  const { promise, resolve: settle } = Promise.withResolvers<string>()
+  let askedAt: number | null = null
+  const resolve = (why: string) => {
+    askedAt ??= performance.now()
+    settle(why)
+  }
   const onSignal = (signal: NodeJS.Signals) => {
     // a second signal while the service still starts (a start that hangs): give up at once
-    if (asked) {
+    if (askedAt !== null) {
+      if (performance.now() - askedAt < REPEAT_WINDOW_MS) return
       process.stderr.write(`second ${signal} before the node was up: exiting now\n`)
       process.exit(1)
     }
-    asked = true
     resolve(signal)
   }
   process.on('SIGINT', onSignal)
@@ -51,13 +65,14 @@ export function watchForStop(opts: RunOptions = {}): StopRequest {
     process.removeListener('SIGTERM', onSignal)
     if (opts.stopOnStdinClose === true) process.stdin.pause()
   }
-  return { reason, disarm }
+  return { reason: promise, askedAt: () => askedAt, disarm }
 }
 
 /**
  * Runs until SIGINT or SIGTERM (or stdin closing, when asked), then stops
  * cleanly. Resolves with the exit code: 0 after a clean stop, 1 if stopping
- * failed or timed out. A second signal while stopping exits at once.
+ * failed or timed out. A second signal while stopping exits at once (one
+ * within REPEAT_WINDOW_MS of the first is that first one again).
  * `request` is a `watchForStop` made before the service started.
  */
 export async function runUntilSignal(
@@ -69,12 +84,14 @@ export async function runUntilSignal(
   const why = await request.reason
   logger.info('stopping', { reason: why })
   request.disarm()
+  const first = request.askedAt() ?? performance.now()
   const again = () => {
+    if (performance.now() - first < REPEAT_WINDOW_MS) return
     logger.warn('second signal while stopping: exiting now')
     process.exit(1)
   }
-  process.once('SIGINT', again)
-  process.once('SIGTERM', again)
+  process.on('SIGINT', again)
+  process.on('SIGTERM', again)
   const timeoutMs = service.stopTimeoutMs ?? STOP_TIMEOUT_MS
   const timeout = setTimeout(() => {
     logger.error('stop timed out', { ms: timeoutMs })
