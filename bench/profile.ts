@@ -31,7 +31,11 @@ const { values } = parseArgs({
     top: { type: 'string', default: '30' },
     /** no profiler: the CPU figures alone (the profiler's own thread costs a few % of a core) */
     bare: { type: 'boolean', default: false },
-    /** more flags for the edge's Node (e.g. --trace-gc; its lines are printed at the end) */
+    /**
+     * more flags for the edge's Node, as NODE_OPTIONS takes them (e.g. --max-semi-space-size=8; V8's
+     * --trace-gc is refused there: `--import` a file that calls v8.setFlagsFromString). What the edge
+     * printed that is not a log record is shown at the end.
+     */
     'node-options': { type: 'string', default: '' },
   },
 })
