@@ -159,11 +159,8 @@ async function memoryFigures(
 
 async function sinkReport(players: readonly Sinks[]) {
   const all = await Promise.all(players.map((p) => p.report()))
-  return { playing: all.reduce((n, r) => n + r.playing, 0), bytes: all.reduce((n, r) => n + r.bytes, 0) }
-}
-
-async function sinkBytes(players: readonly Sinks[]): Promise<number> {
-  return (await sinkReport(players)).bytes
+  const sum = (values: readonly number[]) => values.reduce((n, v) => n + v, 0)
+  return { playing: sum(all.map((r) => r.playing)), bytes: sum(all.flatMap((r) => r.bytes)) }
 }
 
 /** Collections so far by kind: [count, seconds], from the node's /metrics. */
@@ -219,7 +216,7 @@ async function main(): Promise<void> {
     await Promise.all(players.map((p) => p.report()))
     await sleep(WARMUP_MS)
     progress(`profile: measuring for ${SECONDS} s`)
-    const bytesBefore = await sinkBytes(players)
+    const bytesBefore = (await sinkReport(players)).bytes
     const threadsBefore = threadTicks(pid)
     const gcBefore = await gcFigures(edge)
     const window = await measureWindow({ edge: pid, origin: daemonPid(origin.child.pid as number) }, SECONDS)

@@ -4,7 +4,8 @@
 // probes (probe.ts) time frames; these only make the load.
 //   node bench/media/sink-worker.ts <rtmp url> <count> <local address>
 // On stdin: a line `report` is answered on stdout with one JSON line
-// ({ playing, closed, bytes }); `stop` (or stdin closing) ends it.
+// ({ playing, closed, bytes: each sink's bytes so far, in start order });
+// `stop` (or stdin closing) ends it.
 import { createInterface } from 'node:readline'
 import { RtmpClient } from '../../packages/media/src/nms/nms.ts'
 
@@ -83,11 +84,11 @@ const end = () => {
 createInterface({ input: process.stdin }).on('line', async (line) => {
   if (line === 'stop') end()
   if (line !== 'report') return
-  if (sinks.length < COUNT) await started
+  await started
   const report = {
     playing: sinks.filter((s) => s.playing && !s.closed).length,
     closed: sinks.filter((s) => s.closed).length,
-    bytes: sinks.reduce((n, s) => n + s.bytes, 0),
+    bytes: sinks.map((s) => s.bytes),
   }
   process.stdout.write(`${JSON.stringify(report)}\n`)
 })

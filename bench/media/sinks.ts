@@ -13,12 +13,19 @@ const PER_WORKER = 250
 export interface SinkReport {
   playing: number
   closed: number
-  bytes: number
+  /** each sink's bytes so far, in the same order in every report */
+  bytes: number[]
+}
+
+interface Worker {
+  child: ChildProcess
+  /** reports asked for and not answered yet, oldest first */
+  waiting: { resolve: (r: SinkReport) => void; reject: (err: Error) => void }[]
 }
 
 export class Sinks {
   readonly count: number
-  readonly #workers: { child: ChildProcess; next: (() => void)[]; lines: string[] }[] = []
+  readonly #workers: Worker[] = []
 
   /** Starts `count` sinks playing `url`, up to PER_WORKER a process, each process from its own address. */
   constructor(url: string, count: number) {
@@ -29,12 +36,14 @@ export class Sinks {
       const child = track(
         spawn(process.execPath, [WORKER, url, String(n), address(i)], { stdio: ['pipe', 'pipe', 'inherit'] }),
       )
-      const w = { child, next: [] as (() => void)[], lines: [] as string[] }
+      const w: Worker = { child, waiting: [] }
       if (child.stdout !== null)
-        createInterface({ input: child.stdout }).on('line', (line) => {
-          w.lines.push(line)
-          w.next.shift()?.()
-        })
+        createInterface({ input: child.stdout }).on('line', (line) =>
+          w.waiting.shift()?.resolve(JSON.parse(line) as SinkReport),
+        )
+      child.once('exit', () => {
+        for (const r of w.waiting.splice(0)) r.reject(new Error('a sink worker exited'))
+      })
       this.#workers.push(w)
     }
   }
@@ -45,20 +54,16 @@ export class Sinks {
       this.#workers.map(
         (w) =>
           new Promise<SinkReport>((resolve, reject) => {
-            w.next.push(() => resolve(JSON.parse(w.lines.shift() ?? '{}') as SinkReport))
-            w.child.once('exit', () => reject(new Error('a sink worker exited')))
+            w.waiting.push({ resolve, reject })
             w.child.stdin?.write('report\n')
           }),
       ),
     )
-    return all.reduce(
-      (a, b) => ({ playing: a.playing + b.playing, closed: a.closed + b.closed, bytes: a.bytes + b.bytes }),
-      {
-        playing: 0,
-        closed: 0,
-        bytes: 0,
-      },
-    )
+    return {
+      playing: all.reduce((n, r) => n + r.playing, 0),
+      closed: all.reduce((n, r) => n + r.closed, 0),
+      bytes: all.flatMap((r) => r.bytes),
+    }
   }
 
   stop(): void {

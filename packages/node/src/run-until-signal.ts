@@ -24,8 +24,8 @@ export interface RunOptions {
 /** Why the process is asked to stop: the first SIGINT, SIGTERM (or stdin closing) from `watchForStop` on. */
 export interface StopRequest {
   readonly reason: Promise<string>
-  /** performance.now() of the first signal (or of stdin closing); null before */
-  askedAt(): number | null
+  /** whether a signal now is the first one again (within REPEAT_WINDOW_MS of it) */
+  isRepeat(): boolean
   /** stop listening (the service never started) */
   disarm(): void
 }
@@ -44,10 +44,11 @@ export function watchForStop(opts: RunOptions = {}): StopRequest {
     askedAt ??= performance.now()
     settle(why)
   }
+  const isRepeat = () => askedAt !== null && performance.now() - askedAt < REPEAT_WINDOW_MS
   const onSignal = (signal: NodeJS.Signals) => {
     // a second signal while the service still starts (a start that hangs): give up at once
     if (askedAt !== null) {
-      if (performance.now() - askedAt < REPEAT_WINDOW_MS) return
+      if (isRepeat()) return
       process.stderr.write(`second ${signal} before the node was up: exiting now\n`)
       process.exit(1)
     }
@@ -65,7 +66,7 @@ export function watchForStop(opts: RunOptions = {}): StopRequest {
     process.removeListener('SIGTERM', onSignal)
     if (opts.stopOnStdinClose === true) process.stdin.pause()
   }
-  return { reason: promise, askedAt: () => askedAt, disarm }
+  return { reason: promise, isRepeat, disarm }
 }
 
 /**
@@ -84,9 +85,8 @@ export async function runUntilSignal(
   const why = await request.reason
   logger.info('stopping', { reason: why })
   request.disarm()
-  const first = request.askedAt() ?? performance.now()
   const again = () => {
-    if (performance.now() - first < REPEAT_WINDOW_MS) return
+    if (request.isRepeat()) return
     logger.warn('second signal while stopping: exiting now')
     process.exit(1)
   }

@@ -36,9 +36,14 @@ export function fanOut(b: BroadcastServer, p: AVPacket, single: SingleTrack): vo
   cache.add(c, single)
   for (const s of b.subscribers.values()) {
     corkUntilTickEnds(s)
-    if (s.protocol === 'rtmp') s.sendBuffer(c.rtmp)
-    else if (s.protocol === 'flv') s.sendBuffer(c.flv)
+    sendTo(s, c)
   }
+}
+
+/** `c` in the form `s` plays. */
+function sendTo(s: BaseSession, c: Cached): void {
+  if (s.protocol === 'rtmp') s.sendBuffer(c.rtmp)
+  else if (s.protocol === 'flv') s.sendBuffer(c.flv)
 }
 
 /** the player sockets corked in this tick */
@@ -95,10 +100,8 @@ function install(b: BroadcastServer, cache: MediaCache): void {
 }
 
 function startPlayer(cache: MediaCache, session: BaseSession): void {
-  const cached = cache.forPlayer(isClusterPull(session))
   corkUntilTickEnds(session)
-  if (session.protocol === 'rtmp') for (const c of cached) session.sendBuffer(c.rtmp)
-  else if (session.protocol === 'flv') for (const c of cached) session.sendBuffer(c.flv)
+  for (const c of cache.forPlayer(isClusterPull(session))) sendTo(session, c)
 }
 
 /** What NMS reads from `onMetaData` into the publisher's fields (broadcast_server.js). */
