@@ -1,16 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type {
-  BusMessage,
-  BusTarget,
-  ClusterPort,
-  InvokeHandlers,
-  InvokeReply,
-  Logger,
-  Role,
-  StateHandlers,
-  View,
-  ViewChange,
-} from '@meshcast/interface'
+import type { ClusterPort, Logger, Role, StateHandlers, View, ViewChange } from '@meshcast/interface'
 import type { Router } from 'express'
 
 /**
@@ -55,9 +44,12 @@ export interface AppContext {
 /**
  * The application's view of the cluster (Red5 Pro's cluster API, JGroups
  * style). Channels, handler names and state names are the app's own: the
- * host puts them in the app's namespace, so apps cannot collide.
+ * host puts them in the app's namespace, so apps cannot collide. The bus
+ * methods are the mesh's own (`ClusterPort`, where they are described),
+ * carried out in that namespace.
  */
-export interface ClusterHandle {
+export interface ClusterHandle
+  extends Pick<ClusterPort, 'send' | 'onMessage' | 'invoke' | 'register' | 'registerState'> {
   /** this node's id (its mesh peer id, new each run) */
   readonly id: string
   readonly role: Role
@@ -71,25 +63,6 @@ export interface ClusterHandle {
   readonly view: View
   /** every view change, with who joined and left */
   onView(listener: (change: ViewChange) => void): () => void
-  /**
-   * Sends JSON data on `channel` to a target: `{to:'all'}`, `{to:'origins'}`,
-   * `{to:'edges'}`, `{to:'node', id}` or `{to:'allBut', ids}`. Per-sender
-   * FIFO, no loss while both ends are up. `self` (default true) delivers to
-   * this node too when the target includes it.
-   */
-  send(target: BusTarget, channel: string, data: unknown, options?: { self?: boolean }): Promise<void>
-  onMessage(channel: string, handler: (message: BusMessage) => void): () => void
-  /** Calls `handler.method` on every target member; one reply (or error) each. */
-  invoke(
-    target: BusTarget,
-    method: string,
-    args?: unknown,
-    options?: { timeout?: number; self?: boolean },
-  ): Promise<InvokeReply[]>
-  /** Answers `invoke('name.method', args)`: `handlers.method(args, from)`; may return a promise. */
-  register(name: string, handlers: InvokeHandlers): () => void
-  /** State transfer: a joining node receives what the coordinator's `provide` returns. */
-  registerState(name: string, handlers: StateHandlers): () => void
   /**
    * Pulls this app's state `name` from one member: what its `provide`
    * returns now, or undefined when it has none. After a merge (`change.merged`),

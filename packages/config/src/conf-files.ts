@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { CLUSTER_XML, RED5_PROPERTIES } from './defaults.ts'
-import type { ProblemList } from './problem-list.ts'
+import type { ProblemList } from './problems/problem-list.ts'
 
 /** The two files of a conf folder; text undefined when it could not be read (a problem says why). */
 export interface ConfFiles {

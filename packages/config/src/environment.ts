@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import type { ConfigProblem } from '@meshcast/interface'
-import { didYouMean } from './closest-name.ts'
-import { CLUSTER_PROPERTIES } from './cluster-settings.ts'
-import { RED5_PROPERTY_KEYS } from './parse-red5-properties.ts'
-import { WEBAPPS_DIR_KEY } from './webapps.ts'
+import { CLUSTER_PROPERTIES } from './cluster-xml/cluster-settings.ts'
+import { didYouMean } from './problems/closest-name.ts'
+import { RED5_PROPERTY_KEYS } from './red5-properties/parse-red5-properties.ts'
+import { WEBAPPS_DIR_KEY } from './red5-properties/webapps.ts'
 
 /** The `file` of problems and warnings about environment variables. */
 export const ENVIRONMENT = 'environment'

@@ -1,10 +1,5 @@
-export {
-  AUTH_KEYS,
-  DEFAULT_CREDENTIALS_FILE,
-  DEFAULT_ROUNDTRIP_TIMEOUT_MS,
-  defaultAuth,
-} from './auth-settings.ts'
-export { CLUSTER_PROPERTIES } from './cluster-settings.ts'
+export { CLUSTER_PROPERTIES } from './cluster-xml/cluster-settings.ts'
+export { parseClusterXml } from './cluster-xml/parse-cluster-xml.ts'
 export {
   CLUSTER_BEAN_NAME,
   CLUSTER_XML,
@@ -26,11 +21,16 @@ export {
 } from './defaults.ts'
 export { effectiveConfig } from './effective-config.ts'
 export { ENV_PREFIX, ENV_VARIABLES, ENVIRONMENT, envName, PASSWORD_FILE_VARIABLE } from './environment.ts'
-export { InvalidValueError } from './invalid-value-error.ts'
 export { loadConfig } from './load-config.ts'
 export { COMMAND_LINE } from './overrides.ts'
 export { isWildcardHost, parseHost, parseOriginAddress } from './parse-address.ts'
-export { parseClusterXml } from './parse-cluster-xml.ts'
+export { InvalidValueError } from './problems/invalid-value-error.ts'
+export {
+  AUTH_KEYS,
+  DEFAULT_CREDENTIALS_FILE,
+  DEFAULT_ROUNDTRIP_TIMEOUT_MS,
+  defaultAuth,
+} from './red5-properties/auth-settings.ts'
 export {
   DEFAULT_EDGE_TIMINGS,
   DEFAULT_HTTP_LIMITS,
@@ -39,11 +39,12 @@ export {
   DEFAULT_SHUTDOWN,
   parseRed5Properties,
   RED5_PROPERTY_KEYS,
-} from './parse-red5-properties.ts'
+} from './red5-properties/parse-red5-properties.ts'
+export { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE, defaultTls, TLS_KEYS } from './red5-properties/tls-settings.ts'
+export { APP_KEY_PREFIX, DEFAULT_WEBAPPS_DIR, WEBAPPS_DIR_KEY } from './red5-properties/webapps.ts'
 export type { ClusterXmlOptions } from './render-conf.ts'
 export { clusterXml, red5Properties } from './render-conf.ts'
 export { resolveRole } from './resolve-role.ts'
-export { DEFAULT_CERT_FILE, DEFAULT_KEY_FILE, defaultTls, TLS_KEYS } from './tls-settings.ts'
 export type {
   AdminSettings,
   AuthSettings,
@@ -64,4 +65,3 @@ export type {
   TlsSettings,
   WebappsSettings,
 } from './types.ts'
-export { APP_KEY_PREFIX, DEFAULT_WEBAPPS_DIR, WEBAPPS_DIR_KEY } from './webapps.ts'

@@ -1,14 +1,16 @@
 import { resolve } from 'node:path'
 import { ConfigError } from '@meshcast/interface'
-import { defaultAdminReading, resolveAdmin } from './admin-settings.ts'
-import { defaultAuthReading, resolveAuth } from './auth-settings.ts'
+import { publicSelf, readClusterXml } from './cluster-xml/parse-cluster-xml.ts'
+import type { RawProperty } from './cluster-xml/read-bean.ts'
 import { readConfFiles } from './conf-files.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import { DEFAULTS } from './defaults.ts'
-import { defaultDiscovery, resolvePeers } from './discovery.ts'
 import { ENVIRONMENT, type EnvSetting, readEnvironment } from './environment.ts'
 import { applyDiscoveryOverrides, applyOverrides } from './overrides.ts'
-import { publicSelf, readClusterXml } from './parse-cluster-xml.ts'
+import { ProblemList } from './problems/problem-list.ts'
+import { defaultAdminReading, resolveAdmin } from './red5-properties/admin-settings.ts'
+import { defaultAuthReading, resolveAuth } from './red5-properties/auth-settings.ts'
+import { defaultDiscovery, resolvePeers } from './red5-properties/discovery.ts'
 import {
   DEFAULT_EDGE_TIMINGS,
   DEFAULT_HTTP_LIMITS,
@@ -16,14 +18,12 @@ import {
   DEFAULT_RTMP_LIMITS,
   DEFAULT_SHUTDOWN,
   readRed5Properties,
-} from './parse-red5-properties.ts'
-import { ProblemList } from './problem-list.ts'
-import type { RawProperty } from './read-bean.ts'
+} from './red5-properties/parse-red5-properties.ts'
+import { defaultTlsReading, resolveTls } from './red5-properties/tls-settings.ts'
+import { emptyWebappsReading, resolveWebapps } from './red5-properties/webapps.ts'
 import { resolveRole } from './resolve-role.ts'
 import { findSelfOrigins, selfAddress } from './self-origin.ts'
-import { defaultTlsReading, resolveTls } from './tls-settings.ts'
 import type { ConfigOverrides, NodeConfig } from './types.ts'
-import { emptyWebappsReading, resolveWebapps } from './webapps.ts'
 
 /** A variable's setting as a cluster.xml property, so the same checks read it. */
 function asProperty(s: EnvSetting): RawProperty {

@@ -1,9 +1,9 @@
-import type { DiscoveryReading } from './discovery.ts'
-import { InvalidValueError } from './invalid-value-error.ts'
 import { type PeerAddress, parseHost, parsePeerAddress } from './parse-address.ts'
-import { copyListeners } from './parse-red5-properties.ts'
 import { parsePort } from './parse-values.ts'
-import type { ProblemList } from './problem-list.ts'
+import { InvalidValueError } from './problems/invalid-value-error.ts'
+import type { ProblemList } from './problems/problem-list.ts'
+import type { DiscoveryReading } from './red5-properties/discovery.ts'
+import { copyListeners } from './red5-properties/parse-red5-properties.ts'
 import type { ConfigOverrides, Listeners } from './types.ts'
 
 /** The `file` of problems about command-line values. */

@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net'
 import { DEFAULT_RTMP_PORT } from './defaults.ts'
-import { InvalidValueError } from './invalid-value-error.ts'
 import { MAX_PORT, MIN_PORT, parsePort } from './parse-values.ts'
+import { InvalidValueError } from './problems/invalid-value-error.ts'
 import type { OriginAddress } from './types.ts'
 
 /** RFC 1123 label: letters, digits and inner hyphens, 1 to 63 characters. */

@@ -1,5 +1,5 @@
 import { NODE_TYPES, type NodeType } from '@meshcast/interface'
-import { InvalidValueError } from './invalid-value-error.ts'
+import { InvalidValueError } from './problems/invalid-value-error.ts'
 
 /** Lowest TCP port a listener or origin can use (0 would mean "any port"). */
 export const MIN_PORT = 1

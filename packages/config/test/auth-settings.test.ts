@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { effectiveConfig } from '../src/effective-config.ts'
 import { loadConfig } from '../src/load-config.ts'
-import { readRed5Properties } from '../src/parse-red5-properties.ts'
+import { readRed5Properties } from '../src/red5-properties/parse-red5-properties.ts'
 import { beanXml, makeConfDir, onlyProblem, problemsOf, prop } from './helpers.ts'
 
 const BEAN = beanXml(prop('password', 'secret'))

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { readRed5Properties } from '../src/parse-red5-properties.ts'
+import { readRed5Properties } from '../src/red5-properties/parse-red5-properties.ts'
 
 describe('red5.properties edge.* timings', () => {
   test('defaults, and seconds with decimals', () => {

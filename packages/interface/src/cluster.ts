@@ -140,7 +140,14 @@ export interface ClusterPort {
   readonly id: string
   readonly view: View
   readonly events: { on(event: 'view', listener: (change: ViewChange) => void): () => void }
+  /**
+   * Sends JSON data on `channel` to a target: `{to:'all'}`, `{to:'origins'}`,
+   * `{to:'edges'}`, `{to:'node', id}` or `{to:'allBut', ids}`. Per-sender
+   * FIFO, no loss while both ends are up. `self` (default true) delivers to
+   * this node too when the target includes it.
+   */
   send(target: BusTarget, channel: string, data: unknown, options?: { self?: boolean }): Promise<void>
+  /** Calls `handler.method` on every target member; one reply (or error) each. */
   invoke(
     target: BusTarget,
     method: string,
@@ -148,7 +155,9 @@ export interface ClusterPort {
     options?: { timeout?: number; self?: boolean },
   ): Promise<InvokeReply[]>
   onMessage(channel: string, handler: (message: BusMessage) => void): () => void
+  /** Answers `invoke('name.method', args)`: `handlers.method(args, from)`; may return a promise. */
   register(name: string, handlers: InvokeHandlers): () => void
+  /** State transfer: a joining member receives what the coordinator's `provide` returns. */
   registerState(name: string, handlers: StateHandlers): () => void
   fetchState(from: string, name: string): Promise<unknown>
 }

@@ -1,7 +1,7 @@
 import { formatAddress, type HostPort } from '@meshcast/interface'
-import { DEFAULT_HEAL_SECONDS, DEFAULT_MDNS } from './defaults.ts'
-import { canonicalHost, type PeerAddress, parsePeerAddress } from './parse-address.ts'
-import type { ProblemList, ProblemPlace } from './problem-list.ts'
+import { DEFAULT_HEAL_SECONDS, DEFAULT_MDNS } from '../defaults.ts'
+import { canonicalHost, type PeerAddress, parsePeerAddress } from '../parse-address.ts'
+import type { ProblemList, ProblemPlace } from '../problems/problem-list.ts'
 
 /** The red5.properties key of the peer list. */
 export const PEERS_KEY = 'mesh.peers'

@@ -1,10 +1,10 @@
 import { join } from 'node:path'
-import { confPath } from './conf-path.ts'
-import { InvalidValueError } from './invalid-value-error.ts'
-import { parseOriginAddress } from './parse-address.ts'
-import { parseBoolean, parseSeconds, parseWhole } from './parse-values.ts'
-import type { ProblemList, ProblemPlace } from './problem-list.ts'
-import type { AuthSettings, AuthValidator, OriginCredentials, PublishGroupSettings } from './types.ts'
+import { confPath } from '../conf-path.ts'
+import { parseOriginAddress } from '../parse-address.ts'
+import { parseBoolean, parseSeconds, parseWhole } from '../parse-values.ts'
+import { InvalidValueError } from '../problems/invalid-value-error.ts'
+import type { ProblemList, ProblemPlace } from '../problems/problem-list.ts'
+import type { AuthSettings, AuthValidator, OriginCredentials, PublishGroupSettings } from '../types.ts'
 
 /** Red5 Pro's Simple Authentication plugin keys, by the names its users know. */
 export const AUTH_KEYS = [

@@ -1,8 +1,8 @@
 import { isWildcard } from '@meshcast/interface'
-import { parseHost } from './parse-address.ts'
-import { parsePortOrOff } from './parse-values.ts'
-import type { ProblemList, ProblemPlace } from './problem-list.ts'
-import type { AdminSettings, ListenAddress } from './types.ts'
+import { parseHost } from '../parse-address.ts'
+import { parsePortOrOff } from '../parse-values.ts'
+import type { ProblemList, ProblemPlace } from '../problems/problem-list.ts'
+import type { AdminSettings, ListenAddress } from '../types.ts'
 
 /** The control plane's own listener: off unless `admin.port` is set. */
 export const ADMIN_LISTENER_KEYS = ['admin.host', 'admin.port'] as const

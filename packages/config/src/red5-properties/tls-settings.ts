@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { confPath } from './conf-path.ts'
-import { parseBoolean, parsePortOrOff } from './parse-values.ts'
-import type { ProblemList, ProblemPlace } from './problem-list.ts'
-import type { ListenAddress, TlsSettings } from './types.ts'
+import { confPath } from '../conf-path.ts'
+import { parseBoolean, parsePortOrOff } from '../parse-values.ts'
+import type { ProblemList, ProblemPlace } from '../problems/problem-list.ts'
+import type { ListenAddress, TlsSettings } from '../types.ts'
 
 /** The TLS keys: the two encrypted listeners, their certificate, and how pulls check upstreams'. */
 export const TLS_KEYS = [

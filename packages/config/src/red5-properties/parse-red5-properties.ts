@@ -1,24 +1,8 @@
 import type { ConfigProblem } from '@meshcast/interface'
 import { EDGE_STALL_MS, LineIndex } from '@meshcast/interface'
 import { Pair, parseLines } from 'dot-properties'
-import {
-  ADMIN_LISTENER_KEYS,
-  type AdminReading,
-  defaultAdminReading,
-  isAdminListenerKey,
-  readAdminListenerKey,
-} from './admin-settings.ts'
-import { AUTH_KEYS, type AuthReading, defaultAuthReading, isAuthKey, readAuthKey } from './auth-settings.ts'
-import { didYouMean } from './closest-name.ts'
-import { DEFAULTS } from './defaults.ts'
-import {
-  type DiscoveryReading,
-  defaultDiscovery,
-  PEERS_KEY,
-  readPeerList,
-  resolvePeers,
-} from './discovery.ts'
-import { parseHost } from './parse-address.ts'
+import { DEFAULTS } from '../defaults.ts'
+import { parseHost } from '../parse-address.ts'
 import {
   parseAdminToken,
   parseBoolean,
@@ -26,9 +10,10 @@ import {
   parsePort,
   parseSeconds,
   parseWhole,
-} from './parse-values.ts'
-import { ProblemList, type ProblemPlace } from './problem-list.ts'
-import { defaultTlsReading, isTlsKey, readTlsKey, TLS_KEYS, type TlsReading } from './tls-settings.ts'
+} from '../parse-values.ts'
+import { didYouMean } from '../problems/closest-name.ts'
+import { ProblemList, type ProblemPlace } from '../problems/problem-list.ts'
+import { where } from '../problems/where.ts'
 import type {
   DiscoverySettings,
   EdgeTimings,
@@ -38,7 +23,23 @@ import type {
   MeshLimits,
   RtmpLimits,
   ShutdownSettings,
-} from './types.ts'
+} from '../types.ts'
+import {
+  ADMIN_LISTENER_KEYS,
+  type AdminReading,
+  defaultAdminReading,
+  isAdminListenerKey,
+  readAdminListenerKey,
+} from './admin-settings.ts'
+import { AUTH_KEYS, type AuthReading, defaultAuthReading, isAuthKey, readAuthKey } from './auth-settings.ts'
+import {
+  type DiscoveryReading,
+  defaultDiscovery,
+  PEERS_KEY,
+  readPeerList,
+  resolvePeers,
+} from './discovery.ts'
+import { defaultTlsReading, isTlsKey, readTlsKey, TLS_KEYS, type TlsReading } from './tls-settings.ts'
 import {
   emptyWebappsReading,
   isWebappsKey,
@@ -46,7 +47,6 @@ import {
   WEBAPPS_DIR_KEY,
   type WebappsReading,
 } from './webapps.ts'
-import { where } from './where.ts'
 
 /** The listener keys, and which listener field each sets. */
 const LISTENER_KEYS = new Map<string, [keyof Listeners, keyof ListenAddress]>([

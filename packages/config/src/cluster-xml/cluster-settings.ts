@@ -1,12 +1,12 @@
 import { type ConfigProblem, formatAddress } from '@meshcast/interface'
-import { didYouMean } from './closest-name.ts'
-import { DEFAULTS, PASSWORD_MASK } from './defaults.ts'
-import { canonicalHost, parseHost, parseOriginAddress } from './parse-address.ts'
-import { parseBoolean, parseNodeType, parsePassword, parsePort, parseRetryDuration } from './parse-values.ts'
-import { ProblemList } from './problem-list.ts'
+import { DEFAULTS, PASSWORD_MASK } from '../defaults.ts'
+import { canonicalHost, parseHost, parseOriginAddress } from '../parse-address.ts'
+import { parseBoolean, parseNodeType, parsePassword, parsePort, parseRetryDuration } from '../parse-values.ts'
+import { didYouMean } from '../problems/closest-name.ts'
+import { ProblemList } from '../problems/problem-list.ts'
+import { where } from '../problems/where.ts'
+import type { ClusterSettings, OriginAddress } from '../types.ts'
 import type { RawListItem, RawProperty } from './read-bean.ts'
-import type { ClusterSettings, OriginAddress } from './types.ts'
-import { where } from './where.ts'
 
 type ScalarName = Exclude<keyof ClusterSettings, 'origins'>
 

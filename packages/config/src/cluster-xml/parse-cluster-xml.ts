@@ -1,8 +1,8 @@
+import { ProblemList } from '../problems/problem-list.ts'
+import { findSelfOrigins, selfAddress } from '../self-origin.ts'
+import type { ClusterSettings } from '../types.ts'
 import { type ClusterReading, checkClusterProperties } from './cluster-settings.ts'
-import { ProblemList } from './problem-list.ts'
 import { type RawProperty, readClusterBean } from './read-bean.ts'
-import { findSelfOrigins, selfAddress } from './self-origin.ts'
-import type { ClusterSettings } from './types.ts'
 
 /**
  * Reads and checks cluster.xml text; problems are returned, except that

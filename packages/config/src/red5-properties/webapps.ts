@@ -1,9 +1,9 @@
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { type AppSpec, appNameProblem } from '@meshcast/interface'
-import type { ProblemList } from './problem-list.ts'
-import type { WebappsSettings } from './types.ts'
-import { where } from './where.ts'
+import type { ProblemList } from '../problems/problem-list.ts'
+import { where } from '../problems/where.ts'
+import type { WebappsSettings } from '../types.ts'
 
 /** The red5.properties key of the applications folder. */
 export const WEBAPPS_DIR_KEY = 'webapps.dir'

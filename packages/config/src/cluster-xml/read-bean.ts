@@ -1,8 +1,8 @@
 import { ConfigError, type ConfigProblem } from '@meshcast/interface'
 import type { Element } from 'xml-js'
-import { CLUSTER_BEAN_NAME } from './defaults.ts'
+import { CLUSTER_BEAN_NAME } from '../defaults.ts'
+import { ProblemList, type ProblemPlace } from '../problems/problem-list.ts'
 import { parseXml } from './parse-xml.ts'
-import { ProblemList, type ProblemPlace } from './problem-list.ts'
 import { XmlLocator } from './xml-locator.ts'
 
 /** One `<value>` of a `<list>`, with its line. */
