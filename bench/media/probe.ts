@@ -185,3 +185,17 @@ export async function keeper(url: string, what: string): Promise<RtmpProbe> {
   }
   return probe
 }
+
+/** What a player of `url` gets: ms to its first keyframe (null: none within `timeoutMs`), then it leaves. */
+export async function peek(
+  url: string,
+  timeoutMs: number,
+): Promise<{ keyMs: number | null; decodable: boolean }> {
+  const probe = new RtmpProbe(url).start()
+  try {
+    const keyMs = await probe.firstKey(timeoutMs)
+    return { keyMs, decodable: probe.firstKeyDecodable }
+  } finally {
+    probe.close()
+  }
+}

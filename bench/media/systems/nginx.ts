@@ -4,7 +4,7 @@
 import { loopbackSubnet, nginxRtmpMissing } from '@meshcast/testing'
 import { sleep } from '../../lib.ts'
 import { STREAM_APP } from '../params.ts'
-import { RtmpProbe } from '../probe.ts'
+import { peek } from '../probe.ts'
 import type { Rig } from '../rig.ts'
 import type { System } from '../system.ts'
 import { tcpRemotes } from '../tcp.ts'
@@ -30,6 +30,20 @@ const onDemand = (origin: NginxServer) => `rtmp://${origin.host}:1935/${STREAM_A
 /** A pull of one stream, kept whoever plays. */
 const staticPull = (origin: NginxServer, path: string) =>
   `rtmp://${origin.host}:1935${path} name=${path.split('/').pop()} static`
+
+/** An origin, and an edge with a static pull of each path. */
+async function staticPair(
+  rig: Rig,
+  paths: readonly string[],
+): Promise<{ origin: NginxServer; edge: NginxServer }> {
+  const start = starter(rig)
+  const origin = await start('nginx-origin')
+  const edge = await start(
+    'nginx-edge',
+    paths.map((p) => staticPull(origin, p)),
+  )
+  return { origin, edge }
+}
 
 /** Its last lines about pulls, for the evidence. */
 const pullLog = (s: NginxServer) =>
@@ -118,9 +132,7 @@ export const nginx: System = {
   resume: {
     layout: 'an origin and an edge',
     async deploy(rig, path) {
-      const start = starter(rig)
-      const origin = await start('nginx-origin')
-      const edge = await start('nginx-edge', [staticPull(origin, path)])
+      const { origin, edge } = await staticPair(rig, [path])
       return await plainResume(rig, path, origin, edge, () => pullLog(edge))
     },
   },
@@ -128,17 +140,13 @@ export const nginx: System = {
   load: {
     layout: 'an origin and an edge',
     async deploy(rig, path) {
-      const start = starter(rig)
-      const origin = await start('nginx-origin')
-      const edge = await start('nginx-edge', [staticPull(origin, path)])
+      const { origin, edge } = await staticPair(rig, [path])
       return {
         pids: { edge: edge.pid(), origin: origin.pid() },
         publish: async () => {
           await rig.publish(origin.rtmp(path))
-          const probe = new RtmpProbe(edge.rtmp(path)).start()
-          const ok = (await probe.firstKey(15_000)) !== null
-          probe.close()
-          if (!ok) throw new Error(`no keyframe at the nginx edge: ${edge.report()}`)
+          if ((await peek(edge.rtmp(path), 15_000)).keyMs === null)
+            throw new Error(`no keyframe at the nginx edge: ${edge.report()}`)
           return { playersOn: 'edge', playUrl: edge.rtmp(path), note: 'edge with a static pull' }
         },
       }
@@ -148,21 +156,14 @@ export const nginx: System = {
   relay: {
     layout: 'an origin and an edge with a static pull per stream',
     async deploy(rig, _path, { paths }) {
-      const start = starter(rig)
-      const origin = await start('nginx-origin')
-      const edge = await start(
-        'nginx-edge',
-        paths.map((p) => staticPull(origin, p)),
-      )
+      const { origin, edge } = await staticPair(rig, paths)
       return {
         pids: { edge: edge.pid(), origin: origin.pid() },
         publish: async (clip) => {
           for (const p of paths) rig.replay(clip, origin.rtmp(p))
           // every pull delivers: a keyframe from each path at the edge (the probes leave again)
-          const probes = paths.map((p) => new RtmpProbe(edge.rtmp(p)).start())
-          const keys = await Promise.all(probes.map((r) => r.firstKey(20_000)))
-          for (const r of probes) r.close()
-          const missing = paths.filter((_, i) => keys[i] === null)
+          const seen = await Promise.all(paths.map((p) => peek(edge.rtmp(p), 20_000)))
+          const missing = paths.filter((_, i) => seen[i]?.keyMs === null)
           if (missing.length > 0) throw new Error(`no keyframe at the nginx edge for ${missing.join(', ')}`)
           return { note: 'a static pull per stream' }
         },

@@ -3,7 +3,7 @@
 // (NMS has no on-demand pull).
 import { loopbackSubnet } from '@meshcast/testing'
 import { sleep } from '../../lib.ts'
-import { RtmpProbe } from '../probe.ts'
+import { peek } from '../probe.ts'
 import type { Rig } from '../rig.ts'
 import type { System } from '../system.ts'
 import { tcpRemotes } from '../tcp.ts'
@@ -16,6 +16,12 @@ function starter(rig: Rig): (name: string) => Promise<NmsServer> {
   const address = loopbackSubnet()
   let next = 0
   return async (name) => rig.add(await NmsServer.start(name, address(next++)))
+}
+
+/** An origin and an edge, the edge with no relay task yet. */
+async function pair(rig: Rig): Promise<{ origin: NmsServer; edge: NmsServer }> {
+  const start = starter(rig)
+  return { origin: await start('nms-origin'), edge: await start('nms-edge') }
 }
 
 /** Its last lines about relays, for the evidence. */
@@ -65,9 +71,7 @@ export const nms: System = {
   resume: {
     layout: 'an origin and an edge',
     async deploy(rig, path) {
-      const start = starter(rig)
-      const origin = await start('nms-origin')
-      const edge = await start('nms-edge')
+      const { origin, edge } = await pair(rig)
       edge.pull(origin.rtmp(path), path)
       return await plainResume(rig, path, origin, edge, () => relayLog(edge))
     },
@@ -76,9 +80,7 @@ export const nms: System = {
   load: {
     layout: 'an origin and an edge',
     async deploy(rig, path) {
-      const start = starter(rig)
-      const origin = await start('nms-origin')
-      const edge = await start('nms-edge')
+      const { origin, edge } = await pair(rig)
       return {
         pids: { edge: edge.pid(), origin: origin.pid() },
         publish: async () => {
@@ -86,17 +88,15 @@ export const nms: System = {
           await sleep(1500)
           edge.pull(origin.rtmp(path), path)
           await sleep(1000)
-          const probe = new RtmpProbe(edge.rtmp(path)).start()
-          const key = await probe.firstKey(15_000)
-          probe.close()
-          if (key !== null && probe.firstKeyDecodable)
+          const { keyMs, decodable } = await peek(edge.rtmp(path), 15_000)
+          if (keyMs !== null && decodable)
             return { playersOn: 'edge', playUrl: edge.rtmp(path), note: 'edge with a relay task' }
           // the relay stays (the edge's figures still count it); the players go to the origin
           return {
             playersOn: 'origin',
             playUrl: origin.rtmp(path),
             note:
-              key === null
+              keyMs === null
                 ? 'players on the ORIGIN: a player on the relay edge got no keyframe'
                 : 'players on the ORIGIN: a player on the relay edge got keyframes but no AVC sequence header before them (undecodable)',
           }
