@@ -21,7 +21,7 @@ import { measureWindow } from './media/phases/window.ts'
 import { Sinks } from './media/sinks.ts'
 import { until } from './media/until.ts'
 
-const { values } = parseArgs({
+const OPTIONS = {
   options: {
     streams: { type: 'string', default: '1' },
     players: { type: 'string', default: '0' },
@@ -38,14 +38,31 @@ const { values } = parseArgs({
      */
     'node-options': { type: 'string', default: '' },
   },
-})
+} as const
+const USAGE =
+  'usage: node bench/profile.ts [--streams N] [--players N] [--seconds N] [--bitrate 2000k] [--keep DIR] [--top N] [--bare] [--node-options=...]'
+if (process.argv.includes('--help')) {
+  console.log(USAGE)
+  process.exit(0)
+}
+const { values } = (() => {
+  try {
+    return parseArgs(OPTIONS)
+  } catch (e) {
+    // parseArgs' own message (an unknown or ambiguous option), not a stack trace
+    console.error(`${(e as Error).message}\n${USAGE}`)
+    process.exit(2)
+  }
+})()
 const STREAMS = Number(values.streams)
 const PLAYERS = Number(values.players)
 const SECONDS = Number(values.seconds)
 const TOP = Number(values.top)
 for (const [k, v] of Object.entries({ streams: STREAMS, players: PLAYERS, seconds: SECONDS, top: TOP }))
-  if (!Number.isInteger(v) || v < 0 || (k !== 'players' && v === 0))
-    throw new RangeError(`--${k} must be a whole number${k === 'players' ? '' : ' above 0'}`)
+  if (!Number.isInteger(v) || v < 0 || (k !== 'players' && v === 0)) {
+    console.error(`--${k} must be a whole number${k === 'players' ? '' : ' above 0'}\n${USAGE}`)
+    process.exit(2)
+  }
 /** let the JIT and the pulls settle before the window */
 const WARMUP_MS = 3000
 
