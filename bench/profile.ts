@@ -6,10 +6,13 @@
 //
 //   node bench/profile.ts [--streams 1] [--players 0] [--seconds 20] [--bitrate 2000k] [--keep DIR]
 //
+// --keep DIR keeps the profile there, and with --node-options all the edge printed that is not a
+// log record (edge-output.txt).
+//
 // One stream is ffmpeg's test pattern; more are copies of a clip encoded once
 // (`-c copy`, cheap), so fifty streams do not need fifty encoders.
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ffmpegPath, testPatternArgs } from '@meshcast/node/ffmpeg'
@@ -283,6 +286,10 @@ async function main(): Promise<void> {
       console.log(
         `\nthe edge's other output (${lines.length} lines, the last 40):\n${lines.slice(-40).join('\n')}`,
       )
+      if (values.keep !== undefined) {
+        writeFileSync(join(values.keep, 'edge-output.txt'), `${lines.join('\n')}\n`)
+        console.log(`all of it kept: ${join(values.keep, 'edge-output.txt')}`)
+      }
     }
     if (values.bare) return
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
