@@ -35,7 +35,7 @@ const OPTIONS = {
     /** no profiler: the CPU figures alone (the profiler's own thread costs a few % of a core) */
     bare: { type: 'boolean', default: false },
     /**
-     * more flags for the edge's Node, as NODE_OPTIONS takes them (e.g. --max-semi-space-size=8; V8's
+     * more flags for the edge's Node, as NODE_OPTIONS takes them (e.g. --max-semi-space-size=8 in place of the launcher's; V8's
      * --trace-gc is refused there: `--import` a file that calls v8.setFlagsFromString). What the edge
      * printed that is not a log record is shown at the end.
      */

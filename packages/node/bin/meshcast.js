@@ -6,7 +6,7 @@
 import module from 'node:module'
 
 /** The young generation's semi-space cap, MiB (see below). */
-const SEMI_SPACE_MIB = 8
+const SEMI_SPACE_MIB = 4
 
 // Node < 22 cannot strip types: say so, instead of its "Unknown file extension .ts" for cli.ts
 if (Number(process.versions.node.split('.')[0]) < 22) {
@@ -15,10 +15,12 @@ if (Number(process.versions.node.split('.')[0]) < 22) {
 }
 // V8 sizes the young generation from the machine's memory: on 24 GiB it reserved 128 MiB, and a
 // node's RSS crept up into it for half an hour (151 -> 195 MiB in the soak) while its heap in use
-// stayed near 30 MiB. 8 MiB rather than 16: an edge serving 1,000 players grew its young
-// generation to the cap, 65 KiB of RSS a player at 16, 42 KiB at 8, for the same CPU (within
-// 2 %) and the same cost of relaying 50 streams. The flag must be there when V8 starts, so the process becomes Node again
-// with it, by execve: the same pid, as supervisors and signals need. One given (command line or
+// stayed near 30 MiB. Under load the young generation grows to its cap, and that is most of what
+// an edge's RSS grows by per player: at 500 players 63 KiB a player with a cap of 8 MiB, 48 KiB
+// at 4, 43 at 2; at 1,000, 65 KiB at 16, 43 at 8, 39 at 4. CPU was the same within noise
+// (500 and 1,000 players; relaying 50 streams 17.1-17.4 % at 4 against 16.5-17.1 % at 8), with
+// twice the scavenges, each cheaper. The flag must be there when V8 starts, so the process
+// becomes Node again with it, by execve: the same pid, as supervisors and signals need. One given (command line or
 // NODE_OPTIONS) is kept.
 const SEMI_SPACE = '--max-semi-space-size'
 const semiSpaceGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
