@@ -41,6 +41,10 @@ export function trimMemoryAfterStart(logger: Logger): void {
     logger.debug(TRIMMED_LINE, {
       ms: Date.now() - began,
       rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+      // the type stripper, once loaded, stays (bin/meshcast.js warms a cold cache to avoid it)
+      stripper: (process as unknown as { moduleLoadList: string[] }).moduleLoadList.some((m) =>
+        m.endsWith('internal/deps/amaro/dist/index'),
+      ),
     })
   }, TRIM_AFTER_MS).unref()
 }
