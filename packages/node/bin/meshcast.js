@@ -32,7 +32,7 @@ const semiSpaceGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '')
 // glibc's malloc, read once at exec (one already set is kept): an arena per thread that allocates
 // (the main one, the libuv pool, V8's helpers) held freed memory each; two arenas, and free memory
 // above 128 KiB at the top of the heap given back, took an idle edge from 107.5 to 104.1 MiB and
-// one 30 s after 500 players left from 115.4 to 106.3 MiB, for the same CPU (bench:profile).
+// one 30 s after 500 players left from 115.4 to 106-107 MiB; bench:profile CPU within its runs' spread.
 const MALLOC = { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: String(128 * 1024) }
 const mallocSet = Object.keys(MALLOC).every((name) => process.env[name] !== undefined)
 if ((!semiSpaceGiven || !mallocSet) && typeof process.execve === 'function') {
