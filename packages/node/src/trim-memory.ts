@@ -10,7 +10,7 @@ import type { Logger } from '@meshcast/interface'
  * collected in the middle of forming their view: one view of 20 took
  * 1.5-2.2 s after the last node was up, 1.3-1.8 s at 3 s (measured). Not
  * later: V8 gives the young generation back about 8 s after this
- * collection, so an idle node is at its ~104 MiB from ~12 s after ready.
+ * collection, so an idle edge is at its ~104-105 MiB from ~12 s after ready.
  */
 export const TRIM_AFTER_MS = 3000
 
@@ -41,6 +41,10 @@ export function trimMemoryAfterStart(logger: Logger): void {
     logger.debug(TRIMMED_LINE, {
       ms: Date.now() - began,
       rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+      // the type stripper, once loaded, stays (bin/meshcast.js warms a cold cache to avoid it)
+      stripper: (process as unknown as { moduleLoadList: string[] }).moduleLoadList.some((m) =>
+        m.endsWith('internal/deps/amaro/dist/index'),
+      ),
     })
   }, TRIM_AFTER_MS).unref()
 }
