@@ -333,7 +333,10 @@ describe('interop: refused publishes get NetStream.Publish.BadName with a reason
     ])
     clearTimeout(timer)
     await p.stop('SIGKILL')
-    return `${exited === null ? '(still running after 10 s: not refused)\n' : ''}${p.output()}`
+    // how it ended, for a failure that prints nothing (a signal, or an exit before any output)
+    const how =
+      exited === null ? '(still running after 10 s: not refused)' : `(exited: ${JSON.stringify(exited)})`
+    return `${how}\n${p.output()}`
   }
 
   const names: [string, string][] = [

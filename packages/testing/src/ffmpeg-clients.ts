@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { ffmpegPath, spawnFfmpeg, type TestPatternOptions, testPatternArgs } from '@meshcast/node/ffmpeg'
+import { childEnded } from './child-end.ts'
 
 /** Rewrites ffmpeg's command line, e.g. `(argv) => lan.wrap(i, argv)` to run it on LAN host i. */
 export type Wrap = (argv: string[]) => string[]
@@ -120,9 +121,7 @@ export async function play(url: string, opts: PlayOptions = {}): Promise<PlayRes
       opts.onFrame?.(frame)
     })
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? DEFAULT_PLAY_TIMEOUT_MS)
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-    (resolve) => child.once('exit', (code, signal) => resolve({ code, signal })),
-  )
+  const { code, signal } = await childEnded(child)
   clearTimeout(timer)
   return { frames, code, signal, stderr, startedAt }
 }

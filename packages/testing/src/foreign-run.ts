@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { childEnded } from './child-end.ts'
 import type { Exit } from './node-process.ts'
 
 /** One line a foreign program printed, and when it arrived. */
@@ -58,7 +59,7 @@ export class ForeignProcess {
       if (input) createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }).on('line', take)
     }
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
+      childEnded(this.child).then(({ code, signal }) => {
         live.delete(this.child)
         resolve({ code, signal })
       })

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { NodeStatus } from '@meshcast/node'
+import { childEnded } from './child-end.ts'
 import { nodeEnvironment } from './node-env.ts'
 import { waitFor } from './wait-for.ts'
 
@@ -98,7 +99,8 @@ export class NodeProcess {
         this.#exit = { code, signal }
         resolve(this.#exit)
       }
-      this.child.once('exit', exited)
+      // with its last lines read: a test judges what a node logged as it stopped
+      childEnded(this.child).then(({ code, signal }) => exited(code, signal))
       // e.g. a `wrap` naming a program that is not there: no 'exit' follows
       this.child.once('error', (err) => {
         this.#collect(`${file}: ${err.message}`)
