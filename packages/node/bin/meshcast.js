@@ -27,8 +27,8 @@ if (Number(process.versions.node.split('.')[0]) < 22) {
 // at 4, 43 at 2; at 1,000, 65 KiB at 16, 43 at 8, 39 at 4. CPU was the same within noise
 // (500 and 1,000 players; relaying 50 streams 17.1-17.4 % at 4 against 16.5-17.1 % at 8), with
 // twice the scavenges, each cheaper. The flag must be there when V8 starts, so the process
-// becomes Node again with it, by execve: the same pid, as supervisors and signals need. One given (command line or
-// NODE_OPTIONS) is kept.
+// becomes Node again with it, by execve: the same pid, as supervisors and signals need. One
+// given (command line or NODE_OPTIONS) is kept.
 const SEMI_SPACE = '--max-semi-space-size'
 const semiSpaceGiven = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
   a.startsWith(SEMI_SPACE),
@@ -60,8 +60,9 @@ process.exitCode = await main(process.argv)
  * A cold cache (the first start after an install, a new container's empty temp folder): Node would
  * strip every .ts file here, and its stripper stays in memory for the life of the process (an idle
  * edge held 131 MiB instead of 108, measured). So a child loads the modules first, fills the cache
- * and exits, taking the stripper with it: that start takes 1.2 s instead of 0.74 s. A marker in the cache folder, one per install folder (the
- * cache is keyed by file path), says it was done; a file edited since is stripped by the node itself.
+ * and exits, taking the stripper with it: that start takes 1.2 s instead of 0.74 s. A marker in
+ * the cache folder, one per install folder (the cache is keyed by file path), says it was done; a
+ * file edited since is stripped by the node itself.
  */
 function warmCompileCache() {
   const dir = module.getCompileCacheDir?.()
